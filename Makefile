@@ -1,0 +1,33 @@
+# Two set-up commands: `make run` and `make test` (see README).
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+STAMP  := $(VENV)/.installed
+
+.PHONY: install run test ingest clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+# torch first, pinned: it is a local CPU wheel; unpinned, pip pulls gigabytes of CUDA packages.
+$(STAMP): $(PY) pyproject.toml
+	$(PIP) install --quiet torch==2.13.0
+	$(PIP) install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+ingest: install
+	$(VENV)/bin/rag ingest data/articles
+
+# Until the chat page exists (issue 5) `make run` asks a sample question through the CLI.
+run: ingest
+	$(VENV)/bin/rag ask "How long did Trump's phone call with Putin last?"
+
+test: install
+	$(PY) -m pytest -q
+
+clean:
+	rm -rf $(VENV) .rag

@@ -1,0 +1,36 @@
+"""Grounded, cited question answering over news articles.
+
+    from rag import RAG, Settings
+    rag = RAG(Settings(data_dir=".rag"))
+    rag.ingest(["data/articles"])
+    print(rag.ask("How long did Trump's phone call with Putin last?").text)
+"""
+
+from .api import RAG
+from .config import Settings
+from .errors import (
+    ConfigError,
+    EmbeddingMismatchError,
+    EmptyIndexError,
+    EmptyQuestionError,
+    QuestionTooLongError,
+    RagError,
+    StoreCorruptedError,
+)
+from .types import (
+    Answer,
+    Chunk,
+    Citation,
+    Document,
+    Filters,
+    IngestReport,
+    Passage,
+    SkippedFile,
+    Span,
+)
+
+__all__ = [
+    "RAG", "Settings", "Answer", "Chunk", "Citation", "Document", "Filters", "IngestReport",
+    "Passage", "SkippedFile", "Span", "RagError", "ConfigError", "EmbeddingMismatchError",
+    "EmptyIndexError", "EmptyQuestionError", "QuestionTooLongError", "StoreCorruptedError",
+]

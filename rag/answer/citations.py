@@ -1,0 +1,50 @@
+"""Pure citation helpers: number markers, parse them, resolve them to source offsets."""
+
+from __future__ import annotations
+
+import re
+
+from ..ingest.chunk import to_source
+from ..types import Citation, Passage
+
+_MARKER = re.compile(r"\[(\d+(?:\s*[-–,]\s*\d+)*)\]")
+
+
+def parse_markers(text: str) -> list[int]:
+    """Passage numbers cited in ``text``: ``[1]``, ``[1, 3]``, ``[1][3]``, ``[1-2]``; in order, unique."""
+    found: list[int] = []
+    for m in _MARKER.finditer(text):
+        for part in re.split(r"\s*,\s*", m.group(1)):
+            if re.search(r"[-–]", part):
+                lo, hi = (int(x) for x in re.split(r"\s*[-–]\s*", part))
+                numbers = range(lo, hi + 1) if 0 < hi - lo < 50 else [lo, hi]
+            else:
+                numbers = [int(part)]
+            found += [n for n in numbers if n not in found]
+    return found
+
+
+def strip_markers(text: str) -> str:
+    return _MARKER.sub("", text).strip()
+
+
+def cite(n: int, passage: Passage, start: int, end: int) -> Citation:
+    """A citation of ``passage.text[start:end]``, the passage being number ``n``."""
+    source_start, source_end = to_source(passage.spans, start, end) if passage.spans else (
+        passage.start + start, passage.start + end)
+    return Citation(
+        n=n,
+        chunk_id=passage.chunk_id,
+        doc_id=passage.doc_id,
+        title=passage.title,
+        source=passage.source,
+        quote=passage.text[start:end],
+        start=source_start,
+        end=source_end,
+        passage_start=start,
+        passage_end=end,
+    )
+
+
+def with_marker(sentence: str, n: int) -> str:
+    return f"{sentence} [{n}]"

@@ -1,0 +1,175 @@
+"""Extractive answers: quote the passage sentences that best answer the question.
+
+No word is written that is not in a passage (beyond the ``[n]`` markers and
+the fixed abstention message). Each candidate sentence is scored by
+  0.45 * cosine(question, sentence)                     (meaning)
++ 0.45 * idf-weighted share of question terms it holds  (the asked-about facts)
++ 0.10 * answer-type cue (a number for "how many", a date for "when", ...)
+and the answer abstains when the best score is below a threshold calibrated
+on gold questions (see ``eval/calibrate.py`` and the README).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from ..embeddings import Embedder
+from ..text import jaccard, sentence_spans, terms, words
+from ..types import Citation, Passage
+from .citations import cite, with_marker
+
+ABSTAIN_TEXT = "The articles do not contain enough evidence to answer this question."
+
+W_DENSE, W_LEXICAL, W_TYPE = 0.45, 0.45, 0.10
+FOLLOW_RATIO = 0.85  # extra sentences must score this close to the best one
+NEXT_RATIO = 0.7  # ...or this close when they directly follow it
+MIN_WORDS = 4
+HEADING_WORDS = 12
+CONTEXT_WEIGHT = 0.8  # a sentence may lean on the one before it ("The meeting lasted...")
+_ENDS_SENTENCE = re.compile(r"[.!;\"”’')|]\s*$")
+
+_NUMBER_Q = re.compile(
+    r"\bhow (many|much|long|far|old|big|large|often|high)\b|\bwhat (number|percentage|share|amount|figure)\b",
+    re.I,
+)
+_WHEN_Q = re.compile(r"\bwhen\b|\b(what|which) (date|day|year|month|week|time)\b", re.I)
+_WHO_Q = re.compile(r"\bwho\b|\bwhose\b|\bwhich (official|leader|minister|person|president|envoy|country|countries)\b", re.I)
+_WHERE_Q = re.compile(r"\bwhere\b|\b(what|which) (city|country|place|venue|location)\b", re.I)
+_NUMBERISH = re.compile(
+    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
+    r"fifty|hundred|thousand|million|billion|half|dozen|several)\b",
+    re.I,
+)
+_DATEISH = re.compile(
+    r"\b(1[89]\d\d|20\d\d|monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|"
+    r"march|april|may|june|july|august|september|october|november|december|yesterday|today|"
+    r"last (week|month|year)|next (week|month|year)|century|decade)\b",
+    re.I,
+)
+_PLACEISH = re.compile(r"\b(in|at|to|from|near)\s+(the\s+)?[A-Z][a-z]+")
+_NAMEISH = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][a-z]+")
+
+
+@dataclass
+class Candidate:
+    n: int  # passage number, 1-based
+    start: int  # in passage text
+    end: int
+    text: str
+    terms: set[str]
+    context: set[str]  # terms of the sentence before it in the same passage line
+    dense: float = 0.0
+    lexical: float = 0.0
+    type_cue: float = 0.0
+
+    @property
+    def score(self) -> float:
+        return W_DENSE * self.dense + W_LEXICAL * self.lexical + W_TYPE * self.type_cue
+
+
+@dataclass
+class ExtractiveResult:
+    text: str
+    citations: list[Citation]
+    abstained: bool
+    confidence: float
+
+
+class ExtractiveAnswerer:
+    def __init__(self, embedder: Embedder, threshold: float, max_sentences: int = 3) -> None:
+        self.embedder = embedder
+        self.threshold = threshold
+        self.max_sentences = max_sentences
+
+    def answer(self, question: str, passages: list[Passage]) -> ExtractiveResult:
+        ranked = self.rank(question, passages)
+        if not ranked or ranked[0].score < self.threshold:
+            best = ranked[0].score if ranked else 0.0
+            return ExtractiveResult(ABSTAIN_TEXT, [], True, best)
+        chosen = [ranked[0]]
+        follower = _next_in_line(ranked, ranked[0])
+        if follower and follower.score >= NEXT_RATIO * ranked[0].score:
+            chosen.append(follower)  # the next sentence often completes the best one
+        for cand in ranked[1:]:
+            if len(chosen) >= self.max_sentences or cand.score < FOLLOW_RATIO * ranked[0].score:
+                break
+            if cand not in chosen and all(jaccard(cand.terms, c.terms) < 0.5 for c in chosen):
+                chosen.append(cand)
+        text = " ".join(with_marker(c.text, c.n) for c in chosen)
+        citations = [cite(c.n, passages[c.n - 1], c.start, c.end) for c in chosen]
+        return ExtractiveResult(text, citations, False, ranked[0].score)
+
+    def rank(self, question: str, passages: list[Passage]) -> list[Candidate]:
+        """Every usable sentence of the passages, best first."""
+        cands = _candidates(passages)
+        if not cands:
+            return []
+        q_terms = set(terms(question))
+        _score_lexical(cands, q_terms)
+        vectors = self.embedder.embed_texts([c.text for c in cands] + [question])
+        q_vec = vectors[-1]
+        for cand, vec in zip(cands, vectors):
+            cand.dense = max(0.0, sum(a * b for a, b in zip(q_vec, vec)))
+            cand.type_cue = _type_cue(question, cand.text)
+        return sorted(cands, key=lambda c: (-c.score, c.n, c.start))
+
+
+def _next_in_line(ranked: list[Candidate], best: Candidate) -> Candidate | None:
+    """The candidate that directly follows ``best`` in the same passage line, if any."""
+    after = [c for c in ranked if c.n == best.n and c.start > best.end and c.context is not None
+             and c.context == best.terms]
+    return min(after, key=lambda c: c.start) if after else None
+
+
+def _candidates(passages: list[Passage]) -> list[Candidate]:
+    seen: set[str] = set()
+    out = []
+    for n, p in enumerate(passages, start=1):
+        previous: set[str] = set()
+        previous_end = -1
+        for s, e in sentence_spans(p.text):
+            text = p.text[s:e]
+            mine = set(terms(text))
+            context = previous if "\n" not in p.text[previous_end:s] else set()
+            previous, previous_end = mine, e
+            key = " ".join(words(text))
+            n_words = len(key.split())
+            if n_words < MIN_WORDS or text.rstrip().endswith("?") or key in seen:
+                continue  # fragments, questions (FAQ blocks) and overlap repeats answer nothing
+            if n_words < HEADING_WORDS and not _ENDS_SENTENCE.search(text):
+                continue  # a headline or section heading, not a statement
+            seen.add(key)
+            out.append(Candidate(n, s, e, text, mine, context))
+    return out
+
+
+def _score_lexical(cands: list[Candidate], q_terms: set[str]) -> None:
+    """Share of the question's terms a sentence holds, rarer terms weighing more."""
+    if not q_terms:
+        return
+    n = len(cands)
+    weight = {}
+    for t in q_terms:
+        df = sum(1 for c in cands if t in c.terms)
+        weight[t] = math.log(1 + n / (df if df else 0.5))
+    total = sum(weight.values())
+    for c in cands:
+        own = sum(w for t, w in weight.items() if t in c.terms) / total
+        both = sum(w for t, w in weight.items() if t in c.terms or t in c.context) / total
+        c.lexical = max(own, CONTEXT_WEIGHT * both)
+
+
+def _type_cue(question: str, sentence: str) -> float:
+    if _NUMBER_Q.search(question):
+        return 1.0 if _NUMBERISH.search(sentence) else 0.0
+    if _WHEN_Q.search(question):
+        return 1.0 if _DATEISH.search(sentence) else 0.0
+    if _WHERE_Q.search(question):
+        return 1.0 if _PLACEISH.search(sentence) else 0.0
+    if _WHO_Q.search(question):
+        asked = set(words(question))
+        names = {m.group(0).lower() for m in _NAMEISH.finditer(sentence)}
+        return 1.0 if names - asked else 0.0
+    return 0.5

@@ -1,0 +1,147 @@
+"""``rag``: ingest, ask, batch, stats. Every command honours RAG_DATA_DIR and .env."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Grounded, cited answers from your news articles.")
+
+DataDir = Annotated[Optional[Path], typer.Option("--data-dir", help="Index folder (default: RAG_DATA_DIR or .rag).")]
+
+
+def _rag(data_dir: Path | None):
+    from .api import RAG
+    from .config import Settings
+
+    return RAG(Settings(data_dir=data_dir) if data_dir else Settings())
+
+
+def _fail(exc: Exception) -> None:
+    typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(1)
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders (.txt .md .html .htm .pdf).")],
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="Delete the index and start over.")] = False,
+    prune: Annotated[bool, typer.Option("--prune", help="Remove documents whose files are gone.")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Index articles. Unchanged files are skipped; changed files are replaced."""
+    from .errors import RagError
+
+    try:
+        report = _rag(data_dir).ingest(paths, rebuild=rebuild, prune=prune, progress=sys.stderr.isatty())
+    except RagError as exc:
+        _fail(exc)
+    for item in report.skipped:
+        typer.echo(f"skipped {item.path}: {item.reason}", err=True)
+    typer.echo(report.summary())
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="Your question, in quotes.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the whole Answer as JSON.")] = False,
+    top_k: Annotated[Optional[int], typer.Option("--top-k", min=1, max=50)] = None,
+    source: Annotated[Optional[list[str]], typer.Option("--source", help="Only this article (file name); repeatable.")] = None,
+    since: Annotated[Optional[str], typer.Option(help="Published on or after YYYY-MM-DD.")] = None,
+    until: Annotated[Optional[str], typer.Option(help="Published on or before YYYY-MM-DD.")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Answer one question with numbered citations."""
+    from .errors import RagError
+    from .types import Filters
+
+    try:
+        filters = Filters(
+            sources=source or None,
+            date_from=date.fromisoformat(since) if since else None,
+            date_to=date.fromisoformat(until) if until else None,
+        )
+    except ValueError as exc:
+        _fail(ValueError(f"bad date ({exc}); use YYYY-MM-DD"))
+    try:
+        answer = _rag(data_dir).ask(question, filters=filters, top_k=top_k)
+    except RagError as exc:
+        _fail(exc)
+    if as_json:
+        typer.echo(answer.model_dump_json(indent=2))
+        return
+    typer.echo(answer.text)
+    shown = sorted({c.n for c in answer.citations}) or (
+        list(range(1, len(answer.passages) + 1)) if answer.abstained else [])
+    if shown:
+        typer.echo("\nSources:" if answer.citations else "\nClosest passages:")
+    for n in shown:
+        p = answer.passages[n - 1]
+        typer.echo(f"  [{n}] {p.title} ({p.file_name}, chars {p.start}-{p.end})")
+
+
+@app.command()
+def batch(
+    infile: Annotated[Path, typer.Argument(help="Questions: .txt (one a line) or .jsonl ({'id','question'}).")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="Answers, one JSON object a line.")],
+    concurrency: Annotated[int, typer.Option(min=1, max=64)] = 4,
+    data_dir: DataDir = None,
+) -> None:
+    """Answer many questions; resumable: ids already in OUT are skipped."""
+    from .batchfile import read_questions, done_ids
+    from .errors import RagError
+
+    try:
+        items = read_questions(infile)
+    except (OSError, ValueError) as exc:
+        _fail(exc)
+    done = done_ids(out)
+    todo = [it for it in items if it["id"] not in done]
+    typer.echo(f"{len(items)} questions, {len(items) - len(todo)} already answered in {out}", err=True)
+    if not todo:
+        return
+    rag = _rag(data_dir)
+    failed = 0
+    step = max(16, 4 * concurrency)  # append as we go, so a killed run resumes where it stopped
+    with out.open("a", encoding="utf-8") as fh:
+        if out.stat().st_size and not out.read_bytes().endswith(b"\n"):
+            fh.write("\n")  # seal a line torn by an earlier crash
+        for k in range(0, len(todo), step):
+            part = todo[k : k + step]
+            try:
+                answers = rag.ask_batch([it["question"] for it in part], concurrency=concurrency,
+                                        progress=False)
+            except RagError as exc:
+                _fail(exc)
+            for item, answer in zip(part, answers):
+                failed += answer.error is not None
+                fh.write(json.dumps({"id": item["id"], **answer.model_dump(mode="json")}) + "\n")
+            fh.flush()
+            typer.echo(f"  {min(k + step, len(todo))}/{len(todo)} answered", err=True)
+    typer.echo(f"wrote {len(todo)} answers to {out} ({failed} failed)", err=True)
+
+
+@app.command()
+def stats(data_dir: DataDir = None) -> None:
+    """What is indexed: documents, chunks, embedding model, store path and size."""
+    from .errors import RagError
+
+    try:
+        s = _rag(data_dir).stats()
+    except RagError as exc:
+        _fail(exc)
+    typer.echo(
+        f"documents: {s['documents']}\nchunks: {s['chunks']}\n"
+        f"embedding model: {s['embed_model']} (dim {s['embed_dim']})\n"
+        f"store: {s['data_dir']} ({s['size_bytes'] / 1e6:.1f} MB)"
+    )
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,47 @@
+"""Errors a caller handles differently; every message says how to fix it."""
+
+
+class RagError(Exception):
+    """Base class for everything this library raises on purpose."""
+
+
+class EmptyQuestionError(RagError, ValueError):
+    def __init__(self) -> None:
+        super().__init__("The question is empty: type a question with at least one word.")
+
+
+class QuestionTooLongError(RagError, ValueError):
+    def __init__(self, length: int, limit: int) -> None:
+        super().__init__(
+            f"The question is {length} characters long, over the limit of {limit}: "
+            "shorten it or raise RAG_MAX_QUESTION_CHARS."
+        )
+
+
+class EmptyIndexError(RagError):
+    def __init__(self, data_dir: str) -> None:
+        super().__init__(
+            f"Nothing is indexed in {data_dir} yet: run `rag ingest PATH` "
+            "(for example `rag ingest data/articles`) first."
+        )
+
+
+class EmbeddingMismatchError(RagError):
+    def __init__(self, data_dir: str, stored: str, wanted: str) -> None:
+        super().__init__(
+            f"The store in {data_dir} was built with embedding model {stored}, "
+            f"but the current setting is {wanted}. Re-ingest with "
+            "`rag ingest PATH --rebuild`, or set RAG_EMBED_MODEL back to the stored model."
+        )
+
+
+class StoreCorruptedError(RagError):
+    def __init__(self, data_dir: str, detail: str) -> None:
+        super().__init__(
+            f"The index in {data_dir} cannot be read ({detail}). Rebuild it with "
+            "`rag ingest PATH --rebuild` (or delete the folder and ingest again)."
+        )
+
+
+class ConfigError(RagError, ValueError):
+    """A setting has a value this library cannot use."""

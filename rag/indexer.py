@@ -1,0 +1,127 @@
+"""Keep the store in step with a set of files: add, update, skip, prune.
+
+Crash safety comes from ordering, not locks: new chunks are upserted before
+stale ones are deleted, a document counts as unchanged only when all its
+chunks are present with the current hash, and the BM25 side index is marked
+stale before the first write and rebuilt from Chroma at the end.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from pathlib import Path
+from typing import Callable
+
+from tqdm.auto import tqdm
+
+from .config import Settings
+from .embeddings import Embedder
+from .ingest.chunk import chunk, embedding_text
+from .ingest.clean import clean, guess_date, guess_title
+from .ingest.readers import RawDocument, SkipFile, content_hash, discover, parse, read_bytes
+from .store import Store
+from .types import Chunk, Document, IngestReport, SkippedFile
+
+CLEANER_VERSION = "1"
+
+
+def doc_id_for(path: Path) -> str:
+    """Stable id of the file at this absolute path."""
+    return hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16]
+
+
+def pipeline_fingerprint(settings: Settings, embedder: Embedder) -> str:
+    """Changes whenever re-chunking or re-embedding would give different chunks."""
+    key = f"{CLEANER_VERSION}|{settings.chunk_tokens}|{settings.chunk_overlap_tokens}|{embedder.name}"
+    return hashlib.sha256(key.encode()).hexdigest()[:12]
+
+
+def build_document(raw: RawDocument, embedder: Embedder, settings: Settings) -> tuple[Document, list[Chunk]]:
+    """Clean and chunk one parsed file."""
+    cleaned = clean(raw.text, markdown=raw.kind == "markdown")
+    if not cleaned.segments:
+        raise SkipFile("no article text left after removing boilerplate")
+    doc_id = doc_id_for(raw.path)
+    doc = Document(
+        doc_id=doc_id,
+        source=str(raw.path.resolve()),
+        file_name=raw.path.name,
+        title=raw.title or guess_title(cleaned, fallback=raw.path.stem),
+        published=raw.published or guess_date(cleaned),
+        content_hash=raw.content_hash,
+        kind=raw.kind,
+        n_chars=len(raw.text),
+        dropped_lines=cleaned.dropped,
+    )
+    chunks = chunk(cleaned, doc_id, embedder, settings.chunk_tokens, settings.chunk_overlap_tokens)
+    return doc, chunks
+
+
+def ingest(
+    paths: list[str | Path],
+    store: Store,
+    embedder: Embedder,
+    settings: Settings,
+    prune: bool = False,
+    progress: bool = True,
+    on_file: Callable[[Path], None] | None = None,
+) -> IngestReport:
+    """Bring the store in line with ``paths``; one bad file never stops the run."""
+    started = time.perf_counter()
+    report = IngestReport()
+    files, skipped = discover(paths)
+    report.skipped += [SkippedFile(path=p, reason=r) for p, r in skipped]
+    fingerprint = pipeline_fingerprint(settings, embedder)
+    stored = store.documents()
+    max_bytes = int(settings.max_file_mb * 1_000_000)
+    changed = False
+    try:
+        for path in tqdm(files, desc="Indexing", unit="file", disable=not progress):
+            if on_file:
+                on_file(path)
+            try:
+                data = read_bytes(path, max_bytes)
+                existing = stored.get(doc_id_for(path))
+                if existing and existing.is_complete(content_hash(data), fingerprint):
+                    report.unchanged += 1
+                    continue
+                doc, chunks = build_document(parse(path, data), embedder, settings)
+            except SkipFile as exc:
+                report.skipped.append(SkippedFile(path=str(path), reason=str(exc)))
+                continue
+            except Exception as exc:  # a reader bug on one hostile file must not stop the run
+                reason = f"could not be processed ({type(exc).__name__}: {exc})"
+                report.skipped.append(SkippedFile(path=str(path), reason=reason))
+                continue
+            if not changed:
+                store.begin_write()
+                changed = True
+            old_ids = existing.chunk_ids if existing else set()
+            new = [c for c in chunks if c.chunk_id not in old_ids]
+            texts = [embedding_text(doc.title, c.text, embedder, embedder.max_tokens) for c in new]
+            store.add(doc, new, embedder.embed_texts(texts), fingerprint, n_chunks=len(chunks))
+            stale = sorted(old_ids - {c.chunk_id for c in chunks})
+            store.delete(stale)
+            report.chunks_added += len(new)
+            report.chunks_removed += len(stale)
+            if existing:
+                report.updated += 1
+            else:
+                report.added += 1
+        if prune:
+            for doc in stored.values():
+                if not Path(doc.source).exists():
+                    if not changed:
+                        store.begin_write()
+                        changed = True
+                    store.delete(sorted(doc.chunk_ids))
+                    report.removed += 1
+                    report.chunks_removed += len(doc.chunk_ids)
+    finally:
+        if changed:
+            store.sync_bm25()
+    report.chunks_total = store.count()
+    report.documents_total = len(store.documents())
+    report.seconds = time.perf_counter() - started
+    return report

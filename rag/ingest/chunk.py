@@ -1,0 +1,138 @@
+"""Sentence-aligned chunks that fit the embedding model's window, with exact offsets.
+
+Why not llama-index's SentenceSplitter: it returns bare strings, so offsets
+must be re-found by search, and its overlap can start mid-sentence. Here
+whole sentences (Punkt) are packed greedily by word-piece count, measured
+with the embedding model's own tokenizer, and each chunk records which
+source characters it copies.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Protocol
+
+from ..text import sentence_spans
+from ..types import Chunk, Span
+from .clean import CleanText
+
+
+class TokenCounter(Protocol):
+    def count_tokens(self, text: str) -> int: ...
+    def token_offsets(self, text: str) -> list[tuple[int, int]]: ...
+
+
+@dataclass
+class _Unit:
+    start: int
+    end: int
+    tokens: int
+    segment: int
+
+
+def chunk(
+    cleaned: CleanText,
+    doc_id: str,
+    counter: TokenCounter,
+    max_tokens: int,
+    overlap_tokens: int,
+) -> list[Chunk]:
+    """Pack sentences into chunks of at most ``max_tokens`` word pieces."""
+    units = _units(cleaned, counter, max_tokens)
+    source = cleaned.source
+    chunks: list[Chunk] = []
+    i = 0
+    while i < len(units):
+        j, total = i, 0
+        while j < len(units) and (j == i or total + units[j].tokens <= max_tokens):
+            total += units[j].tokens
+            j += 1
+        text, spans = _assemble(source, units[i:j])
+        while j - i > 1 and counter.count_tokens(text) > max_tokens:  # joins can add pieces
+            j -= 1
+            text, spans = _assemble(source, units[i:j])
+        ordinal = len(chunks)
+        chunks.append(
+            Chunk(
+                chunk_id=f"{doc_id}:{ordinal:04d}:{hashlib.sha1(text.encode()).hexdigest()[:8]}",
+                doc_id=doc_id,
+                ordinal=ordinal,
+                text=text,
+                start=units[i].start,
+                end=units[j - 1].end,
+                spans=spans,
+                n_tokens=counter.count_tokens(text),
+            )
+        )
+        if j >= len(units):
+            break
+        i = _overlap_start(units, i, j, overlap_tokens)
+    return chunks
+
+
+def _units(cleaned: CleanText, counter: TokenCounter, max_tokens: int) -> list[_Unit]:
+    """Sentences of every kept segment; a sentence longer than the window is cut at word pieces."""
+    units: list[_Unit] = []
+    for seg_no, (seg_start, seg_end) in enumerate(cleaned.segments):
+        for start, end in sentence_spans(cleaned.source, seg_start, seg_end):
+            sentence = cleaned.source[start:end]
+            n = counter.count_tokens(sentence)
+            if n <= max_tokens:
+                units.append(_Unit(start, end, n, seg_no))
+                continue
+            offsets = counter.token_offsets(sentence)
+            for k in range(0, len(offsets), max_tokens):
+                piece = offsets[k : k + max_tokens]
+                units.append(_Unit(start + piece[0][0], start + piece[-1][1], len(piece), seg_no))
+    return units
+
+
+def _assemble(source: str, units: list[_Unit]) -> tuple[str, list[Span]]:
+    """Chunk text: source slices per segment, joined by newlines, and the span map."""
+    parts: list[str] = []
+    spans: list[Span] = []
+    pos = 0
+    k = 0
+    while k < len(units):
+        m = k
+        while m + 1 < len(units) and units[m + 1].segment == units[k].segment:
+            m += 1
+        s, e = units[k].start, units[m].end
+        if parts:
+            parts.append("\n")
+            pos += 1
+        spans.append(Span(chunk_start=pos, source_start=s, length=e - s))
+        parts.append(source[s:e])
+        pos += e - s
+        k = m + 1
+    return "".join(parts), spans
+
+
+def _overlap_start(units: list[_Unit], i: int, j: int, overlap_tokens: int) -> int:
+    """First unit of the next chunk: trailing whole sentences worth at most ``overlap_tokens``."""
+    k, total = j, 0
+    while k - 1 > i and total + units[k - 1].tokens <= overlap_tokens:
+        k -= 1
+        total += units[k].tokens
+    return k
+
+
+def to_source(spans: list[Span], start: int, end: int) -> tuple[int, int]:
+    """Map a [start, end) range of chunk text to source offsets (range must lie in one span)."""
+    for span in spans:
+        if span.chunk_start <= start < span.chunk_start + span.length:
+            offset = span.source_start - span.chunk_start
+            return start + offset, min(end, span.chunk_start + span.length) + offset
+    raise ValueError(f"range {start}:{end} is not inside the chunk's text")
+
+
+def embedding_text(title: str, text: str, counter: TokenCounter, window: int) -> str:
+    """Title line plus chunk text, the title trimmed so the whole fits the window."""
+    room = window - 2 - counter.count_tokens(text)  # [CLS] and [SEP]
+    if room <= 1 or not title:
+        return text
+    offsets = counter.token_offsets(title)
+    if len(offsets) >= room:
+        title = title[: offsets[room - 2][1]] if room >= 2 else ""
+    return f"{title}\n{text}" if title else text

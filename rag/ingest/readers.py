@@ -1,0 +1,177 @@
+"""Find article files and turn each into source text plus what it says about itself.
+
+Offsets everywhere refer to ``RawDocument.text``: for .txt/.md that is the
+file decoded as UTF-8, character for character; for HTML and PDF it is the
+extracted main text (trafilatura, pypdf).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+SUPPORTED = {
+    ".txt": "text",
+    ".text": "text",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".html": "html",
+    ".htm": "html",
+    ".pdf": "pdf",
+}
+
+
+class SkipFile(Exception):
+    """This file cannot be indexed; the message is the reason shown to the user."""
+
+
+@dataclass
+class RawDocument:
+    path: Path
+    kind: str
+    text: str
+    content_hash: str
+    title: str | None = None
+    published: date | None = None
+
+
+def discover(paths: list[str | Path]) -> tuple[list[Path], list[tuple[str, str]]]:
+    """Expand files and folders (recursively, hidden entries ignored) into supported files.
+
+    Returns the files in a stable order and (path, reason) for what was left out.
+    """
+    files: list[Path] = []
+    skipped: list[tuple[str, str]] = []
+    for raw in paths:
+        path = Path(raw).expanduser()
+        if not path.exists():
+            skipped.append((str(raw), "no such file or folder"))
+        elif path.is_dir():
+            for root, dirs, names in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for name in sorted(names):
+                    if not name.startswith("."):
+                        _classify(Path(root) / name, files, skipped)
+        else:
+            _classify(path, files, skipped)
+    unique = list(dict.fromkeys(p.resolve() for p in files))
+    return unique, skipped
+
+
+def _classify(path: Path, files: list[Path], skipped: list[tuple[str, str]]) -> None:
+    if path.suffix.lower() in SUPPORTED and path.is_file():
+        files.append(path)
+    elif not path.is_file():
+        skipped.append((str(path), "not a regular file"))
+    else:
+        kinds = ", ".join(sorted(SUPPORTED))
+        skipped.append((str(path), f"unsupported file type {path.suffix or '(none)'!r}; supported: {kinds}"))
+
+
+def read_bytes(path: Path, max_bytes: int) -> bytes:
+    """The file's bytes, or SkipFile for empty, huge or unreadable files."""
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise SkipFile(
+                f"file is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.1f} MB limit (RAG_MAX_FILE_MB)"
+            )
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SkipFile(f"cannot read file: {exc.strerror or exc}") from exc
+    if not data.strip():
+        raise SkipFile("empty file")
+    if len(data) > max_bytes:
+        raise SkipFile(f"file grew past the {max_bytes / 1e6:.1f} MB limit while being read")
+    return data
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def parse(path: Path, data: bytes) -> RawDocument:
+    """Decode and extract one file already read into memory."""
+    kind = SUPPORTED[path.suffix.lower()]
+    digest = content_hash(data)
+    if kind == "pdf":
+        return _parse_pdf(path, data, digest)
+    if b"\x00" in data[:8192] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise SkipFile("binary data, not text")
+    if kind == "html":
+        return _parse_html(path, data, digest)
+    return RawDocument(path, kind, _decode(data), digest)
+
+
+def _decode(data: bytes) -> str:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encoding = "utf-16"
+    else:
+        encoding = "utf-8-sig"
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise SkipFile(
+            f"not valid UTF-8 (bad byte at offset {exc.start}); convert the file to UTF-8"
+        ) from exc
+
+
+def _parse_html(path: Path, data: bytes, digest: str) -> RawDocument:
+    import trafilatura
+
+    try:
+        extracted = trafilatura.bare_extraction(
+            data, with_metadata=True, include_comments=False, include_tables=True
+        )
+    except Exception as exc:  # trafilatura raises many types on broken markup
+        raise SkipFile(f"HTML could not be parsed: {exc}") from exc
+    text = getattr(extracted, "text", None) if extracted is not None else None
+    if not text or not text.strip():
+        raise SkipFile("no article text found in the HTML")
+    return RawDocument(
+        path, "html", text, digest,
+        title=(extracted.title or None),
+        published=_iso_date(extracted.date),
+    )
+
+
+def _parse_pdf(path: Path, data: bytes, digest: str) -> RawDocument:
+    import io
+
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise SkipFile("encrypted PDF: a password is needed; save an unencrypted copy")
+        pages = [page.extract_text() or "" for page in reader.pages]
+        meta = reader.metadata
+    except SkipFile:
+        raise
+    except (PdfReadError, ValueError, KeyError, TypeError, OSError, RecursionError) as exc:
+        raise SkipFile(f"unreadable PDF: {exc}") from exc
+    except Exception as exc:  # pypdf raises assorted errors on hostile files
+        raise SkipFile(f"unreadable PDF: {type(exc).__name__}: {exc}") from exc
+    text = "\n\n".join(pages)
+    if not text.strip():
+        raise SkipFile("PDF has no extractable text (scanned image?)")
+    title = getattr(meta, "title", None) if meta else None
+    created = getattr(meta, "creation_date", None) if meta else None
+    return RawDocument(
+        path, "pdf", text, digest,
+        title=title.strip() if isinstance(title, str) and title.strip() else None,
+        published=created.date() if isinstance(created, datetime) else None,
+    )
+
+
+def _iso_date(value: str | None) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None

@@ -1,0 +1,102 @@
+"""Hybrid retrieval: dense (Chroma) and BM25 lists fused by reciprocal rank.
+
+RRF needs no score calibration between the two lists, which is why it is
+the default fusion in most hybrid search engines.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from .embeddings import Embedder
+from .store import Hit, Store, published_from_meta, spans_from_meta
+from .text import jaccard, terms
+from .types import Filters, Passage
+
+
+class HybridRetriever:
+    def __init__(self, store: Store, embedder: Embedder, rrf_k: int = 60,
+                 candidates: int = 30, duplicate_jaccard: float = 0.8) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.rrf_k = rrf_k
+        self.candidates = candidates
+        self.duplicate_jaccard = duplicate_jaccard
+
+    def retrieve(self, query: str, top_k: int = 5, filters: Filters | None = None) -> list[Passage]:
+        bm25 = self.store.bm25()
+        allowed = allowed_doc_ids(bm25.rows, filters) if filters and not filters.is_empty() else None
+        if allowed is not None and not allowed:
+            return []
+        n = max(self.candidates, top_k * 4)
+        dense = self.store.query_dense(self.embedder.embed_query(query), n, allowed)
+        sparse = bm25.search(query, n, allowed)
+
+        fused: dict[str, float] = {}
+        for rank, hit in enumerate(dense, start=1):
+            fused[hit.chunk_id] = fused.get(hit.chunk_id, 0.0) + 1.0 / (self.rrf_k + rank)
+        for rank, (chunk_id, _) in enumerate(sparse, start=1):
+            fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (self.rrf_k + rank)
+        order = sorted(fused, key=lambda cid: (-fused[cid], cid))
+
+        hits = {h.chunk_id: h for h in dense}
+        missing = [cid for cid in order if cid not in hits]
+        hits.update({h.chunk_id: h for h in self.store.get(missing)})
+        bm25_scores = dict(sparse)
+
+        passages: list[Passage] = []
+        kept_terms: list[set[str]] = []
+        for cid in order:
+            hit = hits.get(cid)
+            if hit is None:
+                continue
+            words = set(terms(hit.text))
+            if any(jaccard(words, seen) >= self.duplicate_jaccard for seen in kept_terms):
+                continue  # near-duplicate of a better passage (syndicated or repeated text)
+            kept_terms.append(words)
+            passages.append(_passage(hit, fused[cid], bm25_scores.get(cid)))
+            if len(passages) == top_k:
+                break
+        return passages
+
+
+def allowed_doc_ids(rows, filters: Filters) -> set[str]:
+    """Doc ids that pass the source and date filters."""
+    wanted = {s for s in (filters.sources or [])}
+    lo = _day(filters.date_from) if filters.date_from else None
+    hi = _day(filters.date_to) if filters.date_to else None
+    allowed = set()
+    for r in rows:
+        if wanted and r.file_name not in wanted and r.source not in wanted:
+            continue
+        if (lo is not None or hi is not None) and r.published_day < 0:
+            continue
+        if lo is not None and r.published_day < lo:
+            continue
+        if hi is not None and r.published_day > hi:
+            continue
+        allowed.add(r.doc_id)
+    return allowed
+
+
+def _day(d: date) -> int:
+    return int(d.strftime("%Y%m%d"))
+
+
+def _passage(hit: Hit, score: float, bm25_score: float | None) -> Passage:
+    m = hit.meta
+    return Passage(
+        chunk_id=hit.chunk_id,
+        doc_id=m["doc_id"],
+        text=hit.text,
+        title=m["title"],
+        source=m["source"],
+        file_name=m["file_name"],
+        published=published_from_meta(m),
+        start=m["start"],
+        end=m["end"],
+        spans=spans_from_meta(m),
+        score=score,
+        dense_score=hit.dense_score,
+        bm25_score=bm25_score,
+    )

@@ -1,0 +1,232 @@
+"""Chroma (the source of truth) plus the BM25 side index, kept in agreement.
+
+Every chunk's metadata carries its document's facts (source, hash, how many
+chunks the document has), so the set of indexed documents is read back from
+Chroma itself and an interrupted ingest shows up as an incomplete document.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from .bm25_index import BM25Index, Row
+from .errors import EmbeddingMismatchError, EmptyIndexError, StoreCorruptedError
+from .types import Chunk, Document, Span
+
+_DIRTY = "bm25.dirty"
+_PAGE = 5000
+
+
+@dataclass
+class StoredDoc:
+    """One document as Chroma currently holds it."""
+
+    doc_id: str
+    source: str
+    file_name: str
+    title: str
+    published: str
+    content_hash: str
+    fingerprint: str
+    n_chunks: int
+    chunk_ids: set[str] = field(default_factory=set)
+
+    def is_complete(self, content_hash: str, fingerprint: str) -> bool:
+        return (
+            self.content_hash == content_hash
+            and self.fingerprint == fingerprint
+            and len(self.chunk_ids) == self.n_chunks
+        )
+
+
+@dataclass
+class Hit:
+    chunk_id: str
+    text: str
+    meta: dict[str, Any]
+    dense_score: float | None = None
+
+
+class Store:
+    """Open with ``create=True`` to ingest; reading a missing store raises EmptyIndexError."""
+
+    def __init__(self, data_dir: Path, collection: str, embed_model: str, embed_dim: int,
+                 create: bool = False) -> None:
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        self.data_dir = Path(data_dir)
+        self._chroma_dir = self.data_dir / "chroma"
+        self._bm25_dir = self.data_dir / "bm25"
+        self._embed_model = embed_model
+        self._bm25: BM25Index | None = None
+        self._bm25_lock = threading.Lock()
+        if not create and not self._chroma_dir.exists():
+            raise EmptyIndexError(str(self.data_dir))
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            self._client = chromadb.PersistentClient(
+                path=str(self._chroma_dir), settings=ChromaSettings(anonymized_telemetry=False)
+            )
+            names = {c if isinstance(c, str) else c.name for c in self._client.list_collections()}
+            if collection not in names and not create:
+                raise EmptyIndexError(str(self.data_dir))
+            self._col = self._client.get_or_create_collection(
+                collection,
+                configuration={"hnsw": {"space": "cosine"}},
+                metadata={"embed_model": embed_model, "embed_dim": embed_dim},
+                embedding_function=None,
+            )
+        except EmptyIndexError:
+            raise
+        except Exception as exc:  # chromadb raises many types for a damaged folder
+            raise StoreCorruptedError(str(self.data_dir), f"{type(exc).__name__}: {exc}") from exc
+        meta = self._col.metadata or {}
+        stored = f"{meta.get('embed_model')} (dim {meta.get('embed_dim')})"
+        if meta.get("embed_model") != embed_model or meta.get("embed_dim") != embed_dim:
+            raise EmbeddingMismatchError(str(self.data_dir), stored, f"{embed_model} (dim {embed_dim})")
+
+    @staticmethod
+    def wipe(data_dir: Path) -> None:
+        """Delete everything this library stored under ``data_dir`` (for --rebuild)."""
+        for name in ("chroma", "bm25", "bm25.tmp", "bm25.old", _DIRTY):
+            target = Path(data_dir) / name
+            if target.is_dir():
+                shutil.rmtree(target)
+            elif target.exists():
+                target.unlink()
+
+    # --- reading -------------------------------------------------------------
+
+    def count(self) -> int:
+        return self._col.count()
+
+    def _all(self, include: list[str]) -> dict[str, list]:
+        out: dict[str, list] = {"ids": [], "metadatas": [], "documents": []}
+        total = self.count()
+        for offset in range(0, total, _PAGE):
+            page = self._col.get(include=include, limit=_PAGE, offset=offset)
+            out["ids"] += page["ids"]
+            for key in include:
+                out[key] += page[key]
+        return out
+
+    def documents(self) -> dict[str, StoredDoc]:
+        docs: dict[str, StoredDoc] = {}
+        data = self._all(["metadatas"])
+        for chunk_id, m in zip(data["ids"], data["metadatas"]):
+            doc = docs.get(m["doc_id"])
+            if doc is None:
+                doc = docs[m["doc_id"]] = StoredDoc(
+                    m["doc_id"], m["source"], m["file_name"], m["title"], m["published"],
+                    m["content_hash"], m["fingerprint"], m["n_chunks"],
+                )
+            elif doc.content_hash != m["content_hash"] or doc.fingerprint != m["fingerprint"]:
+                doc.content_hash = "(mixed)"  # leftovers of an interrupted update
+            doc.chunk_ids.add(chunk_id)
+        return docs
+
+    def get(self, ids: list[str]) -> list[Hit]:
+        if not ids:
+            return []
+        got = self._col.get(ids=ids, include=["documents", "metadatas"])
+        by_id = {i: Hit(i, d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])}
+        return [by_id[i] for i in ids if i in by_id]
+
+    def query_dense(self, embedding: list[float], n: int, doc_ids: set[str] | None = None) -> list[Hit]:
+        total = self.count()
+        if total == 0 or n <= 0 or doc_ids == set():
+            return []
+        where = {"doc_id": {"$in": sorted(doc_ids)}} if doc_ids is not None else None
+        res = self._col.query(
+            query_embeddings=[embedding], n_results=min(n, total), where=where,
+            include=["documents", "metadatas", "distances"],
+        )
+        return [
+            Hit(i, d, m, 1.0 - float(dist))
+            for i, d, m, dist in zip(res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0])
+        ]
+
+    def bm25(self) -> BM25Index:
+        """The side index, rebuilt first if an ingest died or it disagrees with Chroma."""
+        with self._bm25_lock:
+            if self._bm25 is None or self._bm25.count != self.count():
+                index = None if (self.data_dir / _DIRTY).exists() else BM25Index.load(self._bm25_dir)
+                if index is None or index.count != self.count():
+                    index = self.sync_bm25()
+                self._bm25 = index
+            return self._bm25
+
+    def size_bytes(self) -> int:
+        return sum(p.stat().st_size for p in self.data_dir.rglob("*") if p.is_file())
+
+    # --- writing -------------------------------------------------------------
+
+    def begin_write(self) -> None:
+        """Mark the BM25 side index stale until ``sync_bm25`` finishes."""
+        (self.data_dir / _DIRTY).write_text("an ingest is changing Chroma; BM25 must be rebuilt\n")
+
+    def add(self, doc: Document, chunks: list[Chunk], embeddings: list[list[float]],
+            fingerprint: str, n_chunks: int) -> None:
+        """Upsert some chunks of ``doc``, which has ``n_chunks`` chunks in all."""
+        if not chunks:
+            return
+        self._col.upsert(
+            ids=[c.chunk_id for c in chunks],
+            embeddings=embeddings,
+            documents=[c.text for c in chunks],
+            metadatas=[_chunk_meta(doc, c, fingerprint, n_chunks) for c in chunks],
+        )
+
+    def delete(self, ids: list[str]) -> None:
+        for k in range(0, len(ids), _PAGE):
+            self._col.delete(ids=ids[k : k + _PAGE])
+
+    def sync_bm25(self) -> BM25Index:
+        """Rebuild the side index from Chroma's contents and clear the stale marker."""
+        data = self._all(["documents", "metadatas"])
+        texts = [f"{m['title']}\n{d}" for d, m in zip(data["documents"], data["metadatas"])]
+        rows = [
+            Row(i, m["doc_id"], m["source"], m["file_name"], int(m["published_day"]))
+            for i, m in zip(data["ids"], data["metadatas"])
+        ]
+        index = BM25Index.build(texts, rows)
+        index.save(self._bm25_dir)
+        (self.data_dir / _DIRTY).unlink(missing_ok=True)
+        self._bm25 = index
+        return index
+
+
+def _chunk_meta(doc: Document, chunk: Chunk, fingerprint: str, n_chunks: int) -> dict[str, Any]:
+    published = doc.published
+    return {
+        "doc_id": doc.doc_id,
+        "source": doc.source,
+        "file_name": doc.file_name,
+        "title": doc.title,
+        "kind": doc.kind,
+        "published": published.isoformat() if published else "",
+        "published_day": int(published.strftime("%Y%m%d")) if published else -1,
+        "content_hash": doc.content_hash,
+        "fingerprint": fingerprint,
+        "ordinal": chunk.ordinal,
+        "n_chunks": n_chunks,
+        "start": chunk.start,
+        "end": chunk.end,
+        "n_tokens": chunk.n_tokens,
+        "spans": json.dumps([[s.chunk_start, s.source_start, s.length] for s in chunk.spans]),
+    }
+
+
+def spans_from_meta(meta: dict[str, Any]) -> list[Span]:
+    return [Span(chunk_start=a, source_start=b, length=c) for a, b, c in json.loads(meta["spans"])]
+
+
+def published_from_meta(meta: dict[str, Any]) -> date | None:
+    return date.fromisoformat(meta["published"]) if meta.get("published") else None

@@ -1,0 +1,75 @@
+"""Small text utilities shared by chunking, retrieval and answering.
+
+Sentence spans come from NLTK's Punkt model (bundled with llama-index, so no
+download); words are lower-cased, stop-word filtered and Snowball-stemmed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from functools import lru_cache
+
+import Stemmer
+from bm25s.stopwords import STOPWORDS_EN
+
+_WORD = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
+_STOPWORDS = frozenset(STOPWORDS_EN) | {"s", "did", "does", "do", "said", "say", "says"}
+
+
+@lru_cache(maxsize=1)
+def _punkt():
+    import llama_index.core as lic
+    import nltk
+    from nltk.tokenize.punkt import PunktTokenizer
+
+    bundled = os.path.join(os.path.dirname(lic.__file__), "_static", "nltk_cache")
+    if bundled not in nltk.data.path:
+        nltk.data.path.insert(0, bundled)
+    return PunktTokenizer("english")
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Stemmer.Stemmer:
+    return Stemmer.Stemmer("english")
+
+
+def line_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """Non-blank lines of ``text[start:end]`` as (start, end), whitespace trimmed."""
+    end = len(text) if end is None else end
+    spans = []
+    for m in re.finditer(r"[^\n\r]+", text[start:end]):
+        s, e = m.start() + start, m.end() + start
+        while s < e and text[s].isspace():
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        if e > s:
+            spans.append((s, e))
+    return spans
+
+
+def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """Sentences of ``text[start:end]`` as absolute (start, end); a line break always ends one."""
+    spans = []
+    for ls, le in line_spans(text, start, end):
+        for s, e in _punkt().span_tokenize(text[ls:le]):
+            spans.append((ls + s, ls + e))
+    return spans
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased word tokens, stop words kept."""
+    return [w.lower().replace("’", "'") for w in _WORD.findall(text)]
+
+
+def terms(text: str) -> list[str]:
+    """Stemmed content words: what lexical matching compares."""
+    kept = [w for w in words(text) if w not in _STOPWORDS]
+    return _stemmer().stemWords(kept)
+
+
+def jaccard(a: set[str], b: set[str]) -> float:
+    if not a or not b:
+        return 0.0
+    return len(a & b) / len(a | b)

@@ -1,0 +1,142 @@
+"""Data that crosses a boundary: pydantic models only, no I/O.
+
+The chain Document -> Chunk -> Passage -> Citation -> Answer keeps every
+answer sentence tied to the exact characters of the file it came from.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class Span(BaseModel):
+    """A piece of a chunk's text copied verbatim from the source text.
+
+    ``text[chunk_start:chunk_start+length] == source[source_start:source_start+length]``
+    """
+
+    chunk_start: int
+    source_start: int
+    length: int
+
+
+class Document(BaseModel):
+    """One article as read from disk, before chunking."""
+
+    doc_id: str
+    source: str = Field(description="Absolute path of the file.")
+    file_name: str
+    title: str
+    published: date | None = None
+    content_hash: str = Field(description="sha256 of the file bytes.")
+    kind: Literal["text", "markdown", "html", "pdf"]
+    n_chars: int = Field(description="Length of the source text the offsets refer to.")
+    dropped_lines: int = Field(0, description="Boilerplate or repeated lines removed by cleaning.")
+
+
+class Chunk(BaseModel):
+    """A sentence-aligned window of a document, sized to the embedding model."""
+
+    chunk_id: str
+    doc_id: str
+    ordinal: int
+    text: str
+    start: int = Field(description="Offset of the first character in the source text.")
+    end: int = Field(description="Offset one past the last character in the source text.")
+    spans: list[Span]
+    n_tokens: int
+
+
+class Passage(BaseModel):
+    """A retrieved chunk with its scores and the article it belongs to."""
+
+    chunk_id: str
+    doc_id: str
+    text: str
+    title: str
+    source: str
+    file_name: str
+    published: date | None = None
+    start: int
+    end: int
+    spans: list[Span] = Field(default_factory=list, repr=False)
+    score: float = Field(description="Reciprocal-rank-fusion score (higher is better).")
+    dense_score: float | None = Field(None, description="Cosine similarity to the query.")
+    bm25_score: float | None = None
+
+
+class Citation(BaseModel):
+    """Where one cited sentence of an answer comes from."""
+
+    n: int = Field(description="1-based number of the passage in Answer.passages.")
+    chunk_id: str
+    doc_id: str
+    title: str
+    source: str
+    quote: str = Field(description="The supporting sentence, verbatim.")
+    start: int = Field(description="Offset of the quote in the source text.")
+    end: int
+    passage_start: int = Field(description="Offset of the quote inside the passage text.")
+    passage_end: int
+
+
+class Answer(BaseModel):
+    """An answer with everything needed to check it."""
+
+    question: str
+    query: str = Field("", description="The query sent to retrieval (differs for follow-ups).")
+    text: str = ""
+    citations: list[Citation] = Field(default_factory=list)
+    passages: list[Passage] = Field(default_factory=list)
+    abstained: bool = False
+    mode: Literal["extractive", "llm"] = "extractive"
+    error: str | None = None
+    confidence: float | None = Field(None, description="Evidence score the abstention rule compared.")
+    timings: dict[str, float] = Field(default_factory=dict)
+
+
+class SkippedFile(BaseModel):
+    path: str
+    reason: str
+
+
+class IngestReport(BaseModel):
+    """What one ingest run changed, for the summary line and for callers."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    skipped: list[SkippedFile] = Field(default_factory=list)
+    chunks_added: int = 0
+    chunks_removed: int = 0
+    chunks_total: int = 0
+    documents_total: int = 0
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        line = (
+            f"added {self.added}, updated {self.updated}, unchanged {self.unchanged}, "
+            f"removed {self.removed}, skipped {len(self.skipped)}; "
+            f"chunks +{self.chunks_added}/-{self.chunks_removed} "
+            f"({self.chunks_total} in {self.documents_total} documents); {self.seconds:.1f}s"
+        )
+        return line
+
+
+class Filters(BaseModel):
+    """Restrict retrieval to some articles and/or a published-date range.
+
+    ``sources`` match a file name or a full path. With a date bound set,
+    articles without a known published date are excluded.
+    """
+
+    sources: list[str] | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+
+    def is_empty(self) -> bool:
+        return not self.sources and self.date_from is None and self.date_to is None

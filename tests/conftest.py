@@ -1,0 +1,45 @@
+"""Shared fixtures: one real embedding model, one real Chroma index of the sample corpus."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from rag import RAG, Settings
+from rag.embeddings import Embedder
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTICLES = ROOT / "data" / "articles"
+CALL_FILE = "001_6455e6dab78b474c.txt"
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    return Embedder()
+
+
+@pytest.fixture(scope="session")
+def corpus_rag(embedder, tmp_path_factory) -> RAG:
+    """The sample corpus indexed once; tests must not modify it."""
+    rag = RAG(Settings(data_dir=tmp_path_factory.mktemp("corpus_index")), embedder=embedder)
+    rag.ingest([ARTICLES], progress=False)
+    return rag
+
+
+@pytest.fixture
+def make_rag(embedder, tmp_path):
+    """A RAG with its own empty index folder, sharing the loaded model."""
+    def make(**overrides) -> RAG:
+        overrides.setdefault("data_dir", tmp_path / "index")
+        return RAG(Settings(**overrides), embedder=embedder)
+    return make
+
+
+@pytest.fixture
+def articles_copy(tmp_path) -> Path:
+    """A private copy of the sample corpus that a test may change."""
+    target = tmp_path / "articles"
+    shutil.copytree(ARTICLES, target)
+    return target
