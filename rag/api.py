@@ -67,7 +67,7 @@ class RAG:
         if rebuild:
             with self._lock:
                 self._store = None
-            Store.wipe(self.settings.data_dir)
+            Store.wipe(self.settings.data_dir, self.settings.collection)
         store = self._open_store(create=True)
         return indexer.ingest(list(paths), store, self.embedder, self.settings, prune=prune, progress=progress)
 

@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     top_k: int = Field(5, ge=1, le=50, description="Passages handed to the answerer.")
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
     abstain_threshold: float = Field(
-        0.42, description="Extractive answers below this evidence score abstain (calibrated, see README)."
+        0.43, description="Extractive answers below this evidence score abstain (calibrated, see README)."
     )
     max_answer_sentences: int = Field(3, ge=1, le=10)
     max_question_chars: int = Field(2000, ge=10)

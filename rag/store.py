@@ -93,9 +93,24 @@ class Store:
             raise EmbeddingMismatchError(str(self.data_dir), stored, f"{embed_model} (dim {embed_dim})")
 
     @staticmethod
-    def wipe(data_dir: Path) -> None:
-        """Delete everything this library stored under ``data_dir`` (for --rebuild)."""
-        for name in ("chroma", "bm25", "bm25.tmp", "bm25.old", _DIRTY):
+    def wipe(data_dir: Path, collection: str) -> None:
+        """Delete the collection and the side index (for --rebuild), even from a damaged folder."""
+        import chromadb
+        from chromadb.api.client import SharedSystemClient
+        from chromadb.config import Settings as ChromaSettings
+
+        chroma_dir = Path(data_dir) / "chroma"
+        if chroma_dir.exists():
+            try:
+                client = chromadb.PersistentClient(
+                    path=str(chroma_dir), settings=ChromaSettings(anonymized_telemetry=False)
+                )
+                if collection in {c if isinstance(c, str) else c.name for c in client.list_collections()}:
+                    client.delete_collection(collection)
+            except Exception:  # unreadable: remove the files instead
+                SharedSystemClient.clear_system_cache()
+                shutil.rmtree(chroma_dir, ignore_errors=True)
+        for name in ("bm25", "bm25.tmp", "bm25.old", _DIRTY):
             target = Path(data_dir) / name
             if target.is_dir():
                 shutil.rmtree(target)

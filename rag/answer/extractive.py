@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from ..embeddings import Embedder
 from ..text import jaccard, sentence_spans, terms, words
 from ..types import Citation, Passage
+from ..ingest.chunk import to_source
 from .citations import cite, with_marker
 
 ABSTAIN_TEXT = "The articles do not contain enough evidence to answer this question."
@@ -25,6 +26,12 @@ ABSTAIN_TEXT = "The articles do not contain enough evidence to answer this quest
 W_DENSE, W_LEXICAL, W_TYPE = 0.45, 0.45, 0.10
 FOLLOW_RATIO = 0.85  # extra sentences must score this close to the best one
 NEXT_RATIO = 0.7  # ...or this close when they directly follow it
+LEANING_RATIO = 0.5  # ...or this close when they also open by pointing back ("Among them", "This")
+_LEANS_BACK = re.compile(
+    r"^(among (them|these|those)|th(is|ese|ose|at)|it|its|he|she|they|their|his|her|such|both|"
+    r"each|in (addition|particular)|the (latter|former))\b",
+    re.I,
+)
 MIN_WORDS = 4
 HEADING_WORDS = 12
 CONTEXT_WEIGHT = 0.8  # a sentence may lean on the one before it ("The meeting lasted...")
@@ -52,14 +59,17 @@ _PLACEISH = re.compile(r"\b(in|at|to|from|near)\s+(the\s+)?[A-Z][a-z]+")
 _NAMEISH = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][a-z]+")
 
 
-@dataclass
+@dataclass(eq=False)
 class Candidate:
     n: int  # passage number, 1-based
     start: int  # in passage text
     end: int
     text: str
     terms: set[str]
-    context: set[str]  # terms of the sentence before it in the same passage line
+    doc_id: str
+    source_start: int
+    source_end: int
+    previous: "Candidate | None" = None  # the sentence just before it in the article
     dense: float = 0.0
     lexical: float = 0.0
     type_cue: float = 0.0
@@ -90,7 +100,9 @@ class ExtractiveAnswerer:
             return ExtractiveResult(ABSTAIN_TEXT, [], True, best)
         chosen = [ranked[0]]
         follower = _next_in_line(ranked, ranked[0])
-        if follower and follower.score >= NEXT_RATIO * ranked[0].score:
+        if follower and follower.score >= (
+            LEANING_RATIO if _LEANS_BACK.match(follower.text) else NEXT_RATIO
+        ) * ranked[0].score:
             chosen.append(follower)  # the next sentence often completes the best one
         for cand in ranked[1:]:
             if len(chosen) >= self.max_sentences or cand.score < FOLLOW_RATIO * ranked[0].score:
@@ -117,23 +129,16 @@ class ExtractiveAnswerer:
 
 
 def _next_in_line(ranked: list[Candidate], best: Candidate) -> Candidate | None:
-    """The candidate that directly follows ``best`` in the same passage line, if any."""
-    after = [c for c in ranked if c.n == best.n and c.start > best.end and c.context is not None
-             and c.context == best.terms]
-    return min(after, key=lambda c: c.start) if after else None
+    """The candidate that directly follows ``best`` in its article, if any was retrieved."""
+    return next((c for c in ranked if c.previous is best), None)
 
 
 def _candidates(passages: list[Passage]) -> list[Candidate]:
     seen: set[str] = set()
     out = []
     for n, p in enumerate(passages, start=1):
-        previous: set[str] = set()
-        previous_end = -1
         for s, e in sentence_spans(p.text):
             text = p.text[s:e]
-            mine = set(terms(text))
-            context = previous if "\n" not in p.text[previous_end:s] else set()
-            previous, previous_end = mine, e
             key = " ".join(words(text))
             n_words = len(key.split())
             if n_words < MIN_WORDS or text.rstrip().endswith("?") or key in seen:
@@ -141,8 +146,21 @@ def _candidates(passages: list[Passage]) -> list[Candidate]:
             if n_words < HEADING_WORDS and not _ENDS_SENTENCE.search(text):
                 continue  # a headline or section heading, not a statement
             seen.add(key)
-            out.append(Candidate(n, s, e, text, mine, context))
+            source_start, source_end = to_source(p.spans, s, e) if p.spans else (p.start + s, p.start + e)
+            out.append(Candidate(n, s, e, text, set(terms(text)), p.doc_id, source_start, source_end))
+    _link_neighbours(out)
     return out
+
+
+def _link_neighbours(cands: list[Candidate]) -> None:
+    """Point each sentence at the one just before it in the same article, across passages."""
+    by_end = {(c.doc_id, c.source_end): c for c in cands}
+    for c in cands:
+        for gap in (1, 2, 3):
+            before = by_end.get((c.doc_id, c.source_start - gap))
+            if before is not None:
+                c.previous = before
+                break
 
 
 def _score_lexical(cands: list[Candidate], q_terms: set[str]) -> None:
@@ -157,7 +175,8 @@ def _score_lexical(cands: list[Candidate], q_terms: set[str]) -> None:
     total = sum(weight.values())
     for c in cands:
         own = sum(w for t, w in weight.items() if t in c.terms) / total
-        both = sum(w for t, w in weight.items() if t in c.terms or t in c.context) / total
+        context = c.previous.terms if c.previous else set()
+        both = sum(w for t, w in weight.items() if t in c.terms or t in context) / total
         c.lexical = max(own, CONTEXT_WEIGHT * both)
 
 

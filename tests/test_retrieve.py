@@ -1,0 +1,62 @@
+import shutil
+from datetime import date
+
+import pytest
+
+from rag import EmptyIndexError, EmptyQuestionError, Filters
+
+from .conftest import CALL_FILE
+
+
+def test_passages_come_best_first_with_scores_and_metadata(corpus_rag):
+    passages = corpus_rag.retrieve("How long did Trump's phone call with Putin last?", top_k=5)
+    assert len(passages) == 5
+    assert passages[0].file_name == CALL_FILE
+    assert "40-minute phone call" in passages[0].text
+    scores = [p.score for p in passages]
+    assert scores == sorted(scores, reverse=True)
+    assert passages[0].dense_score is not None and passages[0].bm25_score is not None
+    assert len({p.chunk_id for p in passages}) == 5
+    assert passages[0].title.startswith("Trump Pulls Back")
+
+
+def test_filter_by_source_file(corpus_rag):
+    only = "000_8b6024e873124198.txt"
+    passages = corpus_rag.retrieve("phone call with Putin", top_k=5, filters=Filters(sources=[only]))
+    assert passages and {p.file_name for p in passages} == {only}
+    assert corpus_rag.retrieve("phone call", filters={"sources": ["nope.txt"]}) == []
+
+
+def test_filter_by_date_range(make_rag, tmp_path):
+    folder = tmp_path / "dated"
+    folder.mkdir()
+    for day, place in (("2025-01-10", "Ankara"), ("2025-06-10", "Vienna"), ("2025-12-10", "Doha")):
+        (folder / f"{place}.md").write_text(
+            f"# Talks in {place}\n\nPublished {day}\n\nDiplomats gathered in {place} for ceasefire talks.\n")
+    (folder / "undated.md").write_text("# Undated\n\nDiplomats gathered in Rome for ceasefire talks.\n")
+    rag = make_rag()
+    rag.ingest([folder], progress=False)
+    window = Filters(date_from=date(2025, 3, 1), date_to=date(2025, 9, 1))
+    assert {p.file_name for p in rag.retrieve("ceasefire talks", top_k=5, filters=window)} == {"Vienna.md"}
+    since = {p.file_name for p in rag.retrieve("ceasefire talks", top_k=5, filters=Filters(date_from=date(2025, 6, 1)))}
+    assert since == {"Vienna.md", "Doha.md"}
+    everything = {p.file_name for p in rag.retrieve("ceasefire talks", top_k=5)}
+    assert "undated.md" in everything
+
+
+def test_near_duplicate_passages_are_collapsed(make_rag, articles_copy):
+    src = articles_copy / "001_6455e6dab78b474c.txt"
+    shutil.copy(src, articles_copy / "syndicated_copy.txt")
+    rag = make_rag()
+    rag.ingest([articles_copy], progress=False)
+    passages = rag.retrieve("How long did Trump's phone call with Putin last?", top_k=5)
+    with_call = [p for p in passages if "40-minute phone call" in p.text]
+    assert len(with_call) == 1
+
+
+def test_empty_question_and_empty_index(make_rag, corpus_rag):
+    for bad in ("", "   \n\t"):
+        with pytest.raises(EmptyQuestionError, match="empty"):
+            corpus_rag.retrieve(bad)
+    with pytest.raises(EmptyIndexError, match="rag ingest"):
+        make_rag().retrieve("anything")
