@@ -74,6 +74,7 @@ def ingest(
     report.skipped += [SkippedFile(path=p, reason=r) for p, r in skipped]
     fingerprint = pipeline_fingerprint(settings, embedder)
     stored = store.documents()
+    present = set(stored)  # doc ids in the store as this run goes on
     max_bytes = int(settings.max_file_mb * 1_000_000)
     changed = False
     try:
@@ -105,6 +106,7 @@ def ingest(
             store.delete(stale)
             report.chunks_added += len(new)
             report.chunks_removed += len(stale)
+            present.add(doc.doc_id)
             if existing:
                 report.updated += 1
             else:
@@ -116,12 +118,13 @@ def ingest(
                         store.begin_write()
                         changed = True
                     store.delete(sorted(doc.chunk_ids))
+                    present.discard(doc.doc_id)
                     report.removed += 1
                     report.chunks_removed += len(doc.chunk_ids)
     finally:
         if changed:
             store.sync_bm25()
     report.chunks_total = store.count()
-    report.documents_total = len(store.documents())
+    report.documents_total = len(present)  # no second full metadata scan
     report.seconds = time.perf_counter() - started
     return report
