@@ -1,0 +1,1 @@
+"""rag-eval: the regression harness. Drives ``rag`` only through its public API."""

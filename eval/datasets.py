@@ -1,7 +1,13 @@
-"""Gold question sets: the hand-written news set and SQuAD-format files."""
+"""Gold question sets, by name or path: the hand-written news set and SQuAD-format files.
+
+A ``Dataset`` is questions plus the articles they are about, so a run can
+index exactly those articles. Its hash covers both: a baseline made on other
+questions or other articles is not comparable.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -12,9 +18,13 @@ ROOT = Path(__file__).resolve().parent.parent
 NEWS = ROOT / "eval" / "datasets" / "news.jsonl"
 NEWS_ARTICLES = ROOT / "data" / "articles"
 SQUAD_A = ROOT.parent / "shared" / "benchmarks" / "squad2" / "dev-a.json"
+BASELINES = ROOT / "eval" / "baselines"
+NAMED = {"news": NEWS, "squad2-a": SQUAD_A}
 
 
 class GoldCase(BaseModel):
+    """One gold question; ``answers`` are alternatives, ``sources`` are file names."""
+
     id: str
     question: str
     answers: list[str]
@@ -23,23 +33,45 @@ class GoldCase(BaseModel):
     type: str
 
 
+class Dataset(BaseModel):
+    name: str
+    path: str
+    cases: list[GoldCase]
+    corpus: Path  # folder of articles to index
+    every: int = 1
+    hash: str = ""
+
+
+class DatasetError(ValueError):
+    """A dataset name, path or line that cannot be used; the message says which and why."""
+
+
 def load_jsonl(path: Path = NEWS) -> list[GoldCase]:
+    """Gold cases from a JSON-lines file; a bad line is reported with its number."""
     cases = []
-    for no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for no, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
         if line.strip():
             try:
                 cases.append(GoldCase.model_validate_json(line))
             except ValueError as exc:
-                raise ValueError(f"{path}:{no}: {exc}") from exc
+                raise DatasetError(f"{path}:{no}: not a gold case ({exc})") from exc
+    ids = [c.id for c in cases]
+    if len(set(ids)) != len(ids):
+        dup = sorted({i for i in ids if ids.count(i) > 1})
+        raise DatasetError(f"{path}: duplicate ids {dup[:5]}")
     return cases
 
 
-def squad_to_articles(squad_json: Path, out_dir: Path, every: int = 1) -> list[GoldCase]:
+def squad_articles(squad_json: Path, out_dir: Path, every: int = 1) -> list[GoldCase]:
     """Write one .txt per SQuAD article (title, then paragraphs) and return its questions.
 
-    ``every=k`` keeps every k-th question, for a quick run.
+    Answerable and unanswerable questions are both kept; ``every=k`` keeps
+    every k-th question (in file order) for a quick run.
     """
-    data = json.loads(Path(squad_json).read_text(encoding="utf-8"))["data"]
+    try:
+        data = json.loads(Path(squad_json).read_text(encoding="utf-8"))["data"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise DatasetError(f"{squad_json}: not a SQuAD-format JSON file ({exc})") from exc
     out_dir.mkdir(parents=True, exist_ok=True)
     cases: list[GoldCase] = []
     k = 0
@@ -63,12 +95,42 @@ def squad_to_articles(squad_json: Path, out_dir: Path, every: int = 1) -> list[G
     return cases
 
 
-def normalize(text: str) -> str:
-    """Case, quote and whitespace folding for containment checks."""
-    text = text.casefold().replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
-    return " ".join(text.split())
+def load_dataset(name_or_path: str, work_dir: Path, every: int = 1, corpus: Path | None = None) -> Dataset:
+    """``news``, ``squad2-a``, a SQuAD ``.json`` file, or a gold ``.jsonl`` (with ``corpus``).
+
+    SQuAD articles are written under ``work_dir``; a ``.jsonl`` set is about
+    ``corpus`` (default: the sample articles).
+    """
+    if every < 1:
+        raise DatasetError(f"--every must be 1 or more, not {every}")
+    path = NAMED.get(name_or_path, Path(name_or_path))
+    name = name_or_path if name_or_path in NAMED else path.stem
+    if not path.exists():
+        known = ", ".join(NAMED)
+        raise DatasetError(f"dataset {name_or_path!r} not found: use one of {known} or a path to a file")
+    if path.suffix == ".jsonl":
+        cases = load_jsonl(path)[::every]
+        folder = Path(corpus) if corpus else NEWS_ARTICLES
+    elif path.suffix == ".json":
+        folder = Path(corpus) if corpus else Path(work_dir) / "articles"
+        cases = squad_articles(path, folder, every=every)
+    else:
+        raise DatasetError(f"{path}: expected a gold .jsonl file or a SQuAD .json file")
+    if not folder.is_dir():
+        raise DatasetError(f"corpus folder {folder} does not exist")
+    if not cases:
+        raise DatasetError(f"{path}: no questions")
+    dataset = Dataset(name=name, path=str(path), cases=cases, corpus=folder, every=every)
+    dataset.hash = dataset_hash(dataset)
+    return dataset
 
 
-def contains_any(haystack: str, needles: list[str]) -> bool:
-    hay = normalize(haystack)
-    return any(normalize(n) in hay for n in needles if n.strip())
+def dataset_hash(dataset: Dataset) -> str:
+    """sha256 over the questions and every corpus file's name and bytes."""
+    h = hashlib.sha256()
+    for case in dataset.cases:
+        h.update(case.model_dump_json().encode())
+    for f in sorted(p for p in dataset.corpus.rglob("*") if p.is_file()):
+        h.update(f.relative_to(dataset.corpus).as_posix().encode())
+        h.update(hashlib.sha256(f.read_bytes()).digest())
+    return h.hexdigest()[:16]

@@ -16,7 +16,7 @@ from .answer.extractive import ExtractiveAnswerer
 from .config import Settings
 from .embeddings import Embedder
 from .errors import EmptyIndexError, EmptyQuestionError, QuestionTooLongError
-from .retrieve import HybridRetriever
+from .retrieve import HybridRetriever, to_passage
 from .store import Store
 from .types import Answer, Filters, IngestReport, Passage
 
@@ -80,6 +80,10 @@ class RAG:
             raise EmptyIndexError(str(self.settings.data_dir))
         retriever = HybridRetriever(store, self.embedder, rrf_k=self.settings.rrf_k)
         return retriever.retrieve(question, top_k or self.settings.top_k, _filters(filters))
+
+    def passages(self, doc_id: str | None = None) -> list[Passage]:
+        """Every indexed chunk as a Passage (score 0), in source order: for eval and browsing."""
+        return [to_passage(hit, 0.0, None) for hit in self._open_store().hits(doc_id)]
 
     def ask(self, question: str, history: list[dict] | None = None,
             filters: Filters | dict | None = None, top_k: int | None = None) -> Answer:

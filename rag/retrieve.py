@@ -54,7 +54,7 @@ class HybridRetriever:
             if any(jaccard(words, seen) >= self.duplicate_jaccard for seen in kept_terms):
                 continue  # near-duplicate of a better passage (syndicated or repeated text)
             kept_terms.append(words)
-            passages.append(_passage(hit, fused[cid], bm25_scores.get(cid)))
+            passages.append(to_passage(hit, fused[cid], bm25_scores.get(cid)))
             if len(passages) == top_k:
                 break
         return passages
@@ -83,7 +83,7 @@ def _day(d: date) -> int:
     return int(d.strftime("%Y%m%d"))
 
 
-def _passage(hit: Hit, score: float, bm25_score: float | None) -> Passage:
+def to_passage(hit: Hit, score: float, bm25_score: float | None) -> Passage:
     m = hit.meta
     return Passage(
         chunk_id=hit.chunk_id,

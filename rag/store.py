@@ -147,6 +147,17 @@ class Store:
             doc.chunk_ids.add(chunk_id)
         return docs
 
+    def hits(self, doc_id: str | None = None) -> list[Hit]:
+        """Every stored chunk (of one document, if given), in source order."""
+        if doc_id is None:
+            data = self._all(["documents", "metadatas"])
+            triples = zip(data["ids"], data["documents"], data["metadatas"])
+        else:
+            got = self._col.get(where={"doc_id": doc_id}, include=["documents", "metadatas"])
+            triples = zip(got["ids"], got["documents"], got["metadatas"])
+        hits = [Hit(i, d, m) for i, d, m in triples]
+        return sorted(hits, key=lambda h: (h.meta["source"], h.meta["start"]))
+
     def get(self, ids: list[str]) -> list[Hit]:
         if not ids:
             return []
