@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test ingest clean
+.PHONY: install run test eval ingest clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -26,8 +26,14 @@ ingest: install
 run: ingest
 	$(VENV)/bin/rag ask "How long did Trump's phone call with Putin last?"
 
+# The tests, then the news eval against its committed baseline: a quality regression fails `make test`.
 test: install
 	$(PY) -m pytest -q
+	$(MAKE) --no-print-directory eval
+
+EVAL_OUT ?= eval-out/news
+eval: install
+	$(VENV)/bin/rag-eval run --dataset news --baseline eval/baselines/news.json --out $(EVAL_OUT) --quiet
 
 clean:
-	rm -rf $(VENV) .rag
+	rm -rf $(VENV) .rag eval-out

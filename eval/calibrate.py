@@ -18,23 +18,28 @@ import json
 import tempfile
 from pathlib import Path
 
-from .core_figures import build, evaluate
+from .datasets import load_dataset
+from .runner import make_settings, run
 
 
-def sweep(rows_by_set: dict[str, list[dict]], lo: float = 0.25, hi: float = 0.65, step: float = 0.01):
+def sweep(rows_by_set: dict[str, list], lo: float = 0.25, hi: float = 0.65, step: float = 0.01):
     table = []
     t = lo
     while t <= hi + 1e-9:
         line = {"threshold": round(t, 2)}
         for name, rows in rows_by_set.items():
-            ans = [r for r in rows if r["answerable"]]
-            una = [r for r in rows if not r["answerable"]]
-            line[f"{name}_false_abstention"] = sum(r["confidence"] < t for r in ans) / max(1, len(ans))
-            line[f"{name}_abstention"] = sum(r["confidence"] < t for r in una) / max(1, len(una))
+            ans = [r for r in rows if r.answerable]
+            una = [r for r in rows if not r.answerable]
+            line[f"{name}_false_abstention"] = sum(_below(r, t) for r in ans) / max(1, len(ans))
+            line[f"{name}_abstention"] = sum(_below(r, t) for r in una) / max(1, len(una))
             line[f"{name}_una"] = len(una)
         table.append(line)
         t += step
     return table
+
+
+def _below(record, threshold: float) -> bool:
+    return record.error is not None or (record.confidence or 0.0) < threshold
 
 
 def choose(table: list[dict], max_false: float) -> dict:
@@ -57,8 +62,8 @@ def main() -> None:
     rows_by_set = {}
     for name, dataset, every in (("news", "news", 1), ("squad", "squad2-a", args.squad_every)):
         with tempfile.TemporaryDirectory() as tmp:
-            rag, cases = build(dataset, Path(tmp), every=every, abstain_threshold=-1.0)
-            _, rows_by_set[name] = evaluate(rag, cases)
+            settings = make_settings(Path(tmp) / "index", "extractive", None, {"abstain_threshold": -1.0})
+            rows_by_set[name] = run(load_dataset(dataset, Path(tmp), every=every), settings, progress=False).cases
     table = sweep(rows_by_set)
     print("threshold  news:false_abst  news:abst_unans  squad:false_abst  squad:abst_unans")
     for r in table:

@@ -159,7 +159,7 @@ def baseline(
     if results.metrics.get("errors"):
         _fail("refusing to write a baseline from a run with errored questions", EXIT_ERRORS)
     target = out or BASELINES / f"{results.dataset['name']}.json"
-    results.as_baseline().save(target)
+    results.as_baseline().save(target, slim=True)
     typer.echo(_headline(results))
     typer.echo(f"wrote {target}")
 

@@ -75,9 +75,17 @@ class RunResults(BaseModel):
     judge: dict[str, Any] | None = None
     cases: list[CaseRecord]
 
-    def save(self, path: Path) -> None:
+    def save(self, path: Path, slim: bool = False) -> None:
+        """JSON with one case per line, so a diff of two baselines reads case by case.
+
+        ``slim`` leaves out case fields that hold their default (for baselines).
+        """
+        data = self.model_dump(mode="json", exclude={"cases"})
+        cases = [c.model_dump(mode="json", exclude_defaults=slim) for c in self.cases]
+        head = json.dumps(data, indent=1, ensure_ascii=False)
+        body = ",\n".join(json.dumps(c, ensure_ascii=False, separators=(",", ":")) for c in cases)
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        Path(path).write_text(self.model_dump_json(indent=1) + "\n", encoding="utf-8")
+        Path(path).write_text(f'{head[:-2]},\n "cases": [\n{body}\n ]\n}}\n', encoding="utf-8")
 
     @classmethod
     def load(cls, path: Path) -> "RunResults":
@@ -91,7 +99,7 @@ class RunResults(BaseModel):
     def as_baseline(self) -> "RunResults":
         """A copy small enough to commit: the aggregates, and per case only its pass/fail checks."""
         slim = [
-            CaseRecord(id=c.id, type=c.type, question=c.question, answerable=c.answerable, checks=c.checks)
+            CaseRecord(id=c.id, type=c.type, answerable=c.answerable, checks=c.checks)
             for c in self.cases
         ]
         return self.model_copy(update={"cases": slim})
@@ -133,7 +141,3 @@ def by_type(cases: list[CaseRecord]) -> dict[str, dict[str, float]]:
     for c in cases:
         groups.setdefault(c.type, []).append(c)
     return {t: aggregate(group) for t, group in sorted(groups.items())}
-
-
-def dumps_metrics(metrics: dict[str, float]) -> str:
-    return json.dumps(metrics, indent=1, sort_keys=True)

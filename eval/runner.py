@@ -13,7 +13,7 @@ from typing import Any
 
 from rag import RAG, Answer, Settings
 
-from .datasets import Dataset, GoldCase
+from .datasets import ROOT, Dataset, GoldCase
 from .judge import JudgeConfig, judge
 from .metrics import citation_scores, contains_any, exact_match, fold, strip_markers, support_rate, token_f1
 from .results import CaseRecord, CitationRef, RetrievedRef, RunResults, aggregate, by_type
@@ -63,8 +63,8 @@ def run(dataset: Dataset, settings: Settings, mode: str = "extractive", rag: RAG
     return RunResults(
         judge=judged,
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        dataset={"name": dataset.name, "path": dataset.path, "hash": dataset.hash,
-                 "every": dataset.every, "cases": len(dataset.cases), "corpus": str(dataset.corpus),
+        dataset={"name": dataset.name, "path": _shown(dataset.path), "hash": dataset.hash,
+                 "every": dataset.every, "cases": len(dataset.cases), "corpus": _shown(dataset.corpus),
                  "documents": report.documents_total, "chunks": report.chunks_total,
                  "skipped_files": [f"{s.path}: {s.reason}" for s in report.skipped]},
         settings={"mode": mode, **settings.model_dump(mode="json", exclude={"data_dir"})},
@@ -72,6 +72,14 @@ def run(dataset: Dataset, settings: Settings, mode: str = "extractive", rag: RAG
         by_type=by_type(cases),
         cases=cases,
     )
+
+
+def _shown(path: str | Path) -> str:
+    """Paths inside the repository are recorded relative to it, so committed baselines carry no machine paths."""
+    try:
+        return Path(path).resolve().relative_to(ROOT).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def score_case(case: GoldCase, answer: Answer) -> CaseRecord:

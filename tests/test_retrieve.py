@@ -60,3 +60,13 @@ def test_empty_question_and_empty_index(make_rag, corpus_rag):
             corpus_rag.retrieve(bad)
     with pytest.raises(EmptyIndexError, match="rag ingest"):
         make_rag().retrieve("anything")
+
+
+def test_passages_lists_every_indexed_chunk_in_source_order(corpus_rag):
+    every = corpus_rag.passages()
+    assert len(every) == corpus_rag.stats()["chunks"] == len({p.chunk_id for p in every})
+    assert [(p.source, p.start) for p in every] == sorted((p.source, p.start) for p in every)
+    one = corpus_rag.passages(doc_id=every[0].doc_id)
+    assert one and {p.doc_id for p in one} == {every[0].doc_id}
+    assert [p.chunk_id for p in one] == [p.chunk_id for p in every if p.doc_id == every[0].doc_id]
+    assert corpus_rag.passages(doc_id="no-such-doc") == []

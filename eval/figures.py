@@ -1,0 +1,69 @@
+"""The README's "Current figures" table, generated from the committed baselines.
+
+    python -m eval.figures          # rewrite the table in README.md
+    python -m eval.figures --check  # exit 1 if README.md is out of date (a test runs this)
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from .datasets import BASELINES, ROOT
+from .results import RunResults
+
+README = ROOT / "README.md"
+START, END = "<!-- figures:start -->", "<!-- figures:end -->"
+ROWS = [
+    ("questions (answerable / unanswerable)", None),
+    ("retrieval: gold source in top 5", "retrieval.source.hit@5"),
+    ("retrieval: passage with the answer in top 5", "retrieval.answer.hit@5"),
+    ("retrieval: answer MRR@5 / nDCG@5", ("retrieval.answer.mrr@5", "retrieval.answer.ndcg@5")),
+    ("answer contains gold", "answer.contains"),
+    ("answer token F1 / exact match", ("answer.f1", "answer.exact_match")),
+    ("citation precision (gold source / holds answer)", ("citation.precision.source", "citation.precision.answer")),
+    ("citation recall (gold source / holds answer)", ("citation.recall.source", "citation.recall.answer")),
+    ("claims supported by their citations", "support.rate"),
+    ("abstention precision / recall / F1", ("abstention.precision", "abstention.recall", "abstention.f1")),
+    ("false abstention (answerable)", "abstention.false_rate"),
+    ("cases passing every check", "pass_rate"),
+    ("latency p50 / p95, seconds (2 cores, 4 at once)", ("latency.total.p50", "latency.total.p95")),
+]
+DATASETS = ["news", "squad2-a"]
+
+
+def _cell(metrics: dict[str, float], key) -> str:
+    if key is None:
+        return f"{metrics['cases']:.0f} ({metrics['cases.answerable']:.0f} / {metrics['cases.unanswerable']:.0f})"
+    keys = key if isinstance(key, tuple) else (key,)
+    return " / ".join(f"{metrics[k]:.3f}" if k in metrics else "n/a" for k in keys)
+
+
+def render() -> str:
+    baselines = {name: RunResults.load(BASELINES / f"{name}.json") for name in DATASETS
+                 if (BASELINES / f"{name}.json").exists()}
+    lines = ["| metric | " + " | ".join(f"`{n}`" for n in baselines) + " |", "|---" * (len(baselines) + 1) + "|"]
+    for label, key in ROWS:
+        lines.append(f"| {label} | " + " | ".join(_cell(b.metrics, key) for b in baselines.values()) + " |")
+    return "\n".join(lines)
+
+
+def rewrite(text: str) -> str:
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    return f"{head}{START}\n{render()}\n{END}{tail}"
+
+
+def main() -> None:
+    text = README.read_text(encoding="utf-8")
+    fresh = rewrite(text)
+    if "--check" in sys.argv:
+        if fresh != text:
+            print("README.md figures are out of date: run `python -m eval.figures`", file=sys.stderr)
+            sys.exit(1)
+        return
+    README.write_text(fresh, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
