@@ -51,6 +51,8 @@ def choose(table: list[dict], max_false: float) -> dict:
     push the threshold down to where the news set stops abstaining.
     """
     ok = [r for r in table if r["news_false_abstention"] <= max_false]
+    if not ok:
+        raise SystemExit(f"no threshold keeps news false abstention at or below {max_false}; raise --max-false")
     return max(ok, key=lambda r: (r["news_abstention"], -r["threshold"]))
 
 

@@ -50,18 +50,36 @@ def _judge_config(judge: bool, runs: int, model: Optional[str]) -> JudgeConfig |
     )
 
 
+def _overrides(pairs: list[str]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            _fail(f"--set expects KEY=VALUE (a Settings field, e.g. abstain_threshold=0.5), not {pair!r}")
+        out[key.strip().lower().removeprefix("rag_")] = value.strip()
+    return out
+
+
+def _check_out(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        _fail(f"--out {out} is a file; give a folder for results.json, report.md and the plots")
+
+
 def _execute(dataset: str, mode: str, top_k: Optional[int], every: int, corpus: Optional[Path],
-             index_dir: Optional[Path], judge: JudgeConfig | None, quiet: bool) -> RunResults:
+             index_dir: Optional[Path], judge: JudgeConfig | None, quiet: bool,
+             overrides: dict[str, str] | None = None) -> RunResults:
     with tempfile.TemporaryDirectory(prefix="rag-eval-") as tmp:
         try:
             ds = load_dataset(dataset, Path(tmp), every=every, corpus=corpus)
-            settings = make_settings(index_dir or Path(tmp) / "index", mode, top_k, {})
+            settings = make_settings(index_dir or Path(tmp) / "index", mode, top_k, overrides or {})
             if not quiet:
                 typer.echo(f"rag-eval: {ds.name}: {len(ds.cases)} questions over {ds.corpus} "
                            f"(mode {mode}, top_k {settings.top_k})", err=True)
             return run_dataset(ds, settings, mode=mode, progress=not quiet, judge_config=judge)
         except (DatasetError, EvalError, RagError, ValueError) as exc:
             _fail(str(exc))
+        except OSError as exc:
+            _fail(f"{exc.strerror or exc}: {exc.filename or ''}")
         raise AssertionError("unreachable")
 
 
@@ -110,14 +128,24 @@ def run(
     judge: bool = typer.Option(False, "--judge", help="Add LLM-judge metrics (needs OPENAI_API_KEY)."),
     judge_runs: int = typer.Option(1, min=1, max=20, help="Judge each answer this many times; the spread is reported."),
     judge_model: Optional[str] = typer.Option(None, help="Judge model (default RAG_JUDGE_MODEL, RAG_LLM_MODEL, gpt-4o-mini)."),
+    set_: list[str] = typer.Option([], "--set", help="Override a setting for this run: KEY=VALUE (repeatable)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
-    """Answer every question of a dataset, write results.json, report.md and plots; gate on --baseline."""
+    """Answer every question of a dataset, write results.json, report.md and plots; gate on --baseline.
+
+    Settings are the defaults plus --top-k/--set (RAG_* variables are ignored, so a run is
+    reproducible); in --mode llm the server comes from OPENAI_API_KEY / OPENAI_BASE_URL / RAG_LLM_MODEL.
+    """
+    _check_out(out)
     base = _load(baseline) if baseline else None
-    results = _execute(dataset, mode, top_k, every, corpus, index_dir, _judge_config(judge, judge_runs, judge_model), quiet)
+    results = _execute(dataset, mode, top_k, every, corpus, index_dir,
+                       _judge_config(judge, judge_runs, judge_model), quiet, _overrides(set_))
     gate = compare_runs(results, base, max_drop, max_rise, latency_ratio) if base else None
-    results.save(out / "results.json")
-    files = write_report(out, results, gate, base)
+    try:
+        results.save(out / "results.json")
+        files = write_report(out, results, gate, base)
+    except OSError as exc:
+        _fail(f"cannot write to {out}: {exc.strerror or exc}")
     typer.echo(_headline(results))
     typer.echo(f"wrote {out / 'results.json'}, " + ", ".join(str(f) for f in files))
     raise typer.Exit(_verdict(results, gate, allow_errors))
@@ -133,6 +161,8 @@ def compare(
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Also write report.md and plots for B against A."),
 ) -> None:
     """Gate results B against results A: regressed metrics and the cases that flipped."""
+    if out:
+        _check_out(out)
     old, new = _load(a), _load(b)
     gate = compare_runs(new, old, max_drop, max_rise, latency_ratio)
     if out:

@@ -72,6 +72,13 @@ def squad_articles(squad_json: Path, out_dir: Path, every: int = 1) -> list[Gold
         data = json.loads(Path(squad_json).read_text(encoding="utf-8"))["data"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise DatasetError(f"{squad_json}: not a SQuAD-format JSON file ({exc})") from exc
+    try:
+        return _squad_cases(data, out_dir, every)
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise DatasetError(f"{squad_json}: not in SQuAD format (missing or malformed {exc})") from exc
+
+
+def _squad_cases(data: list, out_dir: Path, every: int) -> list[GoldCase]:
     out_dir.mkdir(parents=True, exist_ok=True)
     cases: list[GoldCase] = []
     k = 0
@@ -112,7 +119,9 @@ def load_dataset(name_or_path: str, work_dir: Path, every: int = 1, corpus: Path
         cases = load_jsonl(path)[::every]
         folder = Path(corpus) if corpus else NEWS_ARTICLES
     elif path.suffix == ".json":
-        folder = Path(corpus) if corpus else Path(work_dir) / "articles"
+        if corpus:
+            raise DatasetError("--corpus applies to .jsonl datasets; a SQuAD file brings its own articles")
+        folder = Path(work_dir) / "articles"
         cases = squad_articles(path, folder, every=every)
     else:
         raise DatasetError(f"{path}: expected a gold .jsonl file or a SQuAD .json file")

@@ -21,7 +21,9 @@ Direction = Literal["higher", "lower", "count", "latency", "info"]
 def direction(name: str) -> Direction:
     if name.startswith("latency."):
         return "latency"
-    if name in ("errors", "empty_answers"):
+    if name == "errors":
+        return "info"  # errored questions fail the run on their own (exit 3) unless --allow-errors
+    if name == "empty_answers":
         return "count"
     if name == "abstention.false_rate":
         return "lower"
@@ -70,15 +72,17 @@ class GateResult(BaseModel):
         if self.incomparable:
             return f"NOT COMPARABLE: {self.incomparable}"
         if self.ok:
-            return (f"PASS: no metric regressed ({len(self.flipped_to_fail)} cases flipped to fail, "
-                    f"{len(self.flipped_to_pass)} to pass)")
-        lines = [f"FAIL: {len(self.regressions)} metric(s) regressed"]
+            lines = [f"PASS: no metric regressed ({len(self.flipped_to_fail)} cases flipped to fail, "
+                     f"{len(self.flipped_to_pass)} to pass)"]
+        else:
+            lines = [f"FAIL: {len(self.regressions)} metric(s) regressed"]
         for r in self.regressions:
             lines.append(f"  {r.name}: {_fmt(r.baseline)} -> {_fmt(r.current)} ({r.limit})")
-        if self.flipped_to_fail:
-            lines.append(f"{len(self.flipped_to_fail)} case(s) flipped from pass to fail:")
-            for f in self.flipped_to_fail:
-                lines.append(f"  {f.id} [{f.type}] now fails {', '.join(f.checks)}: {f.question}")
+        for title, flips in (("flipped from pass to fail", self.flipped_to_fail),
+                             ("already failing and now failing more checks", self.worsened)):
+            if flips:
+                lines.append(f"{len(flips)} case(s) {title}:")
+                lines += [f"  {f.id} [{f.type}] now fails {', '.join(f.checks)}: {f.question}" for f in flips]
         return "\n".join(lines)
 
 
@@ -98,13 +102,15 @@ def compare(current: RunResults, baseline: RunResults, max_drop: float = 0.02, m
             f"the baseline was made on dataset {baseline.dataset.get('name')} "
             f"(hash {baseline.dataset.get('hash')}, {baseline.dataset.get('cases')} cases) and this run on "
             f"{current.dataset.get('name')} (hash {current.dataset.get('hash')}, "
-            f"{current.dataset.get('cases')} cases); refresh it with `rag-eval baseline --dataset NAME`"
+            f"{current.dataset.get('cases')} cases). Run with the baseline's --every/--corpus "
+            f"(every {baseline.dataset.get('every', 1)}), or, if the questions or articles changed on purpose, "
+            "refresh it with `rag-eval baseline --dataset NAME`"
         )
         return result
     for name in sorted(set(baseline.metrics) | set(current.metrics)):
         before, now = baseline.metrics.get(name), current.metrics.get(name)
         kind = direction(name)
-        if kind == "info" or before is None:
+        if kind == "info" or before is None or (kind == "latency" and latency_ratio is None):
             continue
         limit = _broken_limit(kind, before, now, max_drop, max_rise, latency_ratio)
         change = MetricChange(name=name, baseline=before, current=now, limit=limit or "")

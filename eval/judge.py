@@ -82,7 +82,10 @@ def judge(all_cases: list[CaseRecord], config: JudgeConfig, passages: dict[str, 
     case's mean judge scores into ``case.metrics`` and returns the summary
     stored as ``RunResults.judge``.
     """
-    client = _client(config)
+    try:
+        client = _client(config)
+    except Exception as exc:
+        raise JudgeError(f"cannot create the judge's OpenAI client: {exc}") from exc
     cases = [c for c in all_cases if judgeable(c)]
     jobs = [(run, c, kind) for run in range(config.runs) for c in cases for kind in ("correctness", "faithfulness")]
 
@@ -109,16 +112,22 @@ def judge(all_cases: list[CaseRecord], config: JudgeConfig, passages: dict[str, 
                 errors.append(f"{case.id} {kind} run {run + 1}: {error}")
             else:
                 scores[(run, case.id, kind)] = value
+    # An answerable question with no answer (abstained, errored, empty) scores 0, like every
+    # other answer metric; a failed judge call is counted in ``errors`` and left out.
+    failed = [c for c in all_cases if c.answerable and not judgeable(c)]
     summary: dict[str, dict[str, float]] = {}
     for kind in ("correctness", "faithfulness"):
         per_run = []
         for run in range(config.runs):
             values = [scores[(run, c.id, kind)] for c in cases if (run, c.id, kind) in scores]
+            values += [0.0] * len(failed)
             if values:
                 per_run.append(sum(values) / len(values))
         for c in cases:
             values = [scores[(r, c.id, kind)] for r in range(config.runs) if (r, c.id, kind) in scores]
             c.metrics[f"judge.{kind}"] = round(sum(values) / len(values), 6) if values else None
+        for c in failed:
+            c.metrics[f"judge.{kind}"] = 0.0
         if per_run:
             summary[f"judge.{kind}"] = {
                 "mean": statistics.fmean(per_run), "std": statistics.pstdev(per_run),

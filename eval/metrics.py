@@ -41,10 +41,16 @@ def fold(text: str) -> str:
     return " ".join(text.split())
 
 
+def occurs(needle: str, folded_haystack: str) -> bool:
+    """``fold(needle)`` in ``folded_haystack`` as whole words: "3" is not in "13", "ten" not in "often"."""
+    n = fold(needle)
+    return bool(n) and n in folded_haystack and re.search(r"(?<!\w)" + re.escape(n) + r"(?!\w)", folded_haystack) is not None
+
+
 def contains_any(haystack: str, needles: Iterable[str]) -> bool:
-    """True when any non-blank gold string occurs in ``haystack`` (folded)."""
+    """True when any non-blank gold string occurs in ``haystack`` (folded, whole words)."""
     hay = fold(haystack)
-    return any(fold(n) in hay for n in needles if n.strip())
+    return any(occurs(n, hay) for n in needles if n.strip())
 
 
 def squad_normalize(text: str) -> str:

@@ -66,7 +66,7 @@ def markdown(results: RunResults, gate: GateResult | None, baseline: RunResults 
         f"# rag-eval report: {ds.get('name')}",
         "",
         f"- dataset: `{ds.get('path')}` (hash `{ds.get('hash')}`, {ds.get('cases')} questions"
-        + (f", every {ds.get('every')}th" if ds.get("every", 1) > 1 else "")
+        + (f", 1 in every {ds.get('every')}" if ds.get("every", 1) > 1 else "")
         + f"; corpus {ds.get('documents')} documents, {ds.get('chunks')} chunks)",
         f"- mode: {st.get('mode')}; top_k {st.get('top_k')}; embed model {st.get('embed_model')}; "
         f"abstain threshold {st.get('abstain_threshold')}",
@@ -172,7 +172,9 @@ _METRIC_NOTES = """## How to read this
   answer; `citation.recall.source`: share of gold sources cited;
   `citation.recall.answer`: share of the retrieved passages holding the answer that were cited.
 - `support.rate`: share of answer claims (text up to its `[n]` markers) whose cited
-  passages hold at least 70% of the claim's content words.
+  passages hold at least 70% of the claim's content words; over every question that got
+  an answer (answered unanswerable ones included); abstentions say nothing and are left
+  out, errors score 0.
 - `abstention.*` treat abstaining as predicting "unanswerable"; `false_rate` is the share
   of answerable questions abstained on. An errored case counts as the wrong call.
 - Latency (seconds, from `Answer.timings`) is reported but not gated unless `--latency-ratio` is given.

@@ -2,7 +2,7 @@
 
 ``results.json`` and baselines share this shape; a baseline is a results
 file whose per-case records are trimmed to what the gate needs (id, type,
-checks, metric values).
+answerable, pass/fail checks).
 """
 
 from __future__ import annotations

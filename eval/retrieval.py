@@ -17,7 +17,7 @@ from __future__ import annotations
 import warnings
 from typing import Sequence
 
-from .metrics import fold
+from .metrics import occurs
 
 NOTHING_RELEVANT = "__nothing_relevant__"  # a judged id no run ever returns
 NOTHING_RETRIEVED = "__nothing_retrieved__"  # a returned id no question finds relevant
@@ -67,5 +67,5 @@ def passage_run(retrieved: Sequence[dict]) -> dict[str, float]:
 
 def answer_qrels(answers: Sequence[str], folded_corpus: dict[str, str]) -> dict[str, int]:
     """Every indexed passage holding a gold answer string; ``folded_corpus`` maps chunk id to ``fold(text)``."""
-    needles = [fold(a) for a in answers if a.strip()]
-    return {cid: 1 for cid, text in folded_corpus.items() if any(n in text for n in needles)}
+    needles = [a for a in answers if a.strip()]
+    return {cid: 1 for cid, text in folded_corpus.items() if any(occurs(n, text) for n in needles)}

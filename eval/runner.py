@@ -26,17 +26,38 @@ class EvalError(RuntimeError):
     """The run cannot be made as asked (for example, a mode this build cannot answer in)."""
 
 
+LLM_CONNECTION = ("openai_api_key", "openai_base_url", "llm_model", "llm_temperature", "llm_max_tokens",
+                  "llm_timeout", "llm_retries")
+
+
+class EvalSettings(Settings):
+    """Settings from arguments only: a run must not change because of the shell's RAG_* variables."""
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
+                                   file_secret_settings):
+        return (init_settings,)
+
+
 def make_settings(index_dir: Path, mode: str, top_k: int | None, overrides: dict[str, Any]) -> Settings:
-    settings = Settings(data_dir=index_dir, **overrides)
-    if top_k is not None:
-        settings = settings.model_copy(update={"top_k": top_k})
+    """Defaults plus ``overrides``; in LLM mode the server settings come from the environment / .env."""
     if mode not in MODES:
         raise EvalError(f"unknown mode {mode!r}: use extractive or llm")
+    values: dict[str, Any] = {}
     if mode == "llm":
-        if "llm" not in Settings.model_fields:
-            raise EvalError("--mode llm: this build has no LLM answer mode; run with --mode extractive")
-        settings = settings.model_copy(update={"llm": MODES[mode]})
-    return settings
+        env = Settings()
+        values = {k: getattr(env, k) for k in LLM_CONNECTION}
+        if not env.openai_api_key and not env.openai_base_url:
+            raise EvalError("--mode llm needs an LLM: set OPENAI_API_KEY (OpenAI) or OPENAI_BASE_URL "
+                            "(a local OpenAI-compatible server)")
+    values.update(overrides)
+    values.update(data_dir=index_dir, llm=MODES[mode])
+    if top_k is not None:
+        values["top_k"] = top_k
+    try:
+        return EvalSettings(**values)
+    except ValueError as exc:
+        raise EvalError(f"bad setting: {exc}") from exc
 
 
 def run(dataset: Dataset, settings: Settings, mode: str = "extractive", rag: RAG | None = None,
@@ -116,7 +137,9 @@ def score_case(case: GoldCase, answer: Answer) -> CaseRecord:
         m["answer.contains"] = float(answered and contains_any(plain, case.answers))
         m["answer.exact_match"] = exact_match(plain, case.answers) if answered else 0.0
         m["answer.f1"] = token_f1(plain, case.answers) if answered else 0.0
-        cited = [by_n[c.n] for c in answer.citations if c.n in by_n] if answered else []
+        # a citation to a passage that was not retrieved counts as a wrong one
+        nowhere = {"file_name": "", "text": ""}
+        cited = [by_n.get(c.n, {**nowhere, "chunk_id": f"missing-{c.n}"}) for c in answer.citations] if answered else []
         m.update(citation_scores(cited, case.sources, case.answers, passages))
         checks.update({
             "retrieval.source": any(r.gold_source for r in record.retrieved),

@@ -17,7 +17,7 @@ def case(cid: str, **checks: bool) -> CaseRecord:
 
 @pytest.mark.parametrize("name, kind", [
     ("answer.contains", "higher"), ("retrieval.answer.ndcg@5", "higher"), ("abstention.false_rate", "lower"),
-    ("errors", "count"), ("latency.total.p95", "latency"), ("cases.answerable", "info"),
+    ("errors", "info"), ("empty_answers", "count"), ("latency.total.p95", "latency"), ("cases.answerable", "info"),
 ])
 def test_metric_directions(name, kind):
     assert direction(name) == kind
@@ -28,8 +28,10 @@ def test_metric_directions(name, kind):
     ({"answer.contains": 0.90}, {"answer.contains": 0.87}, ["answer.contains"]),  # fell 0.03
     ({"abstention.false_rate": 0.05}, {"abstention.false_rate": 0.08}, ["abstention.false_rate"]),
     ({"abstention.false_rate": 0.05}, {"abstention.false_rate": 0.00}, []),        # fell: better
-    ({"errors": 0}, {"errors": 1}, ["errors"]),                                    # no rise allowed
+    ({"empty_answers": 0}, {"empty_answers": 1}, ["empty_answers"]),              # no rise allowed
+    ({"errors": 0}, {"errors": 1}, []),                     # errors fail the run by themselves (exit 3)
     ({"latency.total.p95": 0.1}, {"latency.total.p95": 9.9}, []),                  # not gated by default
+    ({"latency.total.p95": 0.1}, {}, []),                                          # nor when missing
     ({"answer.f1": 0.5}, {}, ["answer.f1"]),                                       # vanished
     ({}, {"answer.f1": 0.1}, []),                                                  # new metric: nothing to compare
     ({"cases": 10}, {"cases": 3}, []),                                             # counts of questions: info

@@ -68,6 +68,9 @@ def test_token_f1(pred, golds, expected):
 
 def test_contains_any_folds_case_quotes_and_spaces():
     assert contains_any("Trump’s  40-MINUTE call", ["trump's 40-minute"])
+    assert contains_any("It cost $12.", ["$12"]) and contains_any("(Odo)", ["Odo"])
+    assert not contains_any("It has 13 rivers", ["3"])        # whole words only
+    assert not contains_any("He often came", ["ten"])
     assert not contains_any("anything", ["", "  "])
     assert not contains_any("", ["x"])
 
