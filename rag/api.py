@@ -13,9 +13,11 @@ from tqdm.auto import tqdm
 
 from . import indexer
 from .answer.extractive import ExtractiveAnswerer
+from .answer.generative import GenerativeAnswerer
 from .config import Settings
 from .embeddings import Embedder
 from .errors import EmptyIndexError, EmptyQuestionError, QuestionTooLongError
+from .llm import ChatModel
 from .retrieve import HybridRetriever, to_passage
 from .store import Store
 from .types import Answer, Filters, IngestReport, Passage
@@ -33,6 +35,7 @@ class RAG:
         self.settings = settings or Settings()
         self._embedder = embedder
         self._store: Store | None = None
+        self._chat: ChatModel | None = None
         self._lock = threading.Lock()
 
     @classmethod
@@ -48,6 +51,14 @@ class RAG:
             if self._embedder is None:
                 self._embedder = Embedder(self.settings.embed_model, self.settings.embed_batch_size)
             return self._embedder
+
+    @property
+    def chat(self) -> ChatModel:
+        """The LLM client (LLM mode only); built on first use, shared by threads."""
+        with self._lock:
+            if self._chat is None:
+                self._chat = ChatModel(self.settings)
+            return self._chat
 
     def _open_store(self, create: bool = False) -> Store:
         embedder = self.embedder
@@ -87,7 +98,24 @@ class RAG:
 
     def ask(self, question: str, history: list[dict] | None = None,
             filters: Filters | dict | None = None, top_k: int | None = None) -> Answer:
-        """Answer with ``[n]`` citations into ``Answer.passages``, or abstain."""
+        """Answer with ``[n]`` citations into ``Answer.passages``, or abstain. The last event of ``stream``."""
+        answer = None
+        for event in self.stream(question, history=history, filters=filters, top_k=top_k):
+            answer = event
+        assert isinstance(answer, Answer)
+        return answer
+
+    def stream(self, question: str, history: list[dict] | None = None,
+               filters: Filters | dict | None = None, top_k: int | None = None) -> Iterator[str | Answer]:
+        """Text deltas as they are written, then the final ``Answer`` with verified citations.
+
+        LLM mode streams the model's words (invalid markers included; the
+        final ``Answer.text`` is the verified text). Extractive mode sends its
+        text in one delta.
+        """
+        if self.settings.answer_mode == "llm":
+            yield from self._stream_llm(question, history, filters, top_k)
+            return
         started = time.perf_counter()
         question = self._check(question)
         query = _standalone_query(question, history)
@@ -98,7 +126,8 @@ class RAG:
         )
         result = answerer.answer(question, passages)
         done = time.perf_counter()
-        return Answer(
+        yield result.text
+        yield Answer(
             question=question,
             query=query,
             text=result.text,
@@ -114,12 +143,37 @@ class RAG:
             },
         )
 
-    def stream(self, question: str, history: list[dict] | None = None,
-               filters: Filters | dict | None = None, top_k: int | None = None) -> Iterator[str | Answer]:
-        """Text deltas, then the final ``Answer``. Extractive mode sends the text in one delta."""
-        answer = self.ask(question, history=history, filters=filters, top_k=top_k)
-        yield answer.text
-        yield answer
+    def _stream_llm(self, question: str, history: list[dict] | None, filters: Filters | dict | None,
+                    top_k: int | None) -> Iterator[str | Answer]:
+        started = time.perf_counter()
+        question = self._check(question)
+        answerer = GenerativeAnswerer(self.chat, self.embedder, self.settings.max_answer_sentences + 1)
+        timings: dict[str, float] = {}
+        query = question
+        if history:
+            query = answerer.rewrite(question, history)
+            timings["rewrite"] = round(time.perf_counter() - started, 4)
+        mark = time.perf_counter()
+        passages = self.retrieve(query, top_k=top_k, filters=filters)
+        timings["retrieve"] = round(time.perf_counter() - mark, 4)
+        mark = time.perf_counter()
+        verified = None
+        for event in answerer.stream(query, passages):
+            if isinstance(event, str):
+                timings.setdefault("first_token", round(time.perf_counter() - started, 4))
+                yield event
+            else:
+                verified = event
+        assert verified is not None
+        timings["answer"] = round(time.perf_counter() - mark, 4)
+        timings["total"] = round(time.perf_counter() - started, 4)
+        yield Answer(
+            question=question, query=query, text=verified.text, citations=verified.citations,
+            passages=passages, abstained=verified.abstained, mode="llm",
+            confidence=round(verified.supported_share, 4), timings=timings,
+            unsupported=verified.unsupported, dropped_citations=verified.dropped,
+            model=self.settings.llm_model, raw_text=verified.raw,
+        )
 
     def ask_batch(self, questions: Sequence[str], concurrency: int | None = None, progress: bool = True,
                   filters: Filters | dict | None = None, top_k: int | None = None) -> list[Answer]:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_EMBED_MODEL = "all-MiniLM-L6-v2"
@@ -13,7 +15,7 @@ DEFAULT_EMBED_MODEL = "all-MiniLM-L6-v2"
 class Settings(BaseSettings):
     """Everything that can be configured. Pass one to ``RAG``; nothing reads globals."""
 
-    model_config = SettingsConfigDict(env_prefix="RAG_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="RAG_", env_file=".env", extra="ignore", populate_by_name=True)
 
     data_dir: Path = Field(Path(".rag"), description="Where the Chroma store and BM25 index live.")
     collection: str = Field("articles", description="Chroma collection name.")
@@ -36,3 +38,32 @@ class Settings(BaseSettings):
     max_answer_sentences: int = Field(3, ge=1, le=10)
     max_question_chars: int = Field(2000, ge=10)
     concurrency: int = Field(4, ge=1, le=64, description="Default parallelism of ask_batch.")
+
+    # --- LLM answers (any OpenAI-compatible server) ---------------------------
+    llm: Literal["auto", "extractive", "openai"] = Field(
+        "auto", description="auto = openai when OPENAI_API_KEY is set, else extractive (offline).",
+    )
+    openai_api_key: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("OPENAI_API_KEY", "RAG_OPENAI_API_KEY", "openai_api_key"),
+        description="Key for OpenAI; local servers (Ollama, llama.cpp) accept any value.",
+    )
+    openai_base_url: str | None = Field(
+        None, validation_alias=AliasChoices("OPENAI_BASE_URL", "RAG_OPENAI_BASE_URL", "openai_base_url"),
+        description="An OpenAI-compatible server, e.g. http://127.0.0.1:11434/v1 for Ollama.",
+    )
+    llm_model: str = Field("gpt-4o-mini", description="Chat model name as the server knows it.")
+    llm_temperature: float = Field(0.0, ge=0.0, le=2.0)
+    llm_max_tokens: int = Field(512, ge=16, le=16384, description="Longest answer the model may write.")
+    llm_timeout: float = Field(60.0, gt=0, description="Seconds to wait for the server, per attempt.")
+    llm_retries: int = Field(2, ge=0, le=10, description="Retries (with backoff) on timeouts, 429 and 5xx.")
+
+    @property
+    def answer_mode(self) -> Literal["extractive", "llm"]:
+        """The mode answers are made in, after resolving ``llm=auto``."""
+        if self.llm == "openai" or (self.llm == "auto" and self.openai_api_key is not None):
+            return "llm"
+        return "extractive"
+
+    @property
+    def llm_url(self) -> str:
+        return self.openai_base_url or "https://api.openai.com/v1"

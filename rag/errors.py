@@ -45,3 +45,39 @@ class StoreCorruptedError(RagError):
 
 class ConfigError(RagError, ValueError):
     """A setting has a value this library cannot use."""
+
+
+class LLMError(RagError):
+    """The LLM server could not give an answer; ``url`` names the server, the message the fix."""
+
+    def __init__(self, url: str, problem: str, fix: str) -> None:
+        self.url = url
+        super().__init__(f"LLM server {url}: {problem}. {fix}")
+
+
+class LLMConnectionError(LLMError):
+    """Nothing answered at the URL (refused, DNS, TLS)."""
+
+
+class LLMTimeoutError(LLMError):
+    """The server took longer than ``RAG_LLM_TIMEOUT``, on every attempt."""
+
+
+class LLMAuthError(LLMError):
+    """401/403: the key is missing, wrong or lacks access."""
+
+
+class LLMModelNotFoundError(LLMError):
+    """404: the server does not have ``RAG_LLM_MODEL``."""
+
+
+class LLMRateLimitError(LLMError):
+    """429 on every attempt."""
+
+
+class LLMServerError(LLMError):
+    """5xx on every attempt, or another unexpected HTTP status."""
+
+
+class LLMResponseError(LLMError):
+    """The reply was malformed, or the stream broke off before the model finished."""

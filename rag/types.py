@@ -81,6 +81,23 @@ class Citation(BaseModel):
     end: int
     passage_start: int = Field(description="Offset of the quote inside the passage text.")
     passage_end: int
+    added: bool = Field(False, description="True when the model gave no citation and verification added it.")
+
+
+class UnsupportedSentence(BaseModel):
+    """An answer sentence that none of the passages it cites (if any) states."""
+
+    sentence: str
+    cited: list[int] = Field(default_factory=list)
+    reason: str
+
+
+class DroppedCitation(BaseModel):
+    """A ``[n]`` the model wrote that did not survive verification."""
+
+    n: int
+    sentence: str
+    reason: str
 
 
 class Answer(BaseModel):
@@ -94,8 +111,14 @@ class Answer(BaseModel):
     abstained: bool = False
     mode: Literal["extractive", "llm"] = "extractive"
     error: str | None = None
-    confidence: float | None = Field(None, description="Evidence score the abstention rule compared.")
+    confidence: float | None = Field(
+        None, description="Extractive: the evidence score the abstention rule compared; LLM: share of supported sentences.")
     timings: dict[str, float] = Field(default_factory=dict)
+    unsupported: list[UnsupportedSentence] = Field(
+        default_factory=list, description="LLM mode: sentences no cited passage states (kept, to be marked).")
+    dropped_citations: list[DroppedCitation] = Field(default_factory=list)
+    model: str | None = Field(None, description="The LLM that wrote the answer (None when extractive).")
+    raw_text: str = Field("", description="LLM mode: the model's reply before verification.")
 
 
 class SkippedFile(BaseModel):

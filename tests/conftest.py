@@ -43,3 +43,23 @@ def articles_copy(tmp_path) -> Path:
     target = tmp_path / "articles"
     shutil.copytree(ARTICLES, target)
     return target
+
+
+@pytest.fixture
+def fake_llm():
+    """A real OpenAI-compatible HTTP server on loopback; queue replies per test."""
+    from tests.fixtures.openai_server import FakeOpenAI
+
+    with FakeOpenAI() as server:
+        yield server
+
+
+@pytest.fixture
+def llm_rag(corpus_rag, embedder, fake_llm):
+    """LLM mode over the indexed sample corpus, pointed at ``fake_llm``; retries off unless asked."""
+    def make(**overrides) -> RAG:
+        values = dict(data_dir=corpus_rag.settings.data_dir, llm="openai", openai_base_url=fake_llm.url,
+                      openai_api_key="test-key", llm_model="fake-model", llm_retries=0, llm_timeout=5.0)
+        values.update(overrides)
+        return RAG(Settings(**values), embedder=embedder)
+    return make

@@ -25,7 +25,8 @@ def parse_markers(text: str) -> list[int]:
 
 
 def strip_markers(text: str) -> str:
-    return _MARKER.sub("", text).strip()
+    """``text`` without its ``[n]`` markers: "said [1]." becomes "said."."""
+    return " ".join(re.sub(r"\s*" + _MARKER.pattern, "", text).split())
 
 
 def cite(n: int, passage: Passage, start: int, end: int) -> Citation:

@@ -1,0 +1,57 @@
+"""LLM answers: prompt with numbered passages, stream the reply, then verify its citations."""
+
+from __future__ import annotations
+
+from typing import Iterator, Sequence
+
+from ..embeddings import Embedder
+from ..llm import ChatModel
+from ..types import Passage
+from .extractive import ABSTAIN_TEXT
+from .prompt import answer_messages, rewrite_messages
+from .verify import SENTINEL, Verified, verify
+
+
+class GenerativeAnswerer:
+    def __init__(self, chat: ChatModel, embedder: Embedder, max_sentences: int = 4) -> None:
+        self.chat = chat
+        self.embedder = embedder
+        self.max_sentences = max_sentences
+
+    def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str | Verified]:
+        """Text deltas as the model writes, then the ``Verified`` result (last).
+
+        A reply that begins like the sentinel is held back until it can no
+        longer be it, so the user sees the abstention text, not the token.
+        """
+        if not passages:
+            yield ABSTAIN_TEXT
+            yield Verified(text=ABSTAIN_TEXT, abstained=True)
+            return
+        raw: list[str] = []
+        held: str | None = ""  # None once the reply can no longer be the sentinel
+        for delta in self.chat.stream(answer_messages(question, passages, self.max_sentences)):
+            raw.append(delta)
+            if held is not None:
+                held += delta
+                if SENTINEL.startswith(held.strip()):
+                    continue
+                delta, held = held, None
+            yield delta
+        text = "".join(raw)
+        if held is not None:  # the sentinel (or nothing) came back
+            yield ABSTAIN_TEXT
+        result = verify(text, passages, embed=self._embed, abstain_text=ABSTAIN_TEXT)
+        result.raw = text
+        yield result
+
+    def rewrite(self, question: str, history: Sequence[dict]) -> str:
+        """A standalone version of a follow-up question; the question itself if the reply is unusable."""
+        reply = " ".join(self.chat.complete(rewrite_messages(question, history), max_tokens=96).split())
+        reply = reply.strip("\"'“” ")
+        if not reply or len(reply) > 3 * len(question) + 200:
+            return question
+        return reply
+
+    def _embed(self, texts: list[str]) -> list[list[float]]:
+        return self.embedder.embed_texts(texts)

@@ -1,0 +1,173 @@
+"""Check an LLM answer against the passages it cites. Pure: text in, verified answer out.
+
+Each answer sentence is compared with the passages its ``[n]`` markers name:
+- markers naming no passage are dropped and recorded;
+- a cited passage that does not state the sentence loses its marker when
+  another cited passage does; when none does, the sentence keeps its markers
+  and is recorded as unsupported (the page marks it);
+- an uncited sentence that one passage clearly states gets that citation,
+  flagged ``added``; otherwise it is recorded as unsupported;
+- every kept citation is mapped to the passage sentence that best supports the
+  claim, with its offsets in the source file.
+The sentinel, or an answer with no supported sentence, is an abstention.
+
+Support is lexical coverage (the share of the sentence's stemmed content words
+found in the passage), averaged with the best sentence cosine when an
+``embed`` function is given.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+from ..text import sentence_spans, terms
+from ..types import Citation, DroppedCitation, Passage, UnsupportedSentence
+from .citations import cite, parse_markers, strip_markers
+
+SENTINEL = "NOT_IN_ARTICLES"
+SUPPORT_MIN = 0.55  # a cited passage supports a sentence at or above this
+ADD_MIN = 0.70  # an uncited sentence gets a citation only at or above this
+_LEADING_MARKERS = re.compile(r"^\s*((?:\[[\d\s,\-–]+\]\s*)+)")
+
+Embed = Callable[[list[str]], list[list[float]]]
+
+
+@dataclass
+class Verified:
+    text: str
+    citations: list[Citation] = field(default_factory=list)
+    unsupported: list[UnsupportedSentence] = field(default_factory=list)
+    dropped: list[DroppedCitation] = field(default_factory=list)
+    abstained: bool = False
+    supported_share: float = 0.0
+    raw: str = ""
+
+
+def is_sentinel(text: str) -> bool:
+    return SENTINEL in text.upper().replace(" ", "_")
+
+
+def split_answer(text: str) -> list[str]:
+    """Answer sentences, each with the markers that follow it (Punkt puts them at the next one's start)."""
+    pieces = [text[s:e] for s, e in sentence_spans(text)]
+    sentences: list[str] = []
+    for piece in pieces:
+        lead = _LEADING_MARKERS.match(piece)
+        if lead and sentences:
+            sentences[-1] = f"{sentences[-1]} {lead.group(1).strip()}"
+            piece = piece[lead.end():]
+        if piece.strip():
+            sentences.append(piece.strip())
+    return sentences
+
+
+@dataclass
+class _Support:
+    score: float
+    start: int  # best sentence, as offsets in the passage text
+    end: int
+
+
+def _coverage(claim_terms: set[str], text: str) -> float:
+    return len(claim_terms & set(terms(text))) / len(claim_terms) if claim_terms else 0.0
+
+
+def _dot(a: Sequence[float], b: Sequence[float]) -> float:
+    return sum(x * y for x, y in zip(a, b))
+
+
+def support(claim: str, passage: Passage, embed: Embed | None = None,
+            claim_vector: Sequence[float] | None = None) -> _Support:
+    """How well ``passage`` states ``claim``, and which of its sentences states it best."""
+    claim_terms = set(terms(claim))
+    spans = sentence_spans(passage.text) or [(0, len(passage.text))]
+    sentences = [passage.text[s:e] for s, e in spans]
+    lexical = [_coverage(claim_terms, s) for s in sentences]
+    if embed is not None:
+        vectors = embed(sentences)
+        claim_vector = claim_vector if claim_vector is not None else embed([claim])[0]
+        local = [0.5 * lx + 0.5 * _dot(claim_vector, v) for lx, v in zip(lexical, vectors)]
+        whole = 0.5 * _coverage(claim_terms, passage.text) + 0.5 * max(_dot(claim_vector, v) for v in vectors)
+    else:
+        local = lexical
+        whole = _coverage(claim_terms, passage.text)
+    best = max(range(len(sentences)), key=lambda i: local[i])
+    return _Support(whole, spans[best][0], spans[best][1])
+
+
+def verify(raw: str, passages: Sequence[Passage], embed: Embed | None = None,
+           abstain_text: str = "") -> Verified:
+    """Resolve, check and repair the citations of ``raw``; see the module docstring."""
+    if is_sentinel(raw) or not raw.strip():
+        return Verified(text=abstain_text, abstained=True)
+    if embed is not None:
+        embed = _memo(embed)  # passage sentences recur across claims
+    out_sentences: list[str] = []
+    citations: list[Citation] = []
+    unsupported: list[UnsupportedSentence] = []
+    dropped: list[DroppedCitation] = []
+    supported_count = 0
+    sentences = split_answer(raw)
+    claims = [strip_markers(s) for s in sentences]
+    vectors = embed(claims) if embed is not None and claims else [None] * len(claims)
+    cache: dict[tuple[int, int], _Support] = {}
+
+    def support_of(i: int, n: int) -> _Support:
+        if (i, n) not in cache:
+            cache[(i, n)] = support(claims[i], passages[n - 1], embed, vectors[i])
+        return cache[(i, n)]
+
+    for i, (sentence, claim) in enumerate(zip(sentences, claims)):
+        if not claim:
+            continue
+        numbers = parse_markers(sentence)
+        valid = [n for n in numbers if 1 <= n <= len(passages)]
+        dropped += [DroppedCitation(n=n, sentence=claim, reason="no such passage") for n in numbers if n not in valid]
+        if valid:
+            backing = [n for n in valid if support_of(i, n).score >= SUPPORT_MIN]
+            if backing:
+                dropped += [DroppedCitation(n=n, sentence=claim, reason="the passage does not state it")
+                            for n in valid if n not in backing]
+                keep, added = backing, False
+            else:
+                unsupported.append(UnsupportedSentence(
+                    sentence=claim, cited=valid, reason=f"cited passage(s) {valid} do not state it"))
+                out_sentences.append(_with_markers(claim, valid))
+                continue
+        else:
+            scores = {n: support_of(i, n).score for n in range(1, len(passages) + 1)}
+            best = max(scores, key=lambda n: (scores[n], -n)) if scores else None
+            if best is None or scores[best] < ADD_MIN:
+                unsupported.append(UnsupportedSentence(sentence=claim, cited=[], reason="no citation"))
+                out_sentences.append(claim)
+                continue
+            keep, added = [best], True
+        supported_count += 1
+        for n in keep:
+            s = support_of(i, n)
+            citation = cite(n, passages[n - 1], s.start, s.end)
+            citations.append(citation.model_copy(update={"added": added}))
+        out_sentences.append(_with_markers(claim, keep))
+    total = sum(1 for c in claims if c)
+    if supported_count == 0:
+        return Verified(text=abstain_text, unsupported=unsupported, dropped=dropped, abstained=True)
+    return Verified(text=" ".join(out_sentences), citations=citations, unsupported=unsupported,
+                    dropped=dropped, supported_share=supported_count / total)
+
+
+def _memo(embed: Embed) -> Embed:
+    seen: dict[str, list[float]] = {}
+
+    def cached(texts: list[str]) -> list[list[float]]:
+        missing = list(dict.fromkeys(t for t in texts if t not in seen))
+        if missing:
+            seen.update(zip(missing, embed(missing)))
+        return [seen[t] for t in texts]
+
+    return cached
+
+
+def _with_markers(claim: str, numbers: Sequence[int]) -> str:
+    return claim + " " + "".join(f"[{n}]" for n in dict.fromkeys(numbers))
