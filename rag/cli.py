@@ -69,14 +69,30 @@ def ask(
         )
     except ValueError as exc:
         _fail(ValueError(f"bad date ({exc}); use YYYY-MM-DD"))
+    rag = _rag(data_dir)
+    live = not as_json and rag.settings.answer_mode == "llm" and sys.stdout.isatty()
+    answer = None
     try:
-        answer = _rag(data_dir).ask(question, filters=filters, top_k=top_k)
+        for event in rag.stream(question, filters=filters, top_k=top_k):
+            if isinstance(event, str):
+                if live:  # words as the model writes them; the verified text follows
+                    typer.echo(event, nl=False)
+            else:
+                answer = event
     except RagError as exc:
         _fail(exc)
+    assert answer is not None
     if as_json:
         typer.echo(answer.model_dump_json(indent=2))
         return
+    if live:
+        typer.echo("\n\nVerified:")
     typer.echo(answer.text)
+    for u in answer.unsupported:
+        typer.echo(f"  (!) not supported by the passages: {u.sentence}")
+    added = sorted({c.n for c in answer.citations if c.added})
+    if added:
+        typer.echo(f"  (citations {added} were added by verification)")
     shown = sorted({c.n for c in answer.citations}) or (
         list(range(1, len(answer.passages) + 1)) if answer.abstained else [])
     if shown:

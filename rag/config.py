@@ -6,7 +6,7 @@ from pathlib import Path
 
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_EMBED_MODEL = "all-MiniLM-L6-v2"
@@ -56,6 +56,12 @@ class Settings(BaseSettings):
     llm_max_tokens: int = Field(512, ge=16, le=16384, description="Longest answer the model may write.")
     llm_timeout: float = Field(60.0, gt=0, description="Seconds to wait for the server, per attempt.")
     llm_retries: int = Field(2, ge=0, le=10, description="Retries (with backoff) on timeouts, 429 and 5xx.")
+
+    @field_validator("openai_api_key", "openai_base_url", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        """``OPENAI_API_KEY=`` (as in .env.example) means no key, not an empty one."""
+        return None if isinstance(value, str) and not value.strip() else value
 
     @property
     def answer_mode(self) -> Literal["extractive", "llm"]:

@@ -22,4 +22,5 @@ def test_parse_markers(text, expected):
 
 
 def test_strip_markers():
-    assert strip_markers("Trump held a call [1]. It lasted [2, 3]") == "Trump held a call . It lasted"
+    assert strip_markers("Trump held a call [1]. It lasted [2, 3]") == "Trump held a call. It lasted"
+    assert strip_markers("A  [1] b.") == "A b."

@@ -127,8 +127,10 @@ def test_llm_judge_against_a_loopback_openai_server(small_dataset, tmp_path):
         assert len(server.requests) == 4  # one answered case x (correctness, faithfulness) x 2 runs
         assert {r["model"] for r in server.requests} == {"judge-1"}
     res = RunResults.load(tmp_path / "j" / "results.json")
-    assert res.judge["metrics"]["judge.correctness"] == {"mean": 1.0, "std": 0.0, "min": 1.0, "max": 1.0}
-    assert res.metrics["judge.faithfulness"] == 0.5
+    # s1 judged correct every run; the errored s2 scores 0 rather than leaving the mean
+    assert res.judge["metrics"]["judge.correctness"] == {"mean": 0.5, "std": 0.0, "min": 0.5, "max": 0.5}
+    assert res.metrics["judge.correctness"] == 0.5
+    assert res.metrics["judge.faithfulness"] == 0.25
     assert "## LLM judge" in (tmp_path / "j" / "report.md").read_text()
 
 
@@ -153,3 +155,27 @@ def test_compare_refuses_results_from_other_data(tmp_path):
     other.save(tmp_path / "other.json")
     result = invoke("compare", NEWS_BASELINE, tmp_path / "other.json")
     assert result.exit_code == 2 and "NOT COMPARABLE" in result.output and "rag-eval baseline" in result.output
+
+
+def test_llm_mode_run_against_a_loopback_server(small_dataset, tmp_path):
+    from tests.fixtures.openai_server import FakeOpenAI, number_of
+
+    def model(body):
+        try:
+            return f"Trump held a 40-minute phone call with Putin. [{number_of(body, '40-minute')}]"
+        except StopIteration:
+            return "NOT_IN_ARTICLES"
+
+    with FakeOpenAI(default=model) as server:
+        env = {"OPENAI_BASE_URL": server.url, "OPENAI_API_KEY": "", "RAG_LLM_RETRIES": "0"}
+        result = invoke("run", "-d", small_dataset, "--mode", "llm", "--out", tmp_path / "llm", "-q",
+                        "--allow-errors", env=env)
+        assert result.exit_code == 0, result.output
+    res = RunResults.load(tmp_path / "llm" / "results.json")
+    assert res.settings["mode"] == "llm" and res.settings["llm"] == "openai"
+    s1 = next(c for c in res.cases if c.id == "s1")
+    assert s1.mode == "llm" and s1.passed and s1.metrics["answer.contains"] == 1.0
+
+    no_server = invoke("run", "-d", small_dataset, "--mode", "llm", "--out", tmp_path / "x", "-q",
+                       env={"OPENAI_BASE_URL": "", "OPENAI_API_KEY": ""})
+    assert no_server.exit_code == 2 and "--mode llm needs an LLM" in no_server.output

@@ -234,3 +234,13 @@ def test_cli_reports_a_dead_server_in_one_line(corpus_rag):
            "RAG_LLM_RETRIES": "0"}
     result = CliRunner().invoke(app, ["ask", CALL_Q], env=env)
     assert result.exit_code == 1 and url in result.output and "Traceback" not in result.output
+
+
+def test_cli_marks_unsupported_sentences_and_added_citations(corpus_rag, fake_llm):
+    fake_llm.queue(f"{CALL_SENTENCE} The moon is made of cheese.")
+    env = {"RAG_DATA_DIR": str(corpus_rag.settings.data_dir), "RAG_LLM": "openai", "OPENAI_BASE_URL": fake_llm.url,
+           "RAG_LLM_RETRIES": "0"}
+    result = CliRunner().invoke(app, ["ask", CALL_Q], env=env)
+    assert result.exit_code == 0, result.output
+    assert "(!) not supported by the passages: The moon is made of cheese." in result.output
+    assert "were added by verification" in result.output and "Sources:" in result.output

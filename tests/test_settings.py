@@ -9,8 +9,16 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_env_example_documents_every_setting():
     text = (ROOT / ".env.example").read_text()
-    for name in Settings.model_fields:
-        assert f"RAG_{name.upper()}=" in text, name
+    for name, field in Settings.model_fields.items():
+        env_name = field.validation_alias.choices[0] if field.validation_alias else f"RAG_{name.upper()}"
+        assert f"\n{env_name}=" in text, env_name
+
+
+def test_env_example_is_a_valid_configuration(tmp_path, monkeypatch):
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    settings = Settings(_env_file=ROOT / ".env.example")
+    assert settings.answer_mode == "extractive" and settings == Settings(_env_file=None)
 
 
 def test_settings_come_from_the_environment(monkeypatch, tmp_path):

@@ -12,8 +12,8 @@ Each answer sentence is compared with the passages its ``[n]`` markers name:
 The sentinel, or an answer with no supported sentence, is an abstention.
 
 Support is lexical coverage (the share of the sentence's stemmed content words
-found in the passage), averaged with the best sentence cosine when an
-``embed`` function is given.
+found in the passage); when that falls short and an ``embed`` function is
+given, the best sentence cosine may raise it (a paraphrase), averaged with it.
 """
 
 from __future__ import annotations
@@ -78,23 +78,24 @@ def _dot(a: Sequence[float], b: Sequence[float]) -> float:
     return sum(x * y for x, y in zip(a, b))
 
 
-def support(claim: str, passage: Passage, embed: Embed | None = None,
-            claim_vector: Sequence[float] | None = None) -> _Support:
-    """How well ``passage`` states ``claim``, and which of its sentences states it best."""
+def support(claim: str, passage: Passage, embed: Embed | None = None, enough: float = SUPPORT_MIN) -> _Support:
+    """How well ``passage`` states ``claim``, and which of its sentences states it best.
+
+    Lexical coverage first; the embedding model is only consulted when that
+    falls short of ``enough``, and can only raise the score (paraphrase).
+    """
     claim_terms = set(terms(claim))
     spans = sentence_spans(passage.text) or [(0, len(passage.text))]
     sentences = [passage.text[s:e] for s, e in spans]
-    lexical = [_coverage(claim_terms, s) for s in sentences]
-    if embed is not None:
-        vectors = embed(sentences)
-        claim_vector = claim_vector if claim_vector is not None else embed([claim])[0]
-        local = [0.5 * lx + 0.5 * _dot(claim_vector, v) for lx, v in zip(lexical, vectors)]
-        whole = 0.5 * _coverage(claim_terms, passage.text) + 0.5 * max(_dot(claim_vector, v) for v in vectors)
-    else:
-        local = lexical
-        whole = _coverage(claim_terms, passage.text)
+    local = [_coverage(claim_terms, s) for s in sentences]
+    score = _coverage(claim_terms, passage.text)
+    if embed is not None and score < enough:
+        claim_vector, *vectors = embed([claim, *sentences])
+        cosines = [_dot(claim_vector, v) for v in vectors]
+        local = [max(lx, 0.5 * lx + 0.5 * c) for lx, c in zip(local, cosines)]
+        score = max(score, 0.5 * score + 0.5 * max(cosines))
     best = max(range(len(sentences)), key=lambda i: local[i])
-    return _Support(whole, spans[best][0], spans[best][1])
+    return _Support(score, spans[best][0], spans[best][1])
 
 
 def verify(raw: str, passages: Sequence[Passage], embed: Embed | None = None,
@@ -111,13 +112,12 @@ def verify(raw: str, passages: Sequence[Passage], embed: Embed | None = None,
     supported_count = 0
     sentences = split_answer(raw)
     claims = [strip_markers(s) for s in sentences]
-    vectors = embed(claims) if embed is not None and claims else [None] * len(claims)
-    cache: dict[tuple[int, int], _Support] = {}
+    cache: dict[tuple[int, int, float], _Support] = {}
 
-    def support_of(i: int, n: int) -> _Support:
-        if (i, n) not in cache:
-            cache[(i, n)] = support(claims[i], passages[n - 1], embed, vectors[i])
-        return cache[(i, n)]
+    def support_of(i: int, n: int, enough: float = SUPPORT_MIN) -> _Support:
+        if (i, n, enough) not in cache:
+            cache[(i, n, enough)] = support(claims[i], passages[n - 1], embed, enough)
+        return cache[(i, n, enough)]
 
     for i, (sentence, claim) in enumerate(zip(sentences, claims)):
         if not claim:
@@ -137,7 +137,10 @@ def verify(raw: str, passages: Sequence[Passage], embed: Embed | None = None,
                 out_sentences.append(_with_markers(claim, valid))
                 continue
         else:
-            scores = {n: support_of(i, n).score for n in range(1, len(passages) + 1)}
+            numbers = range(1, len(passages) + 1)
+            scores = {n: support(claim, passages[n - 1]).score for n in numbers}  # lexical: cheap
+            if embed is not None and max(scores.values(), default=1.0) < ADD_MIN:
+                scores = {n: support_of(i, n, ADD_MIN).score for n in numbers}
             best = max(scores, key=lambda n: (scores[n], -n)) if scores else None
             if best is None or scores[best] < ADD_MIN:
                 unsupported.append(UnsupportedSentence(sentence=claim, cited=[], reason="no citation"))
@@ -146,7 +149,7 @@ def verify(raw: str, passages: Sequence[Passage], embed: Embed | None = None,
             keep, added = [best], True
         supported_count += 1
         for n in keep:
-            s = support_of(i, n)
+            s = support_of(i, n, ADD_MIN if added else SUPPORT_MIN)
             citation = cite(n, passages[n - 1], s.start, s.end)
             citations.append(citation.model_copy(update={"added": added}))
         out_sentences.append(_with_markers(claim, keep))
