@@ -16,6 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from eval.figures import replace_between
 from rag import RAG, Settings
 from tests.fixtures.openai_server import FakeOpenAI, passages_in
 
@@ -74,11 +75,9 @@ def write_readme(result: dict) -> None:
     lines += [f"| {r['concurrency']} | {r['seconds']:.2f} | {r['ratio_to_sequential']:.3f} | {r['ideal_ratio']:.3f} "
               f"| {r['max_in_flight']} |" for r in result["runs"]]
     readme = ROOT / "README.md"
-    text = readme.read_text(encoding="utf-8")
-    head, rest = text.split("<!-- llm-batch:start -->", 1)
-    _, tail = rest.split("<!-- llm-batch:end -->", 1)
-    readme.write_text(f"{head}<!-- llm-batch:start -->\n" + "\n".join(lines) + f"\n<!-- llm-batch:end -->{tail}",
-                      encoding="utf-8")
+    text = replace_between(readme.read_text(encoding="utf-8"), "<!-- llm-batch:start -->",
+                           "<!-- llm-batch:end -->", "\n".join(lines))
+    readme.write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":

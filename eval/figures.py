@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from .datasets import BASELINES, ROOT
 from .results import RunResults
@@ -48,10 +47,15 @@ def render() -> str:
     return "\n".join(lines)
 
 
+def replace_between(text: str, start: str, end: str, body: str) -> str:
+    """``text`` with whatever lies between the ``start`` and ``end`` markers replaced by ``body``."""
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{start}\n{body}\n{end}{tail}"
+
+
 def rewrite(text: str) -> str:
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    return f"{head}{START}\n{render()}\n{END}{tail}"
+    return replace_between(text, START, END, render())
 
 
 def main() -> None:

@@ -19,7 +19,8 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-_MARKERS = re.compile(r"\s*\[\d+(?:\s*[-,–]\s*\d+)*\]")
+from rag import parse_markers, strip_markers  # the same marker grammar the answerers write
+
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _PUNCT = set(string.punctuation) | set("‘’“”–—…")
 _CLAIM = re.compile(r".*?(?:\[\d+(?:\s*[-,–]\s*\d+)*\][\s.,;:!?]*)+|.+$", re.S)
@@ -28,11 +29,6 @@ _STOP = frozenset(
     "that these those as not no he she they his her their them we you i".split()
 )
 SUPPORT_MIN_OVERLAP = 0.7  # share of a sentence's content words that its cited passages must hold
-
-
-def strip_markers(text: str) -> str:
-    """Answer text without its ``[n]`` citation markers."""
-    return " ".join(_MARKERS.sub("", text).split())
 
 
 def fold(text: str) -> str:
@@ -109,19 +105,6 @@ def split_claims(text: str) -> list[str]:
     return [m.group(0).strip() for m in _CLAIM.finditer(text.strip()) if m.group(0).strip()]
 
 
-def sentence_markers(sentence: str) -> list[int]:
-    """Passage numbers cited in a sentence: ``[1]``, ``[1, 3]``, ``[2-4]``."""
-    numbers: list[int] = []
-    for group in re.findall(r"\[([\d\s,\-–]+)\]", sentence):
-        for part in re.split(r"\s*,\s*", group.strip()):
-            bounds = [int(b) for b in re.split(r"\s*[-–]\s*", part) if b.strip().isdigit()]
-            if len(bounds) == 2 and 0 <= bounds[1] - bounds[0] <= 50:
-                numbers.extend(range(bounds[0], bounds[1] + 1))
-            elif bounds:
-                numbers.append(bounds[0])
-    return numbers
-
-
 def _content_words(text: str) -> list[str]:
     return [w for w in squad_normalize(text).split() if w not in _STOP]
 
@@ -147,7 +130,7 @@ def support_rate(answer_text: str, passages_by_n: dict[int, str]) -> float:
         return 0.0
     ok = 0
     for sentence in sentences:
-        cited = [passages_by_n[n] for n in sentence_markers(sentence) if n in passages_by_n]
+        cited = [passages_by_n[n] for n in parse_markers(sentence) if n in passages_by_n]
         ok += is_supported(sentence, cited)
     return ok / len(sentences)
 

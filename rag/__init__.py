@@ -6,6 +6,7 @@
     print(rag.ask("How long did Trump's phone call with Putin last?").text)
 """
 
+from .answer.citations import parse_markers, strip_markers
 from .api import RAG
 from .config import Settings
 from .errors import (
@@ -45,4 +46,5 @@ __all__ = [
     "EmptyIndexError", "EmptyQuestionError", "QuestionTooLongError", "StoreCorruptedError",
     "DroppedCitation", "UnsupportedSentence", "LLMError", "LLMConnectionError", "LLMTimeoutError",
     "LLMAuthError", "LLMModelNotFoundError", "LLMRateLimitError", "LLMServerError", "LLMResponseError",
+    "parse_markers", "strip_markers",
 ]

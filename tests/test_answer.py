@@ -3,7 +3,6 @@ import re
 import pytest
 
 from rag import Answer, EmptyQuestionError, QuestionTooLongError
-from rag.answer.citations import strip_markers
 from rag.answer.extractive import ABSTAIN_TEXT
 
 from .conftest import ARTICLES, CALL_FILE

@@ -11,7 +11,6 @@ from eval.metrics import (
     exact_match,
     mean,
     percentile,
-    sentence_markers,
     split_claims,
     squad_normalize,
     strip_markers,
@@ -22,7 +21,7 @@ from eval.results import CaseRecord, aggregate
 from eval.retrieval import ranx_scores, source_run
 from eval.runner import score_case
 from eval.datasets import GoldCase
-from rag import Answer, Citation, Passage
+from rag import Answer, Citation, Passage, parse_markers
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -115,7 +114,7 @@ def test_split_claims(text, expected):
     ("x [1, 3]", [1, 3]), ("x [2-4]", [2, 3, 4]), ("x [1][3]", [1, 3]), ("none", []),
 ])
 def test_sentence_markers(text, expected):
-    assert sentence_markers(text) == expected
+    assert parse_markers(text) == expected
 
 
 @pytest.mark.parametrize("text, passages, expected", [
