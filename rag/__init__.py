@@ -9,6 +9,7 @@
 from .answer.citations import parse_markers, strip_markers
 from .api import RAG
 from .config import Settings
+from .ingest.readers import SUPPORTED as _SUPPORTED
 from .errors import (
     ConfigError,
     EmbeddingMismatchError,
@@ -28,6 +29,7 @@ from .errors import (
 )
 from .types import (
     Answer,
+    ArticleInfo,
     Chunk,
     Citation,
     Document,
@@ -40,11 +42,14 @@ from .types import (
     UnsupportedSentence,
 )
 
+SUPPORTED_SUFFIXES: tuple[str, ...] = tuple(_SUPPORTED)
+"""File name endings ``ingest`` reads (lower case)."""
+
 __all__ = [
-    "RAG", "Settings", "Answer", "Chunk", "Citation", "Document", "Filters", "IngestReport",
+    "RAG", "Settings", "Answer", "ArticleInfo", "Chunk", "Citation", "Document", "Filters", "IngestReport",
     "Passage", "SkippedFile", "Span", "RagError", "ConfigError", "EmbeddingMismatchError",
     "EmptyIndexError", "EmptyQuestionError", "QuestionTooLongError", "StoreCorruptedError",
     "DroppedCitation", "UnsupportedSentence", "LLMError", "LLMConnectionError", "LLMTimeoutError",
     "LLMAuthError", "LLMModelNotFoundError", "LLMRateLimitError", "LLMServerError", "LLMResponseError",
-    "parse_markers", "strip_markers",
+    "parse_markers", "strip_markers", "SUPPORTED_SUFFIXES",
 ]

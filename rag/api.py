@@ -7,7 +7,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator, Literal, Sequence
 
 from tqdm.auto import tqdm
 
@@ -16,11 +16,13 @@ from .answer.extractive import ExtractiveAnswerer
 from .answer.generative import GenerativeAnswerer
 from .config import Settings
 from .embeddings import Embedder
-from .errors import EmptyIndexError, EmptyQuestionError, QuestionTooLongError
+from .errors import ConfigError, EmptyIndexError, EmptyQuestionError, QuestionTooLongError
 from .llm import ChatModel
 from .retrieve import HybridRetriever, to_passage
-from .store import Store
-from .types import Answer, Filters, IngestReport, Passage
+from .store import Store, published_from_meta
+from .types import Answer, ArticleInfo, Filters, IngestReport, Passage
+
+Mode = Literal["extractive", "llm"]
 
 _FOLLOW_UP = re.compile(r"\b(he|she|it|they|him|her|his|hers|its|them|their|this|that|these|those)\b", re.I)
 
@@ -82,6 +84,28 @@ class RAG:
         store = self._open_store(create=True)
         return indexer.ingest(list(paths), store, self.embedder, self.settings, prune=prune, progress=progress)
 
+    def remove(self, keys: Sequence[str]) -> IngestReport:
+        """Take articles out of the index (by doc id, path or file name); files on disk are untouched."""
+        return indexer.remove(list(keys), self._open_store())
+
+    def documents(self) -> list[ArticleInfo]:
+        """The indexed articles, newest first (undated last); empty when nothing is indexed yet."""
+        try:
+            stored = self._open_store().documents()
+        except EmptyIndexError:
+            return []
+        articles = [
+            ArticleInfo(
+                doc_id=d.doc_id, title=d.title, source=d.source, file_name=d.file_name,
+                published=published_from_meta({"published": d.published}), chunks=len(d.chunk_ids),
+                complete=len(d.chunk_ids) == d.n_chunks,
+            )
+            for d in stored.values()
+        ]
+        articles.sort(key=lambda a: a.title.lower())
+        articles.sort(key=lambda a: a.published.toordinal() if a.published else -1, reverse=True)
+        return articles
+
     def retrieve(self, question: str, top_k: int | None = None,
                  filters: Filters | dict | None = None) -> list[Passage]:
         """Passages for ``question``, best first."""
@@ -97,23 +121,28 @@ class RAG:
         return [to_passage(hit, 0.0, None) for hit in self._open_store().hits(doc_id)]
 
     def ask(self, question: str, history: list[dict] | None = None,
-            filters: Filters | dict | None = None, top_k: int | None = None) -> Answer:
+            filters: Filters | dict | None = None, top_k: int | None = None, mode: Mode | None = None) -> Answer:
         """Answer with ``[n]`` citations into ``Answer.passages``, or abstain. The last event of ``stream``."""
         answer = None
-        for event in self.stream(question, history=history, filters=filters, top_k=top_k):
+        for event in self.stream(question, history=history, filters=filters, top_k=top_k, mode=mode):
             answer = event
         assert isinstance(answer, Answer)
         return answer
 
     def stream(self, question: str, history: list[dict] | None = None,
-               filters: Filters | dict | None = None, top_k: int | None = None) -> Iterator[str | Answer]:
+               filters: Filters | dict | None = None, top_k: int | None = None,
+               mode: Mode | None = None) -> Iterator[str | Answer]:
         """Text deltas as they are written, then the final ``Answer`` with verified citations.
 
         LLM mode streams the model's words (invalid markers included; the
         final ``Answer.text`` is the verified text). Extractive mode sends its
-        text in one delta.
+        text in one delta. ``mode`` overrides ``Settings.answer_mode`` for this
+        question ("llm" needs a configured server).
         """
-        if self.settings.answer_mode == "llm":
+        mode = mode or self.settings.answer_mode
+        if mode not in ("extractive", "llm"):
+            raise ConfigError(f"Unknown answer mode {mode!r}: use 'extractive' or 'llm'.")
+        if mode == "llm":
             yield from self._stream_llm(question, history, filters, top_k)
             return
         started = time.perf_counter()

@@ -71,5 +71,10 @@ class Settings(BaseSettings):
         return "extractive"
 
     @property
+    def llm_configured(self) -> bool:
+        """True when an LLM server is set up, so LLM answers can be asked for."""
+        return self.openai_api_key is not None or self.openai_base_url is not None
+
+    @property
     def llm_url(self) -> str:
         return self.openai_base_url or "https://api.openai.com/v1"

@@ -128,3 +128,25 @@ def ingest(
     report.documents_total = len(present)  # no second full metadata scan
     report.seconds = time.perf_counter() - started
     return report
+
+
+def remove(keys: list[str], store: Store) -> IngestReport:
+    """Take documents out of the index by doc id, full path or file name; the files are left alone."""
+    started = time.perf_counter()
+    report = IngestReport()
+    docs = store.documents()
+    wanted = set(keys)
+    targets = [d for d in docs.values() if wanted & {d.doc_id, d.source, d.file_name}]
+    if targets:
+        store.begin_write()
+        try:
+            for doc in targets:
+                store.delete(sorted(doc.chunk_ids))
+                report.removed += 1
+                report.chunks_removed += len(doc.chunk_ids)
+        finally:
+            store.sync_bm25()
+    report.chunks_total = store.count()
+    report.documents_total = len(docs) - len(targets)
+    report.seconds = time.perf_counter() - started
+    return report

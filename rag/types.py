@@ -121,6 +121,18 @@ class Answer(BaseModel):
     raw_text: str = Field("", description="LLM mode: the model's reply before verification.")
 
 
+class ArticleInfo(BaseModel):
+    """One indexed article, as a library listing shows it."""
+
+    doc_id: str
+    title: str
+    source: str
+    file_name: str
+    published: date | None = None
+    chunks: int
+    complete: bool = Field(True, description="False when an interrupted ingest left only some chunks.")
+
+
 class SkippedFile(BaseModel):
     path: str
     reason: str

@@ -1,0 +1,185 @@
+"""The page's handlers called directly, around a real RAG on the sample corpus."""
+
+from __future__ import annotations
+
+import html
+import re
+import shutil
+
+import gradio as gr
+import pytest
+
+from rag import RAG, Settings
+from tests.conftest import ARTICLES, CALL_FILE
+from tests.fixtures.files import pdf_bytes
+from ui import Handlers
+
+CALL_Q = "How long did Trump's phone call with Putin last?"
+
+
+def run(handlers: Handlers, message: str, state=None, **controls):
+    """All the yields of one chat turn; ``state`` is (chatbot, history, sections) from the previous turn."""
+    chatbot, history, sections = state or ([], [], [])
+    return list(handlers.respond(message, chatbot, history, sections, **controls))
+
+
+def bubble(events) -> str:
+    """The last chat bubble as the reader sees it."""
+    return html.unescape(re.sub(r"<[^>]+>", "", events[-1][1][-1]["content"]))
+
+
+def final_state(events):
+    _, chatbot, history, sections, _, _ = events[-1]
+    return chatbot, history, sections
+
+
+@pytest.fixture
+def handlers(corpus_rag, tmp_path) -> Handlers:
+    return Handlers(corpus_rag, upload_dir=tmp_path / "uploads")
+
+
+def test_chat_answers_with_badges_sources_and_markdown(handlers):
+    events = run(handlers, CALL_Q)
+    textbox, chatbot, history, sections, sources, markdown = events[-1]
+    assert textbox == ""
+    assert [m["role"] for m in chatbot] == ["user", "assistant"]
+    assert "Searching the articles" in events[0][1][-1]["content"]  # feedback before the answer arrives
+    bubble = chatbot[-1]["content"]
+    assert "40&#45;minute phone call" in bubble
+    n = int(re.search(r'href="#passage-1-(\d+)"', bubble).group(1))
+    assert f'id="passage-1-{n}" open' in sources and '<mark class="quote">' in sources
+    assert CALL_FILE.replace("_", "&#95;") in sources
+    assert history == [{"role": "user", "content": CALL_Q},
+                       {"role": "assistant", "content": history[1]["content"]}]
+    assert f"[{n}]" in history[1]["content"] and "40-minute" in markdown and "Sources:" in markdown
+
+
+def test_follow_up_uses_the_history_and_keeps_earlier_sources(handlers):
+    first = final_state(run(handlers, CALL_Q))
+    events = run(handlers, "Who did he talk to before it?", first)
+    _, chatbot, history, sections, sources, _ = events[-1]
+    assert len(chatbot) == 4 and len(history) == 4 and len(sections) == 2
+    assert 'href="#passage-2-' in chatbot[-1]["content"] or "Not in the articles" in chatbot[-1]["content"]
+    assert sources.index('data-turn="2"') < sources.index("Earlier answers (1)") < sources.index('data-turn="1"')
+
+
+def test_filters_and_top_k_reach_retrieval(handlers):
+    only = str(ARTICLES / "000_8b6024e873124198.txt")
+    events = run(handlers, CALL_Q, sources=[only], top_k=2)
+    sources = events[-1][4]
+    assert sources.count('<details class="passage') == 2
+    assert "001&#95;" not in sources and "000&#95;8b6024e873124198.txt" in sources
+
+
+def test_bad_input_gives_readable_messages_and_the_chat_goes_on(handlers):
+    with pytest.warns(UserWarning, match="Type a question first"):
+        empty = run(handlers, "   ")
+    assert empty[-1][1] == []  # nothing asked, nothing added
+    bad_date = run(handlers, CALL_Q, date_from="last tuesday")
+    assert "Could not answer." in bubble(bad_date)
+    assert "is not a date: use YYYY-MM-DD" in bubble(bad_date)
+    backwards = run(handlers, CALL_Q, date_from="2025-09-01", date_to="2025-08-01")
+    assert "The date range is empty" in bubble(backwards)
+    too_long = run(handlers, "why " * 1000)
+    assert "over the limit" in bubble(too_long)
+    after = run(handlers, CALL_Q, final_state(too_long))
+    assert "40-minute" in bubble(after)
+    assert len(after[-1][2]) == 2  # failed turns do not pollute the follow-up history
+
+
+def test_date_filter_leaves_out_undated_articles(handlers):
+    events = run(handlers, CALL_Q, date_from="2020-01-01")
+    assert "Not in the articles." in bubble(events)
+
+
+def test_chat_api_returns_text_with_markers_and_raises_readable_errors(handlers):
+    text = handlers.chat_api(CALL_Q)
+    assert "40-minute" in text and re.search(r"\[\d+\]", text)
+    with pytest.raises(gr.Error, match="The question is empty"):
+        handlers.chat_api("")
+
+
+def test_mode_choices_and_notice_follow_the_settings(handlers, llm_rag):
+    assert [v for _, v in handlers.mode_choices()] == ["extractive"]
+    assert "Offline extractive mode" in handlers.notice()
+    llm = Handlers(llm_rag())
+    assert llm.mode_choices()[1] == ("LLM: fake-model", "llm")
+    notice = html.unescape(llm.notice())
+    assert "**fake-model** at http://127.0.0.1:" in notice and "Offline" not in notice
+
+
+def test_examples_come_from_the_indexed_titles_and_are_answerable(handlers, corpus_rag):
+    examples = handlers.examples()
+    titles = {a.title for a in corpus_rag.documents()}
+    assert 2 <= len(examples) <= 4
+    for question in examples:
+        assert any(title in question for title in titles)
+        assert not corpus_rag.ask(question).abstained
+    assert handlers.examples() is examples  # cached until the library changes
+
+
+def test_llm_mode_streams_and_marks_unsupported_sentences(llm_rag, fake_llm):
+    rag = llm_rag()
+    handlers = Handlers(rag)
+    call = next(i for i, p in enumerate(rag.retrieve(CALL_Q), 1) if "40-minute" in p.text)
+    fake_llm.queue({"chunks": ["Trump held a 40-minute ", f"phone call with Putin. [{call}] ",
+                               "He also flew to Mars."]})
+    events = run(handlers, CALL_Q, mode="llm")
+    partial = [e[1][-1]["content"] for e in events if e[1][-1]["content"].endswith("▍")]
+    assert len(partial) >= 2  # the answer streamed in pieces
+    raw = events[-1][1][-1]["content"]
+    assert f'href="#passage-1-{call}"' in raw
+    assert re.search(r'<span class="unsupported"[^>]*>⚠ He also flew to Mars\.</span>', raw)
+    assert "unsupported-list" in events[-1][4]
+
+
+def test_dead_llm_server_is_a_message_and_extractive_still_works(corpus_rag, embedder):
+    rag = RAG(Settings(data_dir=corpus_rag.settings.data_dir, llm="openai", openai_base_url="http://127.0.0.1:9/v1",
+                       llm_retries=0, llm_timeout=2), embedder=embedder)
+    handlers = Handlers(rag)
+    events = run(handlers, CALL_Q, mode="llm")
+    shown = bubble(events)
+    assert "Could not answer." in shown and "cannot connect" in shown and "Traceback" not in shown
+    after = run(handlers, CALL_Q, final_state(events), mode="extractive")
+    assert "40-minute" in bubble(after)
+
+
+def test_empty_index_then_upload_then_remove(make_rag, tmp_path):
+    rag = make_rag()
+    handlers = Handlers(rag, upload_dir=tmp_path / "uploads")
+    assert handlers.library() == [] and handlers.examples() == []
+    empty = run(handlers, CALL_Q)
+    assert "Nothing is indexed" in bubble(empty) and "Library tab" in bubble(empty)
+
+    staged = tmp_path / "staged"
+    staged.mkdir()
+    shutil.copy(ARTICLES / CALL_FILE, staged / "../call story.txt".replace("../", ""))
+    (staged / "report.pdf").write_bytes(pdf_bytes(["Zorbland recount ends Friday, officials said."], title="Zorb"))
+    (staged / "empty.txt").write_bytes(b"")
+    (staged / "virus.exe").write_bytes(b"MZ")
+    summary = handlers.upload([str(p) for p in sorted(staged.iterdir())])
+    assert "**Indexed.** added 2" in summary
+    assert "virus.exe: unsupported file type" in summary
+    assert "empty.txt:" in summary  # skipped by ingest, with its reason
+    rows = handlers.library()
+    assert sorted(r[2] for r in rows) == ["call_story.txt", "report.pdf"]
+    assert sorted(p.name for p in (tmp_path / "uploads").iterdir()) == ["call_story.txt", "empty.txt", "report.pdf"]
+
+    answered = run(handlers, CALL_Q, final_state(empty))
+    assert "40-minute" in bubble(answered)
+
+    choices = dict((label, value) for label, value in handlers.article_choices())
+    call_source = next(v for k, v in choices.items() if "call_story.txt" in k)
+    assert handlers.remove([call_source]).startswith("**Removed 1 article(s)**")
+    assert [r[2] for r in handlers.library()] == ["report.pdf"]
+    assert not (tmp_path / "uploads" / "call_story.txt").exists()
+    assert "Choose" in handlers.remove([]) and "Choose" in handlers.upload([])
+
+
+def test_remove_leaves_files_outside_the_upload_folder(make_rag, articles_copy, tmp_path):
+    rag = make_rag()
+    rag.ingest([articles_copy], progress=False)
+    handlers = Handlers(rag, upload_dir=tmp_path / "uploads")
+    target = articles_copy / CALL_FILE
+    handlers.remove([str(target)])
+    assert target.exists() and len(handlers.library()) == 4

@@ -1,0 +1,128 @@
+"""The page's HTML and Markdown, as pure functions: escaping, badges, highlights, abstention."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import pytest
+
+from rag import Answer, ArticleInfo, Citation, Passage, UnsupportedSentence
+from ui import render
+
+
+def passage(text: str, title: str = "Title", file_name: str = "a.txt", score: float = 0.03) -> Passage:
+    return Passage(chunk_id=f"c-{title}", doc_id="d", text=text, title=title, source=f"/x/{file_name}",
+                   file_name=file_name, start=0, end=len(text), score=score, dense_score=0.5)
+
+
+def cite(n: int, p: Passage, quote: str) -> Citation:
+    start = p.text.index(quote)
+    return Citation(n=n, chunk_id=p.chunk_id, doc_id=p.doc_id, title=p.title, source=p.source, quote=quote,
+                    start=start, end=start + len(quote), passage_start=start, passage_end=start + len(quote))
+
+
+def visible_text(fragment: str) -> str:
+    """What a browser shows for ``fragment``: tags dropped, entities decoded."""
+    return html.unescape(re.sub(r"<[^>]+>", "", fragment))
+
+
+@pytest.mark.parametrize("hostile", [
+    "<script>alert(1)</script>",
+    '<img src=x onerror="alert(1)">',
+    "[click](javascript:alert(1))",
+    "![x](http://evil/x.png)",
+    "${alert(1)} {{constructor}} $$x^2$$",
+    "**bold** _it_ `code` # head | pipe ~~s~~ \\ &amp; \"q\" 'q'",
+])
+def test_escape_leaves_no_markup_and_shows_the_text_verbatim(hostile):
+    out = render.escape(hostile)
+    assert not re.search(r"[<>\[\]()*_`$\\{}]", out), out
+    assert html.unescape(out) == hostile
+
+
+def test_answer_badges_link_each_valid_marker_and_leave_others_as_text():
+    p1, p2 = passage("Alpha said one thing.", "A <b>"), passage("Beta said another.", "B")
+    answer = Answer(question="q", text="Alpha said one thing. [1] Beta said another. [2, 1] Stray [7].",
+                    passages=[p1, p2], citations=[cite(1, p1, "Alpha said one thing."),
+                                                  cite(2, p2, "Beta said another.")])
+    out = render.answer_html(answer, turn=3)
+    links = re.findall(r'<a class="cite" href="#(passage-3-\d)" title="([^"]*)">\[(\d)\]</a>', out)
+    assert [(a, n) for a, _, n in links] == [("passage-3-1", "1"), ("passage-3-2", "2"), ("passage-3-1", "1")]
+    assert html.unescape(links[0][1]) == "A <b>"  # the title attribute is escaped too
+    assert "&#91;7&#93;" in out  # no passage 7: shown as text, not a link
+    assert "<b>" not in out
+
+
+def test_unsupported_sentences_are_marked_in_the_bubble_and_listed_in_sources():
+    p1 = passage("Trump held a 40-minute phone call with Putin.")
+    answer = Answer(question="q", mode="llm", model="m",
+                    text="Trump held a 40-minute phone call with Putin. [1] He also flew to Mars.",
+                    passages=[p1], citations=[cite(1, p1, "Trump held a 40-minute phone call with Putin.")],
+                    unsupported=[UnsupportedSentence(sentence="He also flew to Mars.", reason="no citation")])
+    bubble = render.answer_html(answer, 1)
+    marked = re.findall(r'<span class="unsupported"[^>]*>(.*?)</span>', bubble)
+    assert [visible_text(m) for m in marked] == ["⚠ He also flew to Mars."]
+    assert "LLM answer by m" in bubble
+    panel = render.sources_html(answer, 1)
+    assert "unsupported-list" in panel and "He also flew to Mars." in visible_text(panel)
+
+
+def test_sources_show_number_title_file_date_score_and_highlight_the_quote():
+    text = "First sentence here. The cited <sentence> is this one. Last one."
+    p1, p2 = passage(text, "Cited article", "one.txt", 0.0325), passage("Other text.", "Other", "two.txt")
+    quote = "The cited <sentence> is this one."
+    answer = Answer(question="Which <one>?", text=f"{quote} [1]", passages=[p1, p2], citations=[cite(1, p1, quote)])
+    panel = render.sources_html(answer, 2)
+    first = panel[panel.index('id="passage-2-1"'):panel.index('id="passage-2-2"')]
+    assert "open" in first.split(">")[0] and "cited" in first
+    assert "[1]" in visible_text(first) and "Cited article" in first and "one.txt" in visible_text(first)
+    assert "undated" in first and "score 0.0325" in first
+    marks = re.findall(r'<mark class="quote">(.*?)</mark>', first)
+    assert [visible_text(m) for m in marks] == [quote]
+    second = panel[panel.index('id="passage-2-2"'):]
+    assert "open" not in second.split(">")[0]  # not cited: folded, still there to read
+    assert "Which <one>?" in visible_text(panel) and "<one>" not in panel
+
+
+def test_abstention_is_shown_as_such_with_the_closest_passages_open():
+    p1, p2 = passage("Near miss one."), passage("Near miss two.")
+    answer = Answer(question="q", text="The articles do not contain enough evidence to answer this question.",
+                    abstained=True, passages=[p1, p2])
+    bubble = render.answer_html(answer, 1)
+    assert "Not in the articles." in bubble and "rag-error" not in bubble
+    panel = render.sources_html(answer, 1)
+    assert "closest passages are below" in panel
+    assert 'id="passage-1-1" open' in panel and "Near miss two." in panel
+
+
+def test_an_error_is_a_readable_message_not_sources():
+    answer = Answer(question="q", error="LLM server http://x: cannot connect. Is it running?")
+    assert "Could not answer." in render.answer_html(answer, 1)
+    assert "could not be answered" in render.sources_html(answer, 1)
+
+
+def test_sources_panel_keeps_earlier_answers_folded_latest_first():
+    assert "Ask a question" in render.sources_panel([])
+    panel = render.sources_panel(["<section>one</section>", "<section>two</section>", "<section>three</section>"])
+    assert panel.index("three") < panel.index("Earlier answers (2)") < panel.index("two") < panel.index("one")
+
+
+def test_markdown_copy_has_the_answer_and_its_numbered_sources():
+    p1 = passage("The call lasted 40 minutes.", "Call story", "call.txt")
+    answer = Answer(question="How long?", text="The call lasted 40 minutes. [1]", passages=[p1],
+                    citations=[cite(1, p1, "The call lasted 40 minutes.")])
+    md = render.answer_markdown(answer)
+    assert md == ("**Q:** How long?\n\nThe call lasted 40 minutes. [1]\n\nSources:\n"
+                  "[1] Call story (call.txt, undated): “The call lasted 40 minutes.”\n")
+    abstained = Answer(question="q", text="Not here.", abstained=True, passages=[p1])
+    assert "Closest passages:\n[1] Call story" in render.answer_markdown(abstained)
+
+
+def test_library_rows_are_plain_cells():
+    rows = render.library_rows([
+        ArticleInfo(doc_id="1", title="<b>T</b>", source="/x/a.txt", file_name="a.txt", chunks=3),
+        ArticleInfo(doc_id="2", title="U", source="/x/b.txt", file_name="b.txt", chunks=1, complete=False),
+    ])
+    assert rows == [["<b>T</b>", "undated", "a.txt", 3, "indexed"],
+                    ["U", "undated", "b.txt", 1, "incomplete: run the ingest again"]]

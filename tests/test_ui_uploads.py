@@ -1,0 +1,55 @@
+"""Uploads: only supported types, under the size limit, and never outside the upload folder."""
+
+from __future__ import annotations
+
+import pytest
+
+from ui.uploads import safe_name, save_uploads
+
+
+@pytest.mark.parametrize("given, expected", [
+    ("article.txt", "article.txt"),
+    ("../../etc/passwd.txt", "passwd.txt"),
+    ("..\\..\\windows\\evil.md", "evil.md"),
+    ("/abs/path/Story.HTML", "Story.html"),
+    ("..", "upload"),
+    (".hidden.txt", "hidden.txt"),
+    ("my story (final).pdf", "my_story__final_.pdf"),
+    ('<img src=x onerror="a()">.txt', "_img_src_x_onerror__a____.txt"),
+    ("nul\x00byte.txt", "nul_byte.txt"),
+    ("Zürich news.md", "Zürich_news.md"),
+    ("a" * 300 + ".txt", "a" * 116 + ".txt"),
+])
+def test_safe_name(given, expected):
+    assert safe_name(given) == expected
+
+
+def test_save_uploads_keeps_good_files_and_gives_reasons_for_the_rest(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    good = src / "good.txt"
+    good.write_text("A fine article.")
+    big = src / "big.md"
+    big.write_bytes(b"x" * 2001)
+    exe = src / "tool.exe"
+    exe.write_bytes(b"MZ")
+    upload_dir = tmp_path / "uploads"
+    saved = save_uploads([good, big, exe, src / "vanished.txt"], None, upload_dir, max_bytes=2000)
+    assert saved.paths == [upload_dir.resolve() / "good.txt"]
+    assert (upload_dir / "good.txt").read_text() == "A fine article."
+    reasons = dict(saved.rejected)
+    assert "over the" in reasons["big.md"] and "RAG_MAX_FILE_MB" in reasons["big.md"]
+    assert "unsupported file type '.exe'" in reasons["tool.exe"]
+    assert "could not be read" in reasons["vanished.txt"]
+
+
+def test_hostile_names_land_inside_the_upload_folder(tmp_path):
+    src = tmp_path / "x.txt"
+    src.write_text("text")
+    upload_dir = tmp_path / "deep" / "uploads"
+    names = ["../../escaped.txt", "/etc/cron.d/job.txt", "..%2F..%2Fe.txt"]
+    saved = save_uploads([src, src, src], names, upload_dir, max_bytes=100)
+    assert len(saved.paths) == 3 and not saved.rejected
+    assert all(p.parent == upload_dir.resolve() for p in saved.paths)
+    assert sorted(p.name for p in upload_dir.iterdir()) == ["_2F.._2Fe.txt", "escaped.txt", "job.txt"]
+    assert not (tmp_path / "escaped.txt").exists()

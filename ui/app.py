@@ -1,0 +1,159 @@
+"""The page's layout: components and the events that join them to ``Handlers``. Nothing is launched here."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from rag import RAG, SUPPORTED_SUFFIXES
+
+from . import render
+from .handlers import Handlers
+
+EXAMPLE_SLOTS = 4
+
+# Citation badges live in the chatbot, passages in the sources panel: one document-level
+# listener (capture phase, so no link handler opens a tab) opens and scrolls to the passage.
+_SCRIPT = """
+if (!document.getElementById('rag-style')) {
+  const style = document.createElement('style');
+  style.id = 'rag-style';
+  style.textContent = %s;
+  document.head.appendChild(style);
+}
+if (!window.__ragCitations) {
+  window.__ragCitations = true;
+  document.addEventListener('click', (event) => {
+    const link = event.target.closest ? event.target.closest('a[href^="#passage-"]') : null;
+    if (!link) return;
+    event.preventDefault();
+    event.stopPropagation();
+    const target = document.getElementById(link.getAttribute('href').slice(1));
+    if (!target) return;
+    for (let node = target; node; node = node.parentElement) {
+      if (node.tagName === 'DETAILS') node.open = true;
+    }
+    document.querySelectorAll('.passage.active').forEach((el) => el.classList.remove('active'));
+    target.classList.add('active');
+    target.scrollIntoView({block: 'center'});
+  }, true);
+}
+"""
+
+_CSS = """
+a.cite { display: inline-block; font-size: 0.75em; font-weight: 600; line-height: 1.2; padding: 0 0.35em;
+  margin: 0 0.1em; border-radius: 0.6em; background: #2563eb; color: #fff !important; text-decoration: none;
+  vertical-align: super; cursor: pointer; }
+a.cite:hover { background: #1d4ed8; }
+.unsupported { background: rgba(245, 158, 11, 0.25); border-bottom: 2px dotted #d97706; }
+.rag-abstain { border-left: 4px solid #6b7280; padding: 0.3em 0.6em; background: rgba(107, 114, 128, 0.12); }
+.rag-error { border-left: 4px solid #dc2626; padding: 0.3em 0.6em; background: rgba(220, 38, 38, 0.1); }
+.rag-meta, .rag-note { font-size: 0.85em; opacity: 0.75; }
+.rag-sources { max-height: 640px; overflow-y: auto; }
+.rag-question { font-weight: 600; margin-bottom: 0.4em; }
+.rag-sources details.passage { border: 1px solid rgba(128, 128, 128, 0.35); border-radius: 6px;
+  margin: 0.35em 0; padding: 0.3em 0.5em; }
+.rag-sources details.passage.cited { border-color: #2563eb; }
+.rag-sources details.passage.active { box-shadow: 0 0 0 3px rgba(37, 99, 235, 0.45); }
+.rag-sources summary { cursor: pointer; }
+.rag-sources .meta { font-size: 0.8em; opacity: 0.75; }
+.rag-sources .cited-tag { font-size: 0.7em; background: #2563eb; color: #fff; border-radius: 0.5em;
+  padding: 0 0.4em; margin-left: 0.4em; }
+.rag-sources .passage-text { white-space: pre-wrap; font-size: 0.9em; margin-top: 0.4em; }
+.rag-sources mark.quote { background: #fde047; color: #111; padding: 0 0.1em; }
+.unsupported-list { border-left: 4px solid #d97706; padding: 0.2em 0.6em; margin: 0.4em 0; }
+"""
+
+
+def build_app(rag: RAG, upload_dir: Path | None = None) -> gr.Blocks:
+    """The chat page over ``rag``, not launched: call ``.launch()`` on it, or drive it in tests."""
+    handlers = Handlers(rag, upload_dir)
+    settings = rag.settings
+    with gr.Blocks(title="News Q&A", analytics_enabled=False) as app:
+        gr.Markdown("## News Q&A: answers cited to the exact passage")
+        gr.Markdown(handlers.notice(), elem_id="mode-notice")
+        history = gr.State([])
+        sections = gr.State([])
+        with gr.Tab("Chat"):
+            with gr.Row(equal_height=False):
+                with gr.Column(scale=3):
+                    chatbot = gr.Chatbot(
+                        label="Conversation", elem_id="chat", height=520, sanitize_html=True,
+                        latex_delimiters=[], buttons=["copy"], feedback_options=None,
+                    )
+                    question = gr.Textbox(
+                        placeholder="Ask about the articles… (follow-ups keep the conversation)",
+                        show_label=False, elem_id="question", submit_btn="Ask", max_length=settings.max_question_chars,
+                    )
+                    with gr.Row():
+                        examples = [gr.Button(visible=False, size="sm", elem_classes="example")
+                                    for _ in range(EXAMPLE_SLOTS)]
+                    clear = gr.Button("New conversation", size="sm")
+                    with gr.Accordion("Copy the answer as Markdown", open=False):
+                        markdown = gr.Textbox(show_label=False, lines=8, buttons=["copy"], interactive=False,
+                                              elem_id="answer-markdown")
+                with gr.Column(scale=2):
+                    gr.Markdown("### Sources")
+                    sources_view = gr.HTML(render.sources_panel([]), elem_id="sources",
+                                           js_on_load=_SCRIPT % json.dumps(_CSS))
+                    with gr.Accordion("Filters and answer settings", open=False):
+                        articles = gr.Dropdown(label="Only these articles", multiselect=True, choices=[],
+                                               elem_id="article-filter")
+                        with gr.Row():
+                            date_from = gr.DateTime(label="Published from", include_time=False, type="string")
+                            date_to = gr.DateTime(label="Published to", include_time=False, type="string")
+                        gr.Markdown("With a date set, articles without a known date are left out.",
+                                    elem_classes="rag-note")
+                        top_k = gr.Slider(1, 20, value=settings.top_k, step=1, label="Passages to read (top-k)")
+                        choices = handlers.mode_choices()
+                        mode = gr.Radio(choices, value=settings.answer_mode if len(choices) > 1 else "extractive",
+                                        label="Answer mode", interactive=len(choices) > 1)
+        with gr.Tab("Library"):
+            table = gr.Dataframe(headers=render.LIBRARY_HEADERS, interactive=False, wrap=True,
+                                 label="Indexed articles", elem_id="library")
+            with gr.Row():
+                with gr.Column():
+                    files = gr.File(label=f"Add articles ({', '.join(SUPPORTED_SUFFIXES)}; "
+                                          f"up to {settings.max_file_mb:g} MB each)",
+                                    file_count="multiple", file_types=list(SUPPORTED_SUFFIXES), elem_id="upload")
+                    add = gr.Button("Add to index", variant="primary")
+                with gr.Column():
+                    to_remove = gr.Dropdown(label="Articles to remove from the index", multiselect=True,
+                                            choices=[], elem_id="remove-select")
+                    remove = gr.Button("Remove from index", variant="stop")
+            summary = gr.Markdown(elem_id="library-summary")
+
+        def refresh() -> tuple[Any, ...]:
+            """Library, filter choices and examples as they are now (after uploads, removals, reloads)."""
+            try:
+                rows, options, asked = handlers.library(), handlers.article_choices(), handlers.examples(EXAMPLE_SLOTS)
+            except Exception as exc:  # a damaged index: say so on the page
+                gr.Warning(f"Could not read the index: {exc}")
+                rows, options, asked = [], [], []
+            buttons = [gr.update(value=q, visible=True) for q in asked]
+            buttons += [gr.update(visible=False)] * (EXAMPLE_SLOTS - len(asked))
+            return (rows, gr.update(choices=options), gr.update(choices=options, value=[]), *buttons)
+
+        listing = [table, articles, to_remove, *examples]
+        chat_in = [question, chatbot, history, sections, articles, date_from, date_to, top_k, mode]
+        chat_out = [question, chatbot, history, sections, sources_view, markdown]
+        chat_options: dict[str, Any] = dict(api_visibility="private", concurrency_id="chat")
+        question.submit(handlers.respond, chat_in, chat_out, **chat_options)
+        for button in examples:
+            button.click(handlers.respond, [button, *chat_in[1:]], chat_out, **chat_options)
+        clear.click(lambda: ([], [], [], render.sources_panel([]), ""),
+                    None, [chatbot, history, sections, sources_view, markdown], queue=False, api_visibility="private")
+        gr.api(handlers.chat_api, api_name="chat", concurrency_id="chat")
+
+        library_options: dict[str, Any] = dict(api_visibility="private", concurrency_id="library",
+                                               concurrency_limit=1)
+        add.click(handlers.upload, files, summary, **library_options).then(
+            refresh, None, listing, api_visibility="private").then(lambda: None, None, files, api_visibility="private")
+        remove.click(handlers.remove, to_remove, summary, **library_options).then(
+            refresh, None, listing, api_visibility="private")
+        app.load(refresh, None, listing, api_visibility="private")
+    app.queue(default_concurrency_limit=settings.concurrency)
+    return app

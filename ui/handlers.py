@@ -1,0 +1,210 @@
+"""What the page does, as plain methods over one ``RAG``; ``app.py`` only lays them out.
+
+Tests call these directly. Every failure a user can cause (empty index, dead
+LLM server, bad date, bad upload) comes back as a readable message in the
+page, never as a traceback, and the page keeps working.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import date
+from pathlib import Path
+from typing import Any, Iterator
+
+import gradio as gr
+
+from rag import RAG, SUPPORTED_SUFFIXES, Answer, EmptyIndexError, Filters, RagError
+
+from . import render
+from .uploads import save_uploads
+
+log = logging.getLogger(__name__)
+
+MAX_SECTIONS = 10  # answers whose sources stay on the page
+EMPTY_INDEX_HINT = " In the page: add articles in the Library tab."
+
+
+class Handlers:
+    """The page's behaviour; one instance serves every browser session (state lives in gr.State)."""
+
+    def __init__(self, rag: RAG, upload_dir: Path | None = None) -> None:
+        self.rag = rag
+        self.upload_dir = Path(upload_dir or Path(rag.settings.data_dir) / "uploads")
+        self._write_lock = threading.Lock()
+        self._examples: tuple[tuple, list[str]] | None = None
+
+    # --- chat ----------------------------------------------------------------
+
+    def respond(self, message: str, chatbot: list[dict] | None, history: list[dict] | None,
+                sections: list[str] | None, sources: list[str] | None = None, date_from: Any = None,
+                date_to: Any = None, top_k: float | None = None, mode: str | None = None,
+                ) -> Iterator[tuple[str, list[dict], list[dict], list[str], str, str]]:
+        """Stream one answer into the chat; yields (textbox, chatbot, history, sections, sources, markdown)."""
+        chatbot, history, sections = list(chatbot or []), list(history or []), list(sections or [])
+
+        def state(markdown: str = "") -> tuple[str, list[dict], list[dict], list[str], str, str]:
+            return "", list(chatbot), list(history), list(sections), render.sources_panel(sections), markdown
+
+        if not (message or "").strip():
+            gr.Warning("Type a question first.")
+            yield state()
+            return
+        turn = len(sections) + 1
+        chatbot += [{"role": "user", "content": render.escape(message)},
+                    {"role": "assistant", "content": "<em>Searching the articles…</em>"}]
+        yield state()
+        answer: Answer | None = None
+        try:
+            filters = self.filters(sources, date_from, date_to)
+            written = ""
+            for event in self.rag.stream(message, history=history, filters=filters,
+                                         top_k=int(top_k) if top_k else None, mode=mode or None):
+                if isinstance(event, Answer):
+                    answer = event
+                else:
+                    written += event
+                    chatbot[-1] = {"role": "assistant", "content": render.escape(written) + " ▍"}
+                    yield state()
+        except Exception as exc:  # shown in the chat; the session goes on
+            answer = Answer(question=message, error=readable(exc))
+        assert answer is not None
+        chatbot[-1] = {"role": "assistant", "content": render.answer_html(answer, turn)}
+        if not answer.error:
+            history += [{"role": "user", "content": message}, {"role": "assistant", "content": answer.text}]
+        sections = (sections + [render.sources_html(answer, turn)])[-MAX_SECTIONS:]
+        yield state(render.answer_markdown(answer))
+
+    def chat_api(self, message: str) -> str:
+        """Answer one question; the text keeps its [n] markers. The `/chat` API endpoint."""
+        try:
+            answer = self.rag.ask(message)
+        except Exception as exc:
+            raise gr.Error(readable(exc)) from exc
+        return answer.text
+
+    def filters(self, sources: list[str] | None, date_from: Any, date_to: Any) -> Filters | None:
+        """Filters from the controls; a bad date is a ValueError with a readable message."""
+        lo, hi = parse_day(date_from, "From"), parse_day(date_to, "To")
+        if lo and hi and lo > hi:
+            raise ValueError(f"The date range is empty: {lo} is after {hi}.")
+        found = Filters(sources=list(sources) if sources else None, date_from=lo, date_to=hi)
+        return None if found.is_empty() else found
+
+    # --- controls ------------------------------------------------------------
+
+    def mode_choices(self) -> list[tuple[str, str]]:
+        choices = [("Extractive (offline, quotes only)", "extractive")]
+        if self.rag.settings.llm_configured:
+            choices.append((f"LLM: {self.rag.settings.llm_model}", "llm"))
+        return choices
+
+    def notice(self) -> str:
+        settings = self.rag.settings
+        if settings.llm_configured:
+            return (f"LLM answers from **{render.escape(settings.llm_model)}** at "
+                    f"{render.escape(settings.llm_url)}; every citation is checked against the passages.")
+        return ("**Offline extractive mode.** Answers quote the articles word for word, each sentence cited; "
+                "nothing is sent anywhere. To get written answers, set `OPENAI_API_KEY` (or `OPENAI_BASE_URL` "
+                "for a local server such as Ollama) and restart.")
+
+    def examples(self, limit: int = 4, tries: int = 8) -> list[str]:
+        """Questions about the newest indexed articles that the index can answer (checked by asking).
+
+        Cached until the library changes, so a page load does not ask again.
+        """
+        articles = self.rag.documents()
+        key = (limit, tuple((a.doc_id, a.chunks) for a in articles))
+        if self._examples and self._examples[0] == key:
+            return self._examples[1]
+        questions = []
+        for article in articles[:tries]:
+            title = " ".join(article.title.split())
+            if title.endswith("…") or not 12 <= len(title) <= 90:
+                continue
+            question = f"What happened in “{title}”?"
+            try:
+                if self.rag.ask(question, mode="extractive").abstained:
+                    continue
+            except Exception:  # an example that cannot be answered is simply not offered
+                continue
+            questions.append(question)
+            if len(questions) == limit:
+                break
+        self._examples = (key, questions)
+        return questions
+
+    # --- library -------------------------------------------------------------
+
+    def library(self) -> list[list[str | int]]:
+        return render.library_rows(self.rag.documents())
+
+    def article_choices(self) -> list[tuple[str, str]]:
+        """(label, source path) pairs for the article filter and the remove list."""
+        return [(f"{a.title} ({a.file_name})", a.source) for a in self.rag.documents()]
+
+    def upload(self, files: list[Any] | None, progress: gr.Progress = gr.Progress(track_tqdm=True)) -> str:
+        """Save uploads under safe names and ingest them; returns a Markdown summary."""
+        if not files:
+            return "Choose one or more files first (" + ", ".join(SUPPORTED_SUFFIXES) + ")."
+        paths = [getattr(f, "name", None) or (f.get("path") if isinstance(f, dict) else f) for f in files]
+        max_bytes = int(self.rag.settings.max_file_mb * 1_000_000)
+        with self._write_lock:
+            saved = save_uploads(paths, None, self.upload_dir, max_bytes)
+            report = None
+            if saved.paths:
+                try:
+                    report = self.rag.ingest(saved.paths, progress=True)
+                except Exception as exc:
+                    return f"**Upload failed.** {render.escape(readable(exc))}"
+        lines = []
+        if report:
+            lines.append(f"**Indexed.** {render.escape(report.summary())}")
+            skipped = [(Path(s.path).name, s.reason) for s in report.skipped]
+        else:
+            lines.append("**Nothing was indexed.**")
+            skipped = []
+        for name, reason in saved.rejected + skipped:
+            lines.append(f"- {render.escape(name)}: {render.escape(reason)}")
+        return "\n".join(lines)
+
+    def remove(self, keys: list[str] | None) -> str:
+        """Take articles out of the index; uploaded copies are deleted too, other files are left alone."""
+        if not keys:
+            return "Choose the articles to remove first."
+        with self._write_lock:
+            try:
+                report = self.rag.remove(keys)
+            except Exception as exc:
+                return f"**Remove failed.** {render.escape(readable(exc))}"
+            root = self.upload_dir.resolve()
+            for key in keys:
+                path = Path(key)
+                if path.is_absolute() and path.resolve().parent == root:
+                    path.unlink(missing_ok=True)
+        return (f"**Removed {report.removed} article(s)** ({report.chunks_removed} chunks); "
+                f"{report.documents_total} articles, {report.chunks_total} chunks remain.")
+
+
+def readable(exc: BaseException) -> str:
+    """One line for the page: our errors already say how to fix them; others are named, and logged."""
+    if isinstance(exc, EmptyIndexError):
+        return str(exc) + EMPTY_INDEX_HINT
+    if isinstance(exc, (RagError, ValueError)):
+        return str(exc)
+    log.exception("unexpected error in the page")
+    return f"Unexpected error ({type(exc).__name__}: {exc}). The page still works; details are in the server log."
+
+
+def parse_day(value: Any, which: str) -> date | None:
+    """A date from the date picker (string, timestamp or empty)."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, (int, float)):
+        return date.fromtimestamp(value)
+    text = str(value).strip()
+    try:
+        return date.fromisoformat(text[:10])
+    except ValueError:
+        raise ValueError(f"{which} date {text!r} is not a date: use YYYY-MM-DD.") from None

@@ -1,0 +1,174 @@
+"""Answers and passages as HTML and Markdown: pure functions, every outside string escaped.
+
+Article text and file names come from files nobody here wrote, so each one
+goes through ``escape``: HTML is neutralised, and so is Markdown (the chatbot
+renders Markdown), so ``<script>``, ``<img onerror=...>`` or ``[x](javascript:...)``
+show as the characters they are and run nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from rag import Answer, ArticleInfo, Passage, parse_markers
+
+_MARKER = re.compile(r"\[(\d+(?:\s*[-–,]\s*\d+)*)\]")
+# HTML specials and every character Markdown or LaTeX could read as syntax, as numeric entities.
+_ESCAPES = {ord(c): f"&#{ord(c)};" for c in "&<>\"'\\`*_{}[]()#+-!|~$:=%"}
+_NOT_SUPPORTED = "Not supported by the passages it cites"
+
+
+def escape(text: str) -> str:
+    """``text`` safe to drop into HTML or Markdown: it shows verbatim and is never markup."""
+    return str(text).translate(_ESCAPES)
+
+
+def passage_id(turn: int, n: int) -> str:
+    """Element id of passage ``n`` of answer ``turn``; citation badges link to it."""
+    return f"passage-{turn}-{n}"
+
+
+def badge(turn: int, n: int, passage: Passage | None) -> str:
+    title = f' title="{escape(passage.title)}"' if passage else ""
+    return f'<a class="cite" href="#{passage_id(turn, n)}"{title}>[{n}]</a>'
+
+
+def _with_badges(text: str, turn: int, passages: list[Passage]) -> str:
+    """Escape ``text``; each valid ``[n]`` becomes a badge linking to passage n."""
+    out, pos = [], 0
+    for m in _MARKER.finditer(text):
+        out.append(escape(text[pos:m.start()]))
+        numbers = parse_markers(m.group(0))
+        if all(1 <= n <= len(passages) for n in numbers):
+            out.append("".join(badge(turn, n, passages[n - 1]) for n in numbers))
+        else:
+            out.append(escape(m.group(0)))
+        pos = m.end()
+    out.append(escape(text[pos:]))
+    return "".join(out)
+
+
+def _unsupported_ranges(text: str, sentences: list[str]) -> list[tuple[int, int]]:
+    ranges = []
+    for sentence in sentences:
+        start = text.find(sentence)
+        if sentence and start >= 0:
+            ranges.append((start, start + len(sentence)))
+    return ranges
+
+
+def answer_html(answer: Answer, turn: int) -> str:
+    """The chat bubble: answer text with clickable badges, unsupported sentences marked."""
+    if answer.error:
+        return error_html(answer.error)
+    text = answer.text
+    if answer.abstained:
+        return (
+            f'<div class="rag-abstain"><b>Not in the articles.</b> {escape(text)} '
+            f'The closest passages are under Sources for you to read.</div>'
+        )
+    ranges = _unsupported_ranges(text, [u.sentence for u in answer.unsupported])
+    cuts = sorted({0, len(text), *(a for a, _ in ranges), *(b for _, b in ranges)})
+    out = []
+    for a, b in zip(cuts, cuts[1:]):
+        piece = _with_badges(text[a:b], turn, answer.passages)
+        if any(s <= a and b <= e for s, e in ranges):
+            piece = f'<span class="unsupported" title="{_NOT_SUPPORTED}">⚠ {piece}</span>'
+        out.append(piece)
+    footer = ""
+    if answer.mode == "llm" and answer.model:
+        footer = f'<div class="rag-meta">LLM answer by {escape(answer.model)}; citations checked against the passages.</div>'
+    return "".join(out) + footer
+
+
+def error_html(message: str) -> str:
+    return f'<div class="rag-error"><b>Could not answer.</b> {escape(message)}</div>'
+
+
+def _marked(text: str, ranges: list[tuple[int, int]]) -> str:
+    """Escape a passage, wrapping the cited ranges in ``<mark>``."""
+    out, pos = [], 0
+    for start, end in sorted(ranges):
+        start = max(start, pos)
+        if end <= start:
+            continue
+        out += [escape(text[pos:start]), f'<mark class="quote">{escape(text[start:end])}</mark>']
+        pos = end
+    out.append(escape(text[pos:]))
+    return "".join(out)
+
+
+def _date(value: date | None) -> str:
+    return value.isoformat() if value else "undated"
+
+
+def sources_html(answer: Answer, turn: int) -> str:
+    """The sources of one answer: every retrieved passage, cited ones open with the quote highlighted."""
+    parts = [f'<section class="rag-turn" data-turn="{turn}">',
+             f'<div class="rag-question">Sources for: “{escape(answer.question)}”</div>']
+    if answer.error:
+        parts.append('<p class="rag-note">No sources: the question could not be answered.</p></section>')
+        return "".join(parts)
+    if answer.abstained:
+        parts.append('<p class="rag-abstain">Not in the articles: no passage states an answer. '
+                     'The closest passages are below.</p>')
+    if answer.unsupported:
+        items = "".join(f"<li>⚠ {escape(u.sentence)} <small>({escape(u.reason)})</small></li>"
+                        for u in answer.unsupported)
+        parts.append(f'<div class="unsupported-list"><b>{_NOT_SUPPORTED}:</b><ul>{items}</ul></div>')
+    cited = {c.n for c in answer.citations}
+    for n, passage in enumerate(answer.passages, 1):
+        ranges = [(c.passage_start, c.passage_end) for c in answer.citations if c.n == n]
+        is_open = " open" if n in cited or (answer.abstained and n == 1) else ""
+        tag = ' <span class="cited-tag">cited</span>' if n in cited else ""
+        dense = f", dense {passage.dense_score:.2f}" if passage.dense_score is not None else ""
+        parts.append(
+            f'<details class="passage{" cited" if n in cited else ""}" id="{passage_id(turn, n)}"{is_open}>'
+            f'<summary><span class="num">[{n}]</span> <b>{escape(passage.title)}</b>{tag}'
+            f'<span class="meta"> · {_date(passage.published)} · {escape(passage.file_name)}'
+            f' · score {passage.score:.4f}{dense}</span></summary>'
+            f'<div class="passage-text">{_marked(passage.text, ranges)}</div></details>'
+        )
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def sources_panel(sections: list[str]) -> str:
+    """The latest answer's sources first; earlier ones folded away (their badges still open them)."""
+    if not sections:
+        return '<div class="rag-sources"><p class="rag-note">Ask a question: the passages behind the answer appear here.</p></div>'
+    latest, earlier = sections[-1], sections[-2::-1]
+    folded = (f'<details class="earlier"><summary>Earlier answers ({len(earlier)})</summary>{"".join(earlier)}</details>'
+              if earlier else "")
+    return f'<div class="rag-sources">{latest}{folded}</div>'
+
+
+def answer_markdown(answer: Answer) -> str:
+    """The answer with its numbered sources, ready to paste into a document."""
+    if answer.error:
+        return f"**Q:** {answer.question}\n\nError: {answer.error}\n"
+    lines = [f"**Q:** {answer.question}", "", answer.text, ""]
+    if answer.abstained:
+        lines.append("Closest passages:")
+        shown = list(enumerate(answer.passages, 1))[:3]
+        lines += [f"[{n}] {p.title} ({p.file_name}, {_date(p.published)})" for n, p in shown]
+    else:
+        lines.append("Sources:")
+        for n in sorted({c.n for c in answer.citations}):
+            p = answer.passages[n - 1]
+            quotes = " … ".join(f"“{c.quote}”" for c in answer.citations if c.n == n)
+            lines.append(f"[{n}] {p.title} ({p.file_name}, {_date(p.published)}): {quotes}")
+    return "\n".join(lines) + "\n"
+
+
+LIBRARY_HEADERS = ["Title", "Date", "File", "Chunks", "Status"]
+
+
+def library_rows(articles: list[ArticleInfo]) -> list[list[str | int]]:
+    """Rows of the Library table (plain text cells: the table does not render markup)."""
+    return [
+        [a.title, _date(a.published), a.file_name, a.chunks,
+         "indexed" if a.complete else "incomplete: run the ingest again"]
+        for a in articles
+    ]

@@ -1,0 +1,73 @@
+"""Uploaded files into the upload folder: checked for type and size, renamed so they cannot escape it."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rag import SUPPORTED_SUFFIXES
+
+MAX_NAME = 120
+
+
+@dataclass
+class Saved:
+    """What became of a batch of uploads: files kept, and files refused with a reason."""
+
+    paths: list[Path] = field(default_factory=list)
+    rejected: list[tuple[str, str]] = field(default_factory=list)
+
+
+def safe_name(name: str) -> str:
+    """A plain file name from whatever the browser sent: no folders, no dot-files, no odd characters.
+
+    >>> safe_name("../../etc/passwd.txt")
+    'passwd.txt'
+    """
+    base = re.split(r"[\\/]", unicodedata.normalize("NFKC", name))[-1]
+    base = re.sub(r"[^\w.\- ]", "_", base).strip(" .")
+    base = re.sub(r"\s+", "_", base)
+    stem, dot, suffix = base.rpartition(".")
+    if not dot:
+        stem, suffix = base, ""
+    stem = stem[: MAX_NAME - len(suffix) - 1] or "upload"
+    return f"{stem}.{suffix.lower()}" if suffix else stem
+
+
+def save_uploads(files: list[str | Path], names: list[str] | None, upload_dir: Path, max_bytes: int) -> Saved:
+    """Copy uploads into ``upload_dir`` under safe names; a file of the same name is replaced.
+
+    ``names`` are the names the user gave (the temporary ``files`` may be named
+    otherwise); the type is judged by that name, as ``rag ingest`` would.
+    """
+    saved = Saved()
+    upload_dir.mkdir(parents=True, exist_ok=True)
+    root = upload_dir.resolve()
+    for i, src in enumerate(files):
+        src = Path(src)
+        original = names[i] if names and i < len(names) else src.name
+        name = safe_name(original)
+        suffix = Path(name).suffix.lower()
+        if suffix not in SUPPORTED_SUFFIXES:
+            kinds = ", ".join(SUPPORTED_SUFFIXES)
+            saved.rejected.append((original, f"unsupported file type {suffix or '(none)'!r}; supported: {kinds}"))
+            continue
+        try:
+            size = src.stat().st_size
+        except OSError as exc:
+            saved.rejected.append((original, f"could not be read ({exc.strerror or exc})"))
+            continue
+        if size > max_bytes:
+            saved.rejected.append((original, f"{size / 1e6:.1f} MB is over the {max_bytes / 1e6:.0f} MB limit "
+                                             "(RAG_MAX_FILE_MB)"))
+            continue
+        target = (root / name).resolve()
+        if target.parent != root:  # cannot happen after safe_name; checked anyway
+            saved.rejected.append((original, "unsafe file name"))
+            continue
+        shutil.copyfile(src, target)
+        saved.paths.append(target)
+    return saved
