@@ -22,9 +22,9 @@ install: $(STAMP)
 ingest: install
 	$(VENV)/bin/rag ingest data/articles
 
-# Until the chat page exists (issue 5) `make run` asks a sample question through the CLI.
+# Index the sample corpus, then serve the chat page on http://127.0.0.1:7860 (Ctrl+C stops it).
 run: ingest
-	$(VENV)/bin/rag ask "How long did Trump's phone call with Putin last?"
+	$(VENV)/bin/rag-ui
 
 # The tests, then the news eval against its committed baseline: a quality regression fails `make test`.
 test: install

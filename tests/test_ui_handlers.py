@@ -183,3 +183,12 @@ def test_remove_leaves_files_outside_the_upload_folder(make_rag, articles_copy, 
     target = articles_copy / CALL_FILE
     handlers.remove([str(target)])
     assert target.exists() and len(handlers.library()) == 4
+
+
+def test_build_app_returns_unlaunched_blocks_with_one_public_endpoint(corpus_rag, tmp_path):
+    from ui import build_app
+
+    app = build_app(corpus_rag, upload_dir=tmp_path / "uploads")
+    assert isinstance(app, gr.Blocks) and not app.is_running
+    public = [fn.api_name for fn in app.fns.values() if fn.api_visibility == "public"]
+    assert public == ["chat"]

@@ -82,7 +82,7 @@ def build_app(rag: RAG, upload_dir: Path | None = None) -> gr.Blocks:
                 with gr.Column(scale=3):
                     chatbot = gr.Chatbot(
                         label="Conversation", elem_id="chat", height=520, sanitize_html=True,
-                        latex_delimiters=[], buttons=["copy"], feedback_options=None,
+                        latex_delimiters=[], buttons=[], feedback_options=None,
                     )
                     question = gr.Textbox(
                         placeholder="Ask about the articles… (follow-ups keep the conversation)",
@@ -113,6 +113,7 @@ def build_app(rag: RAG, upload_dir: Path | None = None) -> gr.Blocks:
                                         label="Answer mode", interactive=len(choices) > 1)
         with gr.Tab("Library"):
             table = gr.Dataframe(headers=render.LIBRARY_HEADERS, interactive=False, wrap=True,
+                                 column_widths=["38%", "10%", "30%", "8%", "14%"],
                                  label="Indexed articles", elem_id="library")
             with gr.Row():
                 with gr.Column():
@@ -144,8 +145,12 @@ def build_app(rag: RAG, upload_dir: Path | None = None) -> gr.Blocks:
         question.submit(handlers.respond, chat_in, chat_out, **chat_options)
         for button in examples:
             button.click(handlers.respond, [button, *chat_in[1:]], chat_out, **chat_options)
-        clear.click(lambda: ([], [], [], render.sources_panel([]), ""),
-                    None, [chatbot, history, sections, sources_view, markdown], queue=False, api_visibility="private")
+        def new_conversation() -> tuple[list, list, list, str, str]:
+            return [], [], [], render.sources_panel([]), ""
+
+        fresh = [chatbot, history, sections, sources_view, markdown]
+        clear.click(new_conversation, None, fresh, queue=False, api_visibility="private")
+        chatbot.clear(new_conversation, None, fresh, queue=False, api_visibility="private")
         gr.api(handlers.chat_api, api_name="chat", concurrency_id="chat")
 
         library_options: dict[str, Any] = dict(api_visibility="private", concurrency_id="library",

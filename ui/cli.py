@@ -34,6 +34,17 @@ def parse_auth(value: str | None) -> tuple[str, str] | None:
     return user, password
 
 
+def check_exposure(host: str, credentials: tuple[str, str] | None, insecure_no_auth: bool) -> None:
+    """Refuse to serve the network without a login unless the user said so explicitly."""
+    if is_loopback(host) or credentials is not None or insecure_no_auth:
+        return
+    typer.secho(
+        f"error: --host {host} is reachable from other machines; add --auth user:password "
+        "(or RAG_UI_AUTH), or pass --insecure-no-auth if you really mean an open page.",
+        fg=typer.colors.RED, err=True)
+    raise typer.Exit(2)
+
+
 @cli.command()
 def main(
     host: Annotated[str, typer.Option(envvar="RAG_UI_HOST", help="Address to bind; 0.0.0.0 serves the network.")]
@@ -50,12 +61,7 @@ def main(
 ) -> None:
     """Launch the chat page (Ctrl+C stops it)."""
     credentials = parse_auth(auth)
-    if not is_loopback(host) and credentials is None and not insecure_no_auth:
-        typer.secho(
-            f"error: --host {host} is reachable from other machines; add --auth user:password "
-            "(or RAG_UI_AUTH), or pass --insecure-no-auth if you really mean an open page.",
-            fg=typer.colors.RED, err=True)
-        raise typer.Exit(2)
+    check_exposure(host, credentials, insecure_no_auth)
     from pydantic import ValidationError
 
     from rag import RAG, RagError, Settings
