@@ -67,7 +67,7 @@ def allowed_doc_ids(rows, filters: Filters) -> set[str]:
     hi = _day(filters.date_to) if filters.date_to else None
     allowed = set()
     for r in rows:
-        if wanted and r.file_name not in wanted and r.source not in wanted:
+        if wanted and r.file_name not in wanted and r.source not in wanted and r.doc_id not in wanted:
             continue
         if (lo is not None or hi is not None) and r.published_day < 0:
             continue

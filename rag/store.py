@@ -66,7 +66,8 @@ class Store:
         self._bm25_dir = self.data_dir / "bm25"
         self._embed_model = embed_model
         self._bm25: BM25Index | None = None
-        self._bm25_lock = threading.Lock()
+        self._bm25_lock = threading.RLock()
+        self._writing = False
         if not create and not self._chroma_dir.exists():
             raise EmptyIndexError(str(self.data_dir))
         try:
@@ -180,12 +181,18 @@ class Store:
         ]
 
     def bm25(self) -> BM25Index:
-        """The side index, rebuilt first if an ingest died or it disagrees with Chroma."""
+        """The side index, rebuilt first if an ingest died or it disagrees with Chroma.
+
+        While this process is writing, readers keep the index they have (the
+        writer rebuilds it when done) rather than racing it to rebuild.
+        """
         with self._bm25_lock:
+            if self._writing and self._bm25 is not None:
+                return self._bm25
             if self._bm25 is None or self._bm25.count != self.count():
                 index = None if (self.data_dir / _DIRTY).exists() else BM25Index.load(self._bm25_dir)
                 if index is None or index.count != self.count():
-                    index = self.sync_bm25()
+                    index = self._rebuild_bm25()
                 self._bm25 = index
             return self._bm25
 
@@ -196,6 +203,7 @@ class Store:
 
     def begin_write(self) -> None:
         """Mark the BM25 side index stale until ``sync_bm25`` finishes."""
+        self._writing = True
         (self.data_dir / _DIRTY).write_text("an ingest is changing Chroma; BM25 must be rebuilt\n")
 
     def add(self, doc: Document, chunks: list[Chunk], embeddings: list[list[float]],
@@ -216,6 +224,14 @@ class Store:
 
     def sync_bm25(self) -> BM25Index:
         """Rebuild the side index from Chroma's contents and clear the stale marker."""
+        with self._bm25_lock:
+            index = self._rebuild_bm25()
+            self._writing = False
+            (self.data_dir / _DIRTY).unlink(missing_ok=True)
+            return index
+
+    def _rebuild_bm25(self) -> BM25Index:
+        """Build and save the side index (callers hold ``_bm25_lock``: rebuilds share a folder)."""
         data = self._all(["documents", "metadatas"])
         texts = [f"{m['title']}\n{d}" for d, m in zip(data["documents"], data["metadatas"])]
         rows = [
@@ -224,7 +240,8 @@ class Store:
         ]
         index = BM25Index.build(texts, rows)
         index.save(self._bm25_dir)
-        (self.data_dir / _DIRTY).unlink(missing_ok=True)
+        if not self._writing:
+            (self.data_dir / _DIRTY).unlink(missing_ok=True)
         self._bm25 = index
         return index
 

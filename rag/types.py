@@ -165,7 +165,7 @@ class IngestReport(BaseModel):
 class Filters(BaseModel):
     """Restrict retrieval to some articles and/or a published-date range.
 
-    ``sources`` match a file name or a full path. With a date bound set,
+    ``sources`` match a file name, a full path or a doc id. With a date bound set,
     articles without a known published date are excluded.
     """
 

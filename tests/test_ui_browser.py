@@ -73,11 +73,16 @@ def page(browser, site):
 
 
 def ask(page, question: str) -> None:
+    """Type ``question``, press Enter, wait until a new answer has replaced its placeholder."""
+    before = page.locator("#chat .bot").count()
     page.fill("#question textarea", question)
     page.keyboard.press("Enter")
     page.wait_for_function(
-        "() => { const b = document.querySelectorAll('#chat .bot'); return b.length &&"
-        " !/Searching the articles/.test(b[b.length - 1].innerText) }", timeout=TIMEOUT)
+        "(before) => { const b = document.querySelectorAll('#chat .bot'); return b.length > before &&"
+        " !/Searching the articles/.test(b[b.length - 1].innerText) }", arg=before, timeout=TIMEOUT)
+    page.wait_for_function(  # the sources panel re-renders just after the chat
+        "(q) => { const h = document.querySelector('#sources .rag-question'); return h && h.innerText.includes(q) }",
+        arg=question, timeout=TIMEOUT)
 
 
 def screenshot(page, name: str) -> Path:
@@ -111,28 +116,58 @@ def test_question_answer_and_citation_opens_the_highlighted_passage(page):
     screenshot(page, "ui-chat.png")
     assert page.problems == []
 
+    other = page.context.browser.new_context().new_page()  # a second user: a conversation of their own
+    other.goto(page.url)
+    other.wait_for_selector("#question textarea", timeout=TIMEOUT)
+    assert other.locator("#chat .bot").count() == 0 and "Ask a question" in other.locator("#sources").inner_text()
+    other.context.close()
+
 
 def test_hostile_article_shows_as_text_and_runs_nothing(page):
     ask(page, XSS_QUESTION)
     bot = page.locator("#chat .bot").last
     assert "<script>window.__xss = 2</script>" in bot.inner_text()
     assert "4,812 ballots" in bot.inner_text()
-    bot.locator("a.cite").first.click()
-    passage = page.locator("#sources details.passage[open]").first
+    badge = bot.locator("a.cite").first
+    target = badge.get_attribute("href").lstrip("#")
+    page.evaluate("() => document.querySelectorAll('#sources details').forEach(d => d.open = false)")
+    badge.click()
+    passage = page.locator(f"#{target}")
+    mark = passage.locator("mark.quote")
+    mark.wait_for(state="visible", timeout=5_000)
+    assert "<script>window.__xss = 2</script>" in mark.inner_text()
     text = passage.inner_text()
     for literal in ('<img src=x onerror="window.__xss=3">', "[click here](javascript:window.__xss=4)",
                     "${window.__xss=5}", "{{constructor.constructor('window.__xss=7')()}}", "<iframe src="):
         assert literal in text
     assert XSS_TITLE in passage.locator("summary").inner_text()
+
+    # the article filter lists the hostile title as text; choosing it limits the sources to that file
+    page.get_by_text("Filters and answer settings").click()
+    page.locator("#article-filter input").click()
+    option = page.get_by_role("option", name=re.compile("Zorbland counts its ballots"))
+    assert XSS_TITLE in option.inner_text()
+    option.click()
+    page.keyboard.press("Escape")
+    ask(page, CALL_Q)
+    latest = page.locator("#sources section.rag-turn").first
+    summaries = latest.locator("details.passage summary").all_inner_texts()
+    assert summaries and all('zorb_<img src=x onerror="window.__xss=6">.txt' in s for s in summaries)
+    screenshot(page, "ui-xss.png")
+
     page.get_by_role("tab", name="Library").click()
     library = page.locator("#library")
     library.get_by_text("Zorbland counts its ballots", exact=False).first.wait_for(timeout=TIMEOUT)
     assert XSS_TITLE in library.inner_text() and 'onerror="window.__xss=6"' in library.inner_text()
+    page.locator("#upload input[type=file]").set_input_files(
+        files=[{"name": '<img src=x onerror="window.__xss=9">.txt', "mimeType": "text/plain", "buffer": b""}])
+    page.get_by_role("button", name="Add to index").click()
+    page.locator("#library-summary").get_by_text("skipped 1").wait_for(timeout=TIMEOUT)
+    assert "onerror" in page.locator("#library-summary").inner_text()
     page.wait_for_timeout(1000)  # give any injected handler time to fire
     assert page.evaluate("() => window.__xss") is None
-    assert page.locator("#chat img, #sources img, #sources iframe, #chat iframe, #library img").count() == 0
-    page.get_by_role("tab", name="Chat").click()
-    screenshot(page, "ui-xss.png")
+    selector = "#chat img, #sources img, #sources iframe, #chat iframe, #library img, #library-summary img, [role=option] img"
+    assert page.locator(selector).count() == 0
     assert page.problems == []
 
 

@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import typer
 from gradio_client import Client
+from gradio_client.exceptions import AuthenticationError
 from typer.testing import CliRunner
 
 from tests.fixtures.net import free_port, wait_for_http
@@ -100,8 +101,10 @@ def test_rag_ui_answers_chat_through_gradio_client(corpus_rag):
 def test_rag_ui_login(corpus_rag):
     proc, url = start_ui(corpus_rag.settings.data_dir, "--auth", "ann:s3cret")
     try:
-        with pytest.raises(Exception):
+        with pytest.raises(AuthenticationError, match="credentials were not provided"):
             Client(url, verbose=False).predict(CALL_Q, api_name="/chat")
+        with pytest.raises(ValueError, match="Could not login"):
+            Client(url, auth=("ann", "wrong"), verbose=False)
         reply = Client(url, auth=("ann", "s3cret"), verbose=False).predict(CALL_Q, api_name="/chat")
         assert "40-minute" in reply
     finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 
 import gradio as gr
 import pytest
@@ -13,6 +14,7 @@ from rag import RAG, Settings
 from tests.conftest import ARTICLES, CALL_FILE
 from tests.fixtures.files import pdf_bytes
 from ui import Handlers
+from ui.handlers import MAX_SECTIONS
 
 CALL_Q = "How long did Trump's phone call with Putin last?"
 
@@ -54,21 +56,44 @@ def test_chat_answers_with_badges_sources_and_markdown(handlers):
     assert f"[{n}]" in history[1]["content"] and "40-minute" in markdown and "Sources:" in markdown
 
 
-def test_follow_up_uses_the_history_and_keeps_earlier_sources(handlers):
+def test_follow_up_uses_the_history_and_keeps_earlier_sources(handlers, monkeypatch):
     first = final_state(run(handlers, CALL_Q))
+    seen = []
+    real_stream = handlers.rag.stream
+
+    def spy(question, history=None, **kwargs):
+        seen.append(history)
+        return real_stream(question, history=history, **kwargs)
+
+    monkeypatch.setattr(handlers.rag, "stream", spy)
     events = run(handlers, "Who did he talk to before it?", first)
     _, chatbot, history, sections, sources, _ = events[-1]
+    assert seen == [first[1]] and seen[0][0] == {"role": "user", "content": CALL_Q}
     assert len(chatbot) == 4 and len(history) == 4 and len(sections) == 2
-    assert 'href="#passage-2-' in chatbot[-1]["content"] or "Not in the articles" in chatbot[-1]["content"]
     assert sources.index('data-turn="2"') < sources.index("Earlier answers (1)") < sources.index('data-turn="1"')
 
 
+def test_badges_of_every_turn_stay_unique_past_the_kept_sections(handlers):
+    state = ([], [], [])
+    for _ in range(MAX_SECTIONS + 2):
+        state = final_state(run(handlers, CALL_Q, state))
+    chatbot, _, sections = state
+    assert len(sections) == MAX_SECTIONS
+    last = chatbot[-1]["content"]
+    assert f'href="#passage-{MAX_SECTIONS + 2}-' in last
+    panel = "".join(sections)
+    ids = re.findall(r'id="(passage-\d+-\d+)"', panel)
+    assert len(ids) == len(set(ids))
+    assert f'data-turn="{MAX_SECTIONS + 2}"' in panel and 'data-turn="2"' not in panel
+
+
 def test_filters_and_top_k_reach_retrieval(handlers):
-    only = str(ARTICLES / "000_8b6024e873124198.txt")
+    only = next(doc_id for label, doc_id in handlers.article_choices() if "000_8b6024e873124198.txt" in label)
     events = run(handlers, CALL_Q, sources=[only], top_k=2)
     sources = events[-1][4]
     assert sources.count('<details class="passage') == 2
     assert "001&#95;" not in sources and "000&#95;8b6024e873124198.txt" in sources
+    assert all("/" not in doc_id for _, doc_id in handlers.article_choices())  # no server paths in the page
 
 
 def test_bad_input_gives_readable_messages_and_the_chat_goes_on(handlers):
@@ -153,7 +178,7 @@ def test_empty_index_then_upload_then_remove(make_rag, tmp_path):
 
     staged = tmp_path / "staged"
     staged.mkdir()
-    shutil.copy(ARTICLES / CALL_FILE, staged / "../call story.txt".replace("../", ""))
+    shutil.copy(ARTICLES / CALL_FILE, staged / "call story.txt")
     (staged / "report.pdf").write_bytes(pdf_bytes(["Zorbland recount ends Friday, officials said."], title="Zorb"))
     (staged / "empty.txt").write_bytes(b"")
     (staged / "virus.exe").write_bytes(b"MZ")
@@ -168,9 +193,8 @@ def test_empty_index_then_upload_then_remove(make_rag, tmp_path):
     answered = run(handlers, CALL_Q, final_state(empty))
     assert "40-minute" in bubble(answered)
 
-    choices = dict((label, value) for label, value in handlers.article_choices())
-    call_source = next(v for k, v in choices.items() if "call_story.txt" in k)
-    assert handlers.remove([call_source]).startswith("**Removed 1 article(s)**")
+    call_id = next(v for label, v in handlers.article_choices() if "call_story.txt" in label)
+    assert handlers.remove([call_id]).startswith("**Removed 1 article(s)**")
     assert [r[2] for r in handlers.library()] == ["report.pdf"]
     assert not (tmp_path / "uploads" / "call_story.txt").exists()
     assert "Choose" in handlers.remove([]) and "Choose" in handlers.upload([])
@@ -192,3 +216,25 @@ def test_build_app_returns_unlaunched_blocks_with_one_public_endpoint(corpus_rag
     assert isinstance(app, gr.Blocks) and not app.is_running
     public = [fn.api_name for fn in app.fns.values() if fn.api_visibility == "public"]
     assert public == ["chat"]
+    # the chat event hands respond() its controls in the order of its parameters
+    chat = next(fn for fn in app.fns.values() if getattr(fn.fn, "__name__", "") == "respond"
+                and getattr(fn.inputs[0], "elem_id", None) == "question")
+    labels = [getattr(block, "label", None) for block in chat.inputs]
+    assert labels[4:] == ["Only these articles", "Published from", "Published to", "Passages to read (top-k)",
+                          "Answer mode"]
+    assert labels[1] == "Conversation"
+
+
+def test_chat_keeps_working_while_an_upload_is_indexed(make_rag, articles_copy, tmp_path):
+    rag = make_rag()
+    rag.ingest([articles_copy / CALL_FILE], progress=False)
+    handlers = Handlers(rag, upload_dir=tmp_path / "uploads")
+    others = [str(p) for p in sorted(articles_copy.iterdir()) if p.name != CALL_FILE]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        upload = pool.submit(handlers.upload, others)
+        answers = []
+        while not upload.done() or len(answers) < 3:
+            answers.append(bubble(run(handlers, CALL_Q)))
+    assert "added 4" in upload.result()
+    assert all("40-minute" in a for a in answers), answers
+    assert len(handlers.library()) == 5 and "Rutte" in handlers.chat_api("Who is the NATO Secretary General?")

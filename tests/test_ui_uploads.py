@@ -19,6 +19,7 @@ from ui.uploads import safe_name, save_uploads
     ("nul\x00byte.txt", "nul_byte.txt"),
     ("Zürich news.md", "Zürich_news.md"),
     ("a" * 300 + ".txt", "a" * 116 + ".txt"),
+    ("字" * 200 + ".txt", "字" * 38 + ".txt"),  # 114 bytes + ".txt": names are limited in bytes
 ])
 def test_safe_name(given, expected):
     assert safe_name(given) == expected
@@ -53,3 +54,13 @@ def test_hostile_names_land_inside_the_upload_folder(tmp_path):
     assert all(p.parent == upload_dir.resolve() for p in saved.paths)
     assert sorted(p.name for p in upload_dir.iterdir()) == ["_2F.._2Fe.txt", "escaped.txt", "job.txt"]
     assert not (tmp_path / "escaped.txt").exists()
+
+
+def test_two_files_saved_under_one_name_in_a_batch_are_refused(tmp_path):
+    a, b = tmp_path / "a.txt", tmp_path / "b.txt"
+    a.write_text("first")
+    b.write_text("second")
+    saved = save_uploads([a, b], ["my story.txt", "my_story.txt"], tmp_path / "up", max_bytes=100)
+    assert [p.name for p in saved.paths] == ["my_story.txt"]
+    assert (tmp_path / "up" / "my_story.txt").read_text() == "first"
+    assert "also saved as my_story.txt" in dict(saved.rejected)["my_story.txt"]

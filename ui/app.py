@@ -11,7 +11,7 @@ import gradio as gr
 from rag import RAG, SUPPORTED_SUFFIXES
 
 from . import render
-from .handlers import Handlers
+from .handlers import Handlers, readable
 
 EXAMPLE_SLOTS = 4
 
@@ -127,16 +127,18 @@ def build_app(rag: RAG, upload_dir: Path | None = None) -> gr.Blocks:
                     remove = gr.Button("Remove from index", variant="stop")
             summary = gr.Markdown(elem_id="library-summary")
 
-        def refresh() -> tuple[Any, ...]:
+        def refresh(selected: list[str] | None = None) -> tuple[Any, ...]:
             """Library, filter choices and examples as they are now (after uploads, removals, reloads)."""
             try:
                 rows, options, asked = handlers.library(), handlers.article_choices(), handlers.examples(EXAMPLE_SLOTS)
             except Exception as exc:  # a damaged index: say so on the page
-                gr.Warning(f"Could not read the index: {exc}")
+                gr.Warning(f"Could not read the index: {render.escape(readable(exc))}")
                 rows, options, asked = [], [], []
+            still_there = [v for v in selected or [] if v in {value for _, value in options}]
             buttons = [gr.update(value=q, visible=True) for q in asked]
             buttons += [gr.update(visible=False)] * (EXAMPLE_SLOTS - len(asked))
-            return (rows, gr.update(choices=options), gr.update(choices=options, value=[]), *buttons)
+            return (rows, gr.update(choices=options, value=still_there), gr.update(choices=options, value=[]),
+                    *buttons)
 
         listing = [table, articles, to_remove, *examples]
         chat_in = [question, chatbot, history, sections, articles, date_from, date_to, top_k, mode]
@@ -156,9 +158,10 @@ def build_app(rag: RAG, upload_dir: Path | None = None) -> gr.Blocks:
         library_options: dict[str, Any] = dict(api_visibility="private", concurrency_id="library",
                                                concurrency_limit=1)
         add.click(handlers.upload, files, summary, **library_options).then(
-            refresh, None, listing, api_visibility="private").then(lambda: None, None, files, api_visibility="private")
+            refresh, articles, listing, api_visibility="private").then(
+            lambda: None, None, files, api_visibility="private")
         remove.click(handlers.remove, to_remove, summary, **library_options).then(
-            refresh, None, listing, api_visibility="private")
-        app.load(refresh, None, listing, api_visibility="private")
+            refresh, articles, listing, api_visibility="private")
+        app.load(refresh, articles, listing, api_visibility="private")
     app.queue(default_concurrency_limit=settings.concurrency)
     return app

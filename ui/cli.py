@@ -77,7 +77,7 @@ def main(
         raise typer.Exit(1)
     typer.echo(f"Index: {Path(rag.settings.data_dir).resolve()} ({len(rag.documents())} articles)")
     app.launch(
-        server_name=host, server_port=port, auth=credentials, max_file_size=f"{rag.settings.max_file_mb:g}mb",
+        server_name=host, server_port=port, auth=credentials, max_file_size=int(rag.settings.max_file_mb * 1_000_000),
         ssr_mode=False, share=False, show_error=False, footer_links=["api"],
     )
 

@@ -34,6 +34,7 @@ class Handlers:
         self.upload_dir = Path(upload_dir or Path(rag.settings.data_dir) / "uploads")
         self._write_lock = threading.Lock()
         self._examples: tuple[tuple, list[str]] | None = None
+        self._examples_lock = threading.Lock()
 
     # --- chat ----------------------------------------------------------------
 
@@ -51,7 +52,7 @@ class Handlers:
             gr.Warning("Type a question first.")
             yield state()
             return
-        turn = len(sections) + 1
+        turn = sum(m.get("role") == "assistant" for m in chatbot) + 1  # only grows: badge ids stay unique
         chatbot += [{"role": "user", "content": render.escape(message)},
                     {"role": "assistant", "content": "<em>Searching the articles…</em>"}]
         yield state()
@@ -72,7 +73,8 @@ class Handlers:
         assert answer is not None
         chatbot[-1] = {"role": "assistant", "content": render.answer_html(answer, turn)}
         if not answer.error:
-            history += [{"role": "user", "content": message}, {"role": "assistant", "content": answer.text}]
+            history = history + [{"role": "user", "content": message},
+                                 {"role": "assistant", "content": answer.text}]
         sections = (sections + [render.sources_html(answer, turn)])[-MAX_SECTIONS:]
         yield state(render.answer_markdown(answer))
 
@@ -114,7 +116,10 @@ class Handlers:
 
         Cached until the library changes, so a page load does not ask again.
         """
-        articles = self.rag.documents()
+        with self._examples_lock:  # page loads after a library change share one computation
+            return self._examples_for(self.rag.documents(), limit, tries)
+
+    def _examples_for(self, articles: list, limit: int, tries: int) -> list[str]:
         key = (limit, tuple((a.doc_id, a.chunks) for a in articles))
         if self._examples and self._examples[0] == key:
             return self._examples[1]
@@ -141,8 +146,8 @@ class Handlers:
         return render.library_rows(self.rag.documents())
 
     def article_choices(self) -> list[tuple[str, str]]:
-        """(label, source path) pairs for the article filter and the remove list."""
-        return [(f"{a.title} ({a.file_name})", a.source) for a in self.rag.documents()]
+        """(label, doc id) pairs for the article filter and the remove list (no server paths in the page)."""
+        return [(f"{a.title} ({a.file_name})", a.doc_id) for a in self.rag.documents()]
 
     def upload(self, files: list[Any] | None, progress: gr.Progress = gr.Progress(track_tqdm=True)) -> str:
         """Save uploads under safe names and ingest them; returns a Markdown summary."""
@@ -151,13 +156,11 @@ class Handlers:
         paths = [getattr(f, "name", None) or (f.get("path") if isinstance(f, dict) else f) for f in files]
         max_bytes = int(self.rag.settings.max_file_mb * 1_000_000)
         with self._write_lock:
-            saved = save_uploads(paths, None, self.upload_dir, max_bytes)
-            report = None
-            if saved.paths:
-                try:
-                    report = self.rag.ingest(saved.paths, progress=True)
-                except Exception as exc:
-                    return f"**Upload failed.** {render.escape(readable(exc))}"
+            try:
+                saved = save_uploads(paths, None, self.upload_dir, max_bytes)
+                report = self.rag.ingest(saved.paths, progress=True) if saved.paths else None
+            except Exception as exc:
+                return f"**Upload failed.** {render.escape(readable(exc))}"
         lines = []
         if report:
             lines.append(f"**Indexed.** {render.escape(report.summary())}")
@@ -174,14 +177,15 @@ class Handlers:
         if not keys:
             return "Choose the articles to remove first."
         with self._write_lock:
+            removed = [a for a in self.rag.documents() if {a.doc_id, a.source, a.file_name} & set(keys)]
             try:
                 report = self.rag.remove(keys)
             except Exception as exc:
                 return f"**Remove failed.** {render.escape(readable(exc))}"
             root = self.upload_dir.resolve()
-            for key in keys:
-                path = Path(key)
-                if path.is_absolute() and path.resolve().parent == root:
+            for article in removed:
+                path = Path(article.source)
+                if path.resolve().parent == root:
                     path.unlink(missing_ok=True)
         return (f"**Removed {report.removed} article(s)** ({report.chunks_removed} chunks); "
                 f"{report.documents_total} articles, {report.chunks_total} chunks remain.")

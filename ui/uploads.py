@@ -33,12 +33,15 @@ def safe_name(name: str) -> str:
     stem, dot, suffix = base.rpartition(".")
     if not dot:
         stem, suffix = base, ""
-    stem = stem[: MAX_NAME - len(suffix) - 1] or "upload"
+    while len(stem.encode()) > MAX_NAME - len(suffix) - 1:  # file systems count bytes, not characters
+        stem = stem[:-1]
+    stem = stem or "upload"
     return f"{stem}.{suffix.lower()}" if suffix else stem
 
 
 def save_uploads(files: list[str | Path], names: list[str] | None, upload_dir: Path, max_bytes: int) -> Saved:
-    """Copy uploads into ``upload_dir`` under safe names; a file of the same name is replaced.
+    """Copy uploads into ``upload_dir`` under safe names; an earlier upload of the same name is replaced
+    (uploading a new version updates the article).
 
     ``names`` are the names the user gave (the temporary ``files`` may be named
     otherwise); the type is judged by that name, as ``rag ingest`` would.
@@ -68,6 +71,13 @@ def save_uploads(files: list[str | Path], names: list[str] | None, upload_dir: P
         if target.parent != root:  # cannot happen after safe_name; checked anyway
             saved.rejected.append((original, "unsafe file name"))
             continue
-        shutil.copyfile(src, target)
+        if target in saved.paths:
+            saved.rejected.append((original, f"another file in this upload is also saved as {name}; rename one"))
+            continue
+        try:
+            shutil.copyfile(src, target)
+        except OSError as exc:
+            saved.rejected.append((original, f"could not be saved ({exc.strerror or exc})"))
+            continue
         saved.paths.append(target)
     return saved
