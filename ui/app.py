@@ -72,6 +72,10 @@ def build_app(rag: RAG, upload_dir: Path | None = None) -> gr.Blocks:
     """The chat page over ``rag``, not launched: call ``.launch()`` on it, or drive it in tests."""
     handlers = Handlers(rag, upload_dir)
     settings = rag.settings
+    try:
+        handlers.examples(EXAMPLE_SLOTS)  # warm the cache: the first page load should not wait for it
+    except Exception:  # a damaged index is reported by the page's first refresh
+        pass
     with gr.Blocks(title="News Q&A", analytics_enabled=False) as app:
         gr.Markdown("## News Q&A: answers cited to the exact passage")
         gr.Markdown(handlers.notice(), elem_id="mode-notice")

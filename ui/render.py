@@ -16,7 +16,7 @@ from rag import Answer, ArticleInfo, Passage, parse_markers
 _MARKER = re.compile(r"\[(\d+(?:\s*[-–,]\s*\d+)*)\]")
 # HTML specials and every character Markdown or LaTeX could read as syntax, as numeric entities.
 _ESCAPES = {ord(c): f"&#{ord(c)};" for c in "&<>\"'\\`*_{}[]()#+-!|~$:=%"}
-_NOT_SUPPORTED = "Not supported by the passages it cites"
+_NOT_SUPPORTED = "Not supported by the passages"
 
 
 def escape(text: str) -> str:
