@@ -205,7 +205,7 @@ def test_remove_leaves_files_outside_the_upload_folder(make_rag, articles_copy, 
     rag.ingest([articles_copy], progress=False)
     handlers = Handlers(rag, upload_dir=tmp_path / "uploads")
     target = articles_copy / CALL_FILE
-    handlers.remove([str(target)])
+    handlers.remove([next(a.doc_id for a in rag.documents() if a.file_name == CALL_FILE)])
     assert target.exists() and len(handlers.library()) == 4
 
 

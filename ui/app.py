@@ -134,7 +134,9 @@ def build_app(rag: RAG, upload_dir: Path | None = None) -> gr.Blocks:
         def refresh(selected: list[str] | None = None) -> tuple[Any, ...]:
             """Library, filter choices and examples as they are now (after uploads, removals, reloads)."""
             try:
-                rows, options, asked = handlers.library(), handlers.article_choices(), handlers.examples(EXAMPLE_SLOTS)
+                indexed = rag.documents()  # one scan of the index for all three
+                rows, options = handlers.library(indexed), handlers.article_choices(indexed)
+                asked = handlers.examples(EXAMPLE_SLOTS, articles=indexed)
             except Exception as exc:  # a damaged index: say so on the page
                 gr.Warning(f"Could not read the index: {render.escape(readable(exc))}")
                 rows, options, asked = [], [], []

@@ -15,7 +15,7 @@ from typing import Any, Iterator
 
 import gradio as gr
 
-from rag import RAG, SUPPORTED_SUFFIXES, Answer, EmptyIndexError, Filters, RagError
+from rag import RAG, SUPPORTED_SUFFIXES, Answer, ArticleInfo, EmptyIndexError, Filters, RagError
 
 from . import render
 from .uploads import save_uploads
@@ -111,18 +111,21 @@ class Handlers:
                 "nothing is sent anywhere. To get written answers, set `OPENAI_API_KEY` (or `OPENAI_BASE_URL` "
                 "for a local server such as Ollama) and restart.")
 
-    def examples(self, limit: int = 4, tries: int = 8) -> list[str]:
+    def examples(self, limit: int = 4, tries: int = 8, articles: list[ArticleInfo] | None = None) -> list[str]:
         """Questions about the newest indexed articles that the index can answer (checked by asking).
 
         Cached until the library changes, so a page load does not ask again.
         """
-        with self._examples_lock:  # page loads after a library change share one computation
-            return self._examples_for(self.rag.documents(), limit, tries)
-
-    def _examples_for(self, articles: list, limit: int, tries: int) -> list[str]:
+        if articles is None:
+            articles = self.rag.documents()
         key = (limit, tuple((a.doc_id, a.chunks) for a in articles))
-        if self._examples and self._examples[0] == key:
+        with self._examples_lock:  # page loads after a library change share one computation
+            if self._examples and self._examples[0] == key:
+                return self._examples[1]
+            self._examples = (key, self._answerable_examples(articles, limit, tries))
             return self._examples[1]
+
+    def _answerable_examples(self, articles: list[ArticleInfo], limit: int, tries: int) -> list[str]:
         questions = []
         for article in articles[:tries]:
             title = " ".join(article.title.split())
@@ -137,23 +140,23 @@ class Handlers:
             questions.append(question)
             if len(questions) == limit:
                 break
-        self._examples = (key, questions)
         return questions
 
     # --- library -------------------------------------------------------------
 
-    def library(self) -> list[list[str | int]]:
-        return render.library_rows(self.rag.documents())
+    def library(self, articles: list[ArticleInfo] | None = None) -> list[list[str | int]]:
+        return render.library_rows(self.rag.documents() if articles is None else articles)
 
-    def article_choices(self) -> list[tuple[str, str]]:
+    def article_choices(self, articles: list[ArticleInfo] | None = None) -> list[tuple[str, str]]:
         """(label, doc id) pairs for the article filter and the remove list (no server paths in the page)."""
-        return [(f"{a.title} ({a.file_name})", a.doc_id) for a in self.rag.documents()]
+        return [(f"{a.title} ({a.file_name})", a.doc_id)
+                for a in (self.rag.documents() if articles is None else articles)]
 
     def upload(self, files: list[Any] | None, progress: gr.Progress = gr.Progress(track_tqdm=True)) -> str:
         """Save uploads under safe names and ingest them; returns a Markdown summary."""
         if not files:
             return "Choose one or more files first (" + ", ".join(SUPPORTED_SUFFIXES) + ")."
-        paths = [getattr(f, "name", None) or (f.get("path") if isinstance(f, dict) else f) for f in files]
+        paths = [str(f) for f in files]  # gr.File(type="filepath") hands over paths
         max_bytes = int(self.rag.settings.max_file_mb * 1_000_000)
         with self._write_lock:
             try:
@@ -172,14 +175,14 @@ class Handlers:
             lines.append(f"- {render.escape(name)}: {render.escape(reason)}")
         return "\n".join(lines)
 
-    def remove(self, keys: list[str] | None) -> str:
+    def remove(self, doc_ids: list[str] | None) -> str:
         """Take articles out of the index; uploaded copies are deleted too, other files are left alone."""
-        if not keys:
+        if not doc_ids:
             return "Choose the articles to remove first."
         with self._write_lock:
-            removed = [a for a in self.rag.documents() if {a.doc_id, a.source, a.file_name} & set(keys)]
+            removed = [a for a in self.rag.documents() if a.doc_id in doc_ids]
             try:
-                report = self.rag.remove(keys)
+                report = self.rag.remove(doc_ids)
             except Exception as exc:
                 return f"**Remove failed.** {render.escape(readable(exc))}"
             root = self.upload_dir.resolve()
