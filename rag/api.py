@@ -51,7 +51,10 @@ class RAG:
     def embedder(self) -> Embedder:
         with self._lock:
             if self._embedder is None:
-                self._embedder = Embedder(self.settings.embed_model, self.settings.embed_batch_size)
+                self._embedder = Embedder(
+                    self.settings.embed_model, self.settings.embed_batch_size, self.settings.embed_backend,
+                    cache_dir=Path(self.settings.data_dir) / "models",
+                )
             return self._embedder
 
     @property

