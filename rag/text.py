@@ -19,11 +19,14 @@ _STOPWORDS = frozenset(STOPWORDS_EN) | {"s", "did", "does", "do", "said", "say",
 
 @lru_cache(maxsize=1)
 def _punkt():
-    import llama_index.core as lic
+    import importlib.util
+
     import nltk
     from nltk.tokenize.punkt import PunktTokenizer
 
-    bundled = os.path.join(os.path.dirname(lic.__file__), "_static", "nltk_cache")
+    # find llama-index's bundled copy without importing llama-index (about 0.9 s at every CLI start)
+    package = importlib.util.find_spec("llama_index.core").submodule_search_locations[0]
+    bundled = os.path.join(package, "_static", "nltk_cache")
     if bundled not in nltk.data.path:
         nltk.data.path.insert(0, bundled)
     return PunktTokenizer("english")
