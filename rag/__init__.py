@@ -25,7 +25,9 @@ from .errors import (
     LLMTimeoutError,
     QuestionTooLongError,
     RagError,
+    StoreAuthError,
     StoreCorruptedError,
+    StoreUnavailableError,
 )
 from .types import (
     Answer,
@@ -49,6 +51,7 @@ __all__ = [
     "RAG", "Settings", "Answer", "ArticleInfo", "Chunk", "Citation", "Document", "Filters", "IngestReport",
     "Passage", "SkippedFile", "Span", "RagError", "ConfigError", "EmbeddingMismatchError",
     "EmptyIndexError", "EmptyQuestionError", "QuestionTooLongError", "StoreCorruptedError",
+    "StoreUnavailableError", "StoreAuthError",
     "DroppedCitation", "UnsupportedSentence", "LLMError", "LLMConnectionError", "LLMTimeoutError",
     "LLMAuthError", "LLMModelNotFoundError", "LLMRateLimitError", "LLMServerError", "LLMResponseError",
     "parse_markers", "strip_markers", "SUPPORTED_SUFFIXES",

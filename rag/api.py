@@ -19,6 +19,7 @@ from .embeddings import Embedder
 from .errors import ConfigError, EmptyIndexError, EmptyQuestionError, QuestionTooLongError
 from .llm import ChatModel
 from .retrieve import HybridRetriever, to_passage
+from .chroma_server import ChromaServer
 from .store import Store, published_from_meta
 from .types import Answer, ArticleInfo, Filters, IngestReport, Passage
 
@@ -66,12 +67,17 @@ class RAG:
             return self._chat
 
     def _open_store(self, create: bool = False) -> Store:
+        if self._store is not None:
+            return self._store
+        server = ChromaServer.from_settings(self.settings)
+        if server is not None:
+            server.check()  # a server that is down fails now, not after the model has loaded
         embedder = self.embedder
         with self._lock:
             if self._store is None:
                 self._store = Store(
                     self.settings.data_dir, self.settings.collection, embedder.name, embedder.dim,
-                    create=create,
+                    create=create, server=server,
                 )
             return self._store
 
@@ -83,7 +89,7 @@ class RAG:
         if rebuild:
             with self._lock:
                 self._store = None
-            Store.wipe(self.settings.data_dir, self.settings.collection)
+            Store.wipe(self.settings.data_dir, self.settings.collection, ChromaServer.from_settings(self.settings))
         store = self._open_store(create=True)
         return indexer.ingest(list(paths), store, self.embedder, self.settings, prune=prune, progress=progress)
 
@@ -115,7 +121,7 @@ class RAG:
         question = self._check(question)
         store = self._open_store()
         if store.count() == 0:
-            raise EmptyIndexError(str(self.settings.data_dir))
+            raise EmptyIndexError(store.where)
         retriever = HybridRetriever(store, self.embedder, rrf_k=self.settings.rrf_k)
         return retriever.retrieve(question, top_k or self.settings.top_k, _filters(filters))
 
@@ -231,6 +237,9 @@ class RAG:
             "embed_model": self.embedder.name,
             "embed_dim": self.embedder.dim,
             "data_dir": str(Path(self.settings.data_dir).resolve()),
+            "chroma": "server" if store.server else "embedded",
+            "store": store.server.url if store.server else str(Path(self.settings.data_dir).resolve()),
+            "collection": self.settings.collection,
             "size_bytes": store.size_bytes(),
         }
 

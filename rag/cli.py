@@ -145,7 +145,7 @@ def batch(
 
 @app.command()
 def stats(data_dir: DataDir = None) -> None:
-    """What is indexed: documents, chunks, embedding model, store path and size."""
+    """What is indexed: documents, chunks, embedding model, store path (or Chroma server URL) and size."""
     from .errors import RagError
 
     try:
@@ -154,9 +154,13 @@ def stats(data_dir: DataDir = None) -> None:
         _fail(exc)
     typer.echo(
         f"documents: {s['documents']}\nchunks: {s['chunks']}\n"
-        f"embedding model: {s['embed_model']} (dim {s['embed_dim']})\n"
-        f"store: {s['data_dir']} ({s['size_bytes'] / 1e6:.1f} MB)"
+        f"embedding model: {s['embed_model']} (dim {s['embed_dim']})"
     )
+    if s["chroma"] == "server":
+        typer.echo(f"store: Chroma server {s['store']} (collection {s['collection']})\n"
+                   f"BM25 side index: {s['data_dir']} ({s['size_bytes'] / 1e6:.1f} MB)")
+    else:
+        typer.echo(f"store: {s['store']} ({s['size_bytes'] / 1e6:.1f} MB)")
 
 
 if __name__ == "__main__":

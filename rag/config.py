@@ -17,8 +17,27 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="RAG_", env_file=".env", extra="ignore", populate_by_name=True)
 
-    data_dir: Path = Field(Path(".rag"), description="Where the Chroma store and BM25 index live.")
+    data_dir: Path = Field(Path(".rag"), description="Where the embedded Chroma store (unless RAG_CHROMA_URL is set), the BM25 side index and the ONNX model export live.")
     collection: str = Field("articles", description="Chroma collection name.")
+    chroma_url: str | None = Field(
+        None, description="A Chroma server, e.g. http://127.0.0.1:8000 (`chroma run`), instead of the "
+        "embedded store in RAG_DATA_DIR/chroma; the BM25 side index stays in RAG_DATA_DIR.",
+    )
+    chroma_tenant: str = Field("default_tenant", description="Tenant on the Chroma server (server mode).")
+    chroma_database: str = Field("default_database", description="Database on the Chroma server (server mode).")
+    chroma_auth_token: SecretStr | None = Field(
+        None, description="Static token for the Chroma server or the proxy in front of it (server mode).",
+    )
+    chroma_auth_header: Literal["Authorization", "X-Chroma-Token"] = Field(
+        "Authorization", description="Authorization sends 'Bearer <token>'; X-Chroma-Token sends the token as is.",
+    )
+
+    @field_validator("chroma_url", "chroma_auth_token", mode="before")
+    @classmethod
+    def _chroma_blank_is_unset(cls, value: object) -> object:
+        """``RAG_CHROMA_URL=`` (as in .env.example) means the embedded store, not an empty address."""
+        return None if isinstance(value, str) and not value.strip() else value
+
     embed_model: str = Field(
         DEFAULT_EMBED_MODEL,
         description="all-MiniLM-L6-v2 (bundled, offline) or a local sentence-transformers folder.",

@@ -19,9 +19,9 @@ class QuestionTooLongError(RagError, ValueError):
 
 
 class EmptyIndexError(RagError):
-    def __init__(self, data_dir: str) -> None:
+    def __init__(self, where: str) -> None:
         super().__init__(
-            f"Nothing is indexed in {data_dir} yet: run `rag ingest PATH` "
+            f"Nothing is indexed in {where} yet: run `rag ingest PATH` "
             "(for example `rag ingest data/articles`) first."
         )
 
@@ -45,6 +45,34 @@ class StoreCorruptedError(RagError):
 
 class ConfigError(RagError, ValueError):
     """A setting has a value this library cannot use."""
+
+
+class StoreUnavailableError(RagError):
+    """Server mode: nothing answered at the Chroma server's ``url`` (down, wrong address, network)."""
+
+    def __init__(self, url: str, detail: str) -> None:
+        self.url = url
+        self.detail = detail
+        super().__init__(self._message(url, detail))
+
+    @staticmethod
+    def _message(url: str, detail: str) -> str:
+        return (
+            f"Chroma server at {url} is not reachable ({detail}). Start it with "
+            "`chroma run --path DIR --host 127.0.0.1 --port N`, or fix RAG_CHROMA_URL."
+        )
+
+
+class StoreAuthError(StoreUnavailableError):
+    """401/403 from the Chroma server or the proxy in front of it: the token is missing or wrong."""
+
+    @staticmethod
+    def _message(url: str, detail: str) -> str:
+        return (
+            f"Chroma server at {url} refused the request ({detail}): set RAG_CHROMA_AUTH_TOKEN to a "
+            "token it accepts, and RAG_CHROMA_AUTH_HEADER to the header it reads "
+            "(Authorization or X-Chroma-Token)."
+        )
 
 
 class LLMError(RagError):

@@ -102,6 +102,7 @@ def ingest(
             new = [c for c in chunks if c.chunk_id not in old_ids]
             texts = [embedding_text(doc.title, c.text, embedder, embedder.max_tokens) for c in new]
             store.add(doc, new, embedder.embed_texts(texts), fingerprint, n_chunks=len(chunks))
+            store.refresh(doc, [c for c in chunks if c.chunk_id in old_ids], fingerprint, n_chunks=len(chunks))
             stale = sorted(old_ids - {c.chunk_id for c in chunks})
             store.delete(stale)
             report.chunks_added += len(new)
@@ -121,9 +122,12 @@ def ingest(
                     present.discard(doc.doc_id)
                     report.removed += 1
                     report.chunks_removed += len(doc.chunk_ids)
-    finally:
+    except BaseException:
         if changed:
-            store.sync_bm25()
+            _sync_after_failure(store)
+        raise
+    if changed:
+        store.sync_bm25()
     report.chunks_total = store.count()
     report.documents_total = len(present)  # no second full metadata scan
     report.seconds = time.perf_counter() - started
@@ -144,9 +148,23 @@ def remove(keys: list[str], store: Store) -> IngestReport:
                 store.delete(sorted(doc.chunk_ids))
                 report.removed += 1
                 report.chunks_removed += len(doc.chunk_ids)
-        finally:
-            store.sync_bm25()
+        except BaseException:
+            _sync_after_failure(store)
+            raise
+        store.sync_bm25()
     report.chunks_total = store.count()
     report.documents_total = len(docs) - len(targets)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _sync_after_failure(store: Store) -> None:
+    """Try to bring BM25 in line on the way out, without hiding the error that stopped the run.
+
+    If Chroma itself is what failed (a server gone away), the stale marker stays
+    and the next ingest or question rebuilds the side index.
+    """
+    try:
+        store.sync_bm25()
+    except Exception:
+        pass

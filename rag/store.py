@@ -3,6 +3,11 @@
 Every chunk's metadata carries its document's facts (source, hash, how many
 chunks the document has), so the set of indexed documents is read back from
 Chroma itself and an interrupted ingest shows up as an incomplete document.
+
+Chroma is embedded (``PersistentClient`` in ``data_dir/chroma``) or, in server
+mode, a ``chroma run`` server reached with ``HttpClient``. The BM25 side index
+always lives in ``data_dir``: it is rebuilt whenever its count disagrees with
+Chroma, so several app hosts can share one server, each with its own copy.
 """
 
 from __future__ import annotations
@@ -10,14 +15,19 @@ from __future__ import annotations
 import json
 import shutil
 import threading
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .bm25_index import BM25Index, Row
-from .errors import EmbeddingMismatchError, EmptyIndexError, StoreCorruptedError
+from .chroma_server import ChromaServer, server_errors
+from .errors import EmbeddingMismatchError, EmptyIndexError, RagError, StoreCorruptedError
 from .types import Chunk, Document, Span
+
+if TYPE_CHECKING:
+    from chromadb.api import ClientAPI
 
 _DIRTY = "bm25.dirty"
 _PAGE = 5000
@@ -54,58 +64,66 @@ class Hit:
 
 
 class Store:
-    """Open with ``create=True`` to ingest; reading a missing store raises EmptyIndexError."""
+    """Open with ``create=True`` to ingest; reading a missing store raises EmptyIndexError.
+
+    With ``server``, Chroma is that server and ``data_dir`` holds only the BM25 side index.
+    """
 
     def __init__(self, data_dir: Path, collection: str, embed_model: str, embed_dim: int,
-                 create: bool = False) -> None:
-        import chromadb
-        from chromadb.config import Settings as ChromaSettings
-
+                 create: bool = False, server: ChromaServer | None = None) -> None:
         self.data_dir = Path(data_dir)
+        self.server = server
         self._chroma_dir = self.data_dir / "chroma"
         self._bm25_dir = self.data_dir / "bm25"
         self._embed_model = embed_model
         self._bm25: BM25Index | None = None
         self._bm25_lock = threading.RLock()
         self._writing = False
-        if not create and not self._chroma_dir.exists():
-            raise EmptyIndexError(str(self.data_dir))
+        self.where = (f"collection {collection!r} on the Chroma server at {server.url}" if server
+                      else str(self.data_dir))
+        if server is None and not create and not self._chroma_dir.exists():
+            raise EmptyIndexError(self.where)
         try:
             self.data_dir.mkdir(parents=True, exist_ok=True)
-            self._client = chromadb.PersistentClient(
-                path=str(self._chroma_dir), settings=ChromaSettings(anonymized_telemetry=False)
-            )
-            names = {c if isinstance(c, str) else c.name for c in self._client.list_collections()}
-            if collection not in names and not create:
-                raise EmptyIndexError(str(self.data_dir))
-            self._col = self._client.get_or_create_collection(
-                collection,
-                configuration={"hnsw": {"space": "cosine"}},
-                metadata={"embed_model": embed_model, "embed_dim": embed_dim},
-                embedding_function=None,
-            )
-        except EmptyIndexError:
+            with self._chroma():
+                self._client = server.connect() if server else _local_client(self._chroma_dir)
+                names = {c if isinstance(c, str) else c.name for c in self._client.list_collections()}
+                if collection not in names and not create:
+                    raise EmptyIndexError(self.where)
+                self._col = self._client.get_or_create_collection(
+                    collection,
+                    configuration={"hnsw": {"space": "cosine"}},
+                    metadata={"embed_model": embed_model, "embed_dim": embed_dim},
+                    embedding_function=None,
+                )
+        except RagError:
             raise
         except Exception as exc:  # chromadb raises many types for a damaged folder
+            if server is not None:
+                raise
             raise StoreCorruptedError(str(self.data_dir), f"{type(exc).__name__}: {exc}") from exc
         meta = self._col.metadata or {}
         stored = f"{meta.get('embed_model')} (dim {meta.get('embed_dim')})"
         if meta.get("embed_model") != embed_model or meta.get("embed_dim") != embed_dim:
-            raise EmbeddingMismatchError(str(self.data_dir), stored, f"{embed_model} (dim {embed_dim})")
+            raise EmbeddingMismatchError(self.where, stored, f"{embed_model} (dim {embed_dim})")
+
+    def _chroma(self) -> AbstractContextManager[None]:
+        """Wrap every call that talks to Chroma: in server mode, connection trouble gets a clear error."""
+        return server_errors(self.server) if self.server else nullcontext()
 
     @staticmethod
-    def wipe(data_dir: Path, collection: str) -> None:
+    def wipe(data_dir: Path, collection: str, server: ChromaServer | None = None) -> None:
         """Delete the collection and the side index (for --rebuild), even from a damaged folder."""
-        import chromadb
         from chromadb.api.client import SharedSystemClient
-        from chromadb.config import Settings as ChromaSettings
 
         chroma_dir = Path(data_dir) / "chroma"
-        if chroma_dir.exists():
+        if server is not None:
+            with server.connect() as client, server_errors(server):
+                if collection in {c if isinstance(c, str) else c.name for c in client.list_collections()}:
+                    client.delete_collection(collection)
+        elif chroma_dir.exists():
             try:
-                client = chromadb.PersistentClient(
-                    path=str(chroma_dir), settings=ChromaSettings(anonymized_telemetry=False)
-                )
+                client = _local_client(chroma_dir)
                 if collection in {c if isinstance(c, str) else c.name for c in client.list_collections()}:
                     client.delete_collection(collection)
             except Exception:  # unreadable: remove the files instead
@@ -121,13 +139,15 @@ class Store:
     # --- reading -------------------------------------------------------------
 
     def count(self) -> int:
-        return self._col.count()
+        with self._chroma():
+            return self._col.count()
 
     def _all(self, include: list[str]) -> dict[str, list]:
         out: dict[str, list] = {"ids": [], "metadatas": [], "documents": []}
         total = self.count()
         for offset in range(0, total, _PAGE):
-            page = self._col.get(include=include, limit=_PAGE, offset=offset)
+            with self._chroma():
+                page = self._col.get(include=include, limit=_PAGE, offset=offset)
             out["ids"] += page["ids"]
             for key in include:
                 out[key] += page[key]
@@ -154,7 +174,8 @@ class Store:
             data = self._all(["documents", "metadatas"])
             triples = zip(data["ids"], data["documents"], data["metadatas"])
         else:
-            got = self._col.get(where={"doc_id": doc_id}, include=["documents", "metadatas"])
+            with self._chroma():
+                got = self._col.get(where={"doc_id": doc_id}, include=["documents", "metadatas"])
             triples = zip(got["ids"], got["documents"], got["metadatas"])
         hits = [Hit(i, d, m) for i, d, m in triples]
         return sorted(hits, key=lambda h: (h.meta["source"], h.meta["start"]))
@@ -162,7 +183,8 @@ class Store:
     def get(self, ids: list[str]) -> list[Hit]:
         if not ids:
             return []
-        got = self._col.get(ids=ids, include=["documents", "metadatas"])
+        with self._chroma():
+            got = self._col.get(ids=ids, include=["documents", "metadatas"])
         by_id = {i: Hit(i, d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])}
         return [by_id[i] for i in ids if i in by_id]
 
@@ -171,10 +193,11 @@ class Store:
         if total == 0 or n <= 0 or doc_ids == set():
             return []
         where = {"doc_id": {"$in": sorted(doc_ids)}} if doc_ids is not None else None
-        res = self._col.query(
-            query_embeddings=[embedding], n_results=min(n, total), where=where,
-            include=["documents", "metadatas", "distances"],
-        )
+        with self._chroma():
+            res = self._col.query(
+                query_embeddings=[embedding], n_results=min(n, total), where=where,
+                include=["documents", "metadatas", "distances"],
+            )
         return [
             Hit(i, d, m, 1.0 - float(dist))
             for i, d, m, dist in zip(res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0])
@@ -197,7 +220,9 @@ class Store:
             return self._bm25
 
     def size_bytes(self) -> int:
-        return sum(p.stat().st_size for p in self.data_dir.rglob("*") if p.is_file())
+        """Bytes on this machine: the whole folder, or in server mode just the BM25 side index."""
+        root = self._bm25_dir if self.server else self.data_dir
+        return sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
 
     # --- writing -------------------------------------------------------------
 
@@ -211,22 +236,47 @@ class Store:
         """Upsert some chunks of ``doc``, which has ``n_chunks`` chunks in all."""
         if not chunks:
             return
-        self._col.upsert(
-            ids=[c.chunk_id for c in chunks],
-            embeddings=embeddings,
-            documents=[c.text for c in chunks],
-            metadatas=[_chunk_meta(doc, c, fingerprint, n_chunks) for c in chunks],
-        )
+        with self._chroma():
+            self._col.upsert(
+                ids=[c.chunk_id for c in chunks],
+                embeddings=embeddings,
+                documents=[c.text for c in chunks],
+                metadatas=[_chunk_meta(doc, c, fingerprint, n_chunks) for c in chunks],
+            )
+
+    def refresh(self, doc: Document, chunks: list[Chunk], fingerprint: str, n_chunks: int) -> None:
+        """Rewrite the metadata of chunks kept from an earlier version of ``doc`` (same text, so same vector).
+
+        Their hash and offsets must follow the new file, or the document looks
+        half-updated forever and citations point at the old positions.
+        """
+        if not chunks:
+            return
+        with self._chroma():
+            self._col.update(
+                ids=[c.chunk_id for c in chunks],
+                metadatas=[_chunk_meta(doc, c, fingerprint, n_chunks) for c in chunks],
+            )
 
     def delete(self, ids: list[str]) -> None:
         for k in range(0, len(ids), _PAGE):
-            self._col.delete(ids=ids[k : k + _PAGE])
+            with self._chroma():
+                self._col.delete(ids=ids[k : k + _PAGE])
 
     def sync_bm25(self) -> BM25Index:
-        """Rebuild the side index from Chroma's contents and clear the stale marker."""
+        """Rebuild the side index from Chroma's contents and clear the stale marker.
+
+        If Chroma cannot be read (a server gone away), the marker stays and the
+        copy in memory is dropped, so the next reader rebuilds instead of trusting it.
+        """
         with self._bm25_lock:
-            index = self._rebuild_bm25()
-            self._writing = False
+            try:
+                index = self._rebuild_bm25()
+            except BaseException:
+                self._bm25 = None
+                raise
+            finally:
+                self._writing = False
             (self.data_dir / _DIRTY).unlink(missing_ok=True)
             return index
 
@@ -244,6 +294,13 @@ class Store:
             (self.data_dir / _DIRTY).unlink(missing_ok=True)
         self._bm25 = index
         return index
+
+
+def _local_client(chroma_dir: Path) -> ClientAPI:
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    return chromadb.PersistentClient(path=str(chroma_dir), settings=ChromaSettings(anonymized_telemetry=False))
 
 
 def _chunk_meta(doc: Document, chunk: Chunk, fingerprint: str, n_chunks: int) -> dict[str, Any]:
