@@ -88,11 +88,8 @@ class BM25Index:
         if allowed is not None:
             mask = np.array([1 if r.doc_id in allowed else 0 for r in self.rows], dtype=np.float32)
         k = min(k, len(self.rows))
-        docs, scores = self._retriever.retrieve(
-            [tokens], k=k, show_progress=False, weight_mask=mask, n_threads=1
-        )
-        return [
-            (self.rows[int(d)].chunk_id, float(s))
-            for d, s in zip(docs[0], scores[0])
-            if s > 0
-        ]
+        # get_scores + argpartition: bm25s.retrieve starts a thread pool and a tqdm bar on every call
+        scores = self._retriever.get_scores(tokens, weight_mask=mask)
+        top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(self.rows[int(d)].chunk_id, float(scores[d])) for d in top if scores[d] > 0]

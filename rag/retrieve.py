@@ -24,39 +24,36 @@ class HybridRetriever:
         self.duplicate_jaccard = duplicate_jaccard
 
     def retrieve(self, query: str, top_k: int = 5, filters: Filters | None = None) -> list[Passage]:
+        """Fused passages, best first; texts are fetched only for passages that can make the cut."""
         bm25 = self.store.bm25()
         allowed = allowed_doc_ids(bm25.rows, filters) if filters and not filters.is_empty() else None
         if allowed is not None and not allowed:
             return []
         n = max(self.candidates, top_k * 4)
-        dense = self.store.query_dense(self.embedder.embed_query(query), n, allowed)
-        sparse = bm25.search(query, n, allowed)
+        dense = dict(self.store.query_dense(self.embedder.embed_query(query), n, allowed))
+        sparse = dict(bm25.search(query, n, allowed))
 
         fused: dict[str, float] = {}
-        for rank, hit in enumerate(dense, start=1):
-            fused[hit.chunk_id] = fused.get(hit.chunk_id, 0.0) + 1.0 / (self.rrf_k + rank)
-        for rank, (chunk_id, _) in enumerate(sparse, start=1):
-            fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (self.rrf_k + rank)
+        for ranked in (dense, sparse):  # both dicts keep best-first order
+            for rank, chunk_id in enumerate(ranked, start=1):
+                fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (self.rrf_k + rank)
         order = sorted(fused, key=lambda cid: (-fused[cid], cid))
-
-        hits = {h.chunk_id: h for h in dense}
-        missing = [cid for cid in order if cid not in hits]
-        hits.update({h.chunk_id: h for h in self.store.get(missing)})
-        bm25_scores = dict(sparse)
 
         passages: list[Passage] = []
         kept_terms: list[set[str]] = []
-        for cid in order:
-            hit = hits.get(cid)
-            if hit is None:
-                continue
-            words = set(terms(hit.text))
-            if any(jaccard(words, seen) >= self.duplicate_jaccard for seen in kept_terms):
-                continue  # near-duplicate of a better passage (syndicated or repeated text)
-            kept_terms.append(words)
-            passages.append(to_passage(hit, fused[cid], bm25_scores.get(cid)))
-            if len(passages) == top_k:
-                break
+        start, size = 0, top_k + 3  # a little slack for near-duplicates; more (doubling) if needed
+        while len(passages) < top_k and start < len(order):
+            batch = order[start : start + size]
+            start, size = start + len(batch), size * 2
+            for hit in self.store.get(batch):
+                words = set(terms(hit.text))
+                if any(jaccard(words, seen) >= self.duplicate_jaccard for seen in kept_terms):
+                    continue  # near-duplicate of a better passage (syndicated or repeated text)
+                kept_terms.append(words)
+                hit.dense_score = dense.get(hit.chunk_id)
+                passages.append(to_passage(hit, fused[hit.chunk_id], sparse.get(hit.chunk_id)))
+                if len(passages) == top_k:
+                    break
         return passages
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import shutil
 import threading
+import time
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from chromadb.api import ClientAPI
 
 _DIRTY = "bm25.dirty"
+_RECHECK_S = 1.0
 _PAGE = 5000
 
 
@@ -79,6 +81,7 @@ class Store:
         self._bm25: BM25Index | None = None
         self._bm25_lock = threading.RLock()
         self._writing = False
+        self._checked_at = 0.0
         self.where = (f"collection {collection!r} on the Chroma server at {server.url}" if server
                       else str(self.data_dir))
         if server is None and not create and not self._chroma_dir.exists():
@@ -188,23 +191,28 @@ class Store:
         by_id = {i: Hit(i, d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])}
         return [by_id[i] for i in ids if i in by_id]
 
-    def query_dense(self, embedding: list[float], n: int, doc_ids: set[str] | None = None) -> list[Hit]:
-        total = self.count()
-        if total == 0 or n <= 0 or doc_ids == set():
+    def query_dense(self, embedding: list[float], n: int, doc_ids: set[str] | None = None) -> list[tuple[str, float]]:
+        """(chunk_id, cosine similarity) of the ``n`` nearest chunks, best first.
+
+        Ids and distances only: texts are fetched afterwards for the few
+        passages that survive fusion (half the query cost at 30 candidates).
+        """
+        if n <= 0 or doc_ids == set():
             return []
         where = {"doc_id": {"$in": sorted(doc_ids)}} if doc_ids is not None else None
-        with self._chroma():
+        with self._chroma():  # n may exceed the count: Chroma then returns them all
             res = self._col.query(
-                query_embeddings=[embedding], n_results=min(n, total), where=where,
-                include=["documents", "metadatas", "distances"],
+                query_embeddings=[embedding], n_results=n, where=where, include=["distances"],
             )
-        return [
-            Hit(i, d, m, 1.0 - float(dist))
-            for i, d, m, dist in zip(res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0])
-        ]
+        return [(i, 1.0 - float(dist)) for i, dist in zip(res["ids"][0], res["distances"][0])]
 
     def bm25(self) -> BM25Index:
         """The side index, rebuilt first if an ingest died or it disagrees with Chroma.
+
+        Chroma's count is O(chunks) (6 ms at 100k), so agreement is checked at
+        most once per ``_RECHECK_S``: another process's ingest reaches BM25 up
+        to that much later (dense retrieval sees it at once). This process's
+        own writes are never missed: the writer rebuilds the index itself.
 
         While this process is writing, readers keep the index they have (the
         writer rebuilds it when done) rather than racing it to rebuild.
@@ -212,9 +220,13 @@ class Store:
         with self._bm25_lock:
             if self._writing and self._bm25 is not None:
                 return self._bm25
-            if self._bm25 is None or self._bm25.count != self.count():
+            if self._bm25 is not None and time.monotonic() - self._checked_at < _RECHECK_S:
+                return self._bm25
+            total = self.count()
+            self._checked_at = time.monotonic()
+            if self._bm25 is None or self._bm25.count != total:
                 index = None if (self.data_dir / _DIRTY).exists() else BM25Index.load(self._bm25_dir)
-                if index is None or index.count != self.count():
+                if index is None or index.count != total:
                     index = self._rebuild_bm25()
                 self._bm25 = index
             return self._bm25
