@@ -89,6 +89,10 @@ class Embedder:
         """Word pieces of ``text`` without the [CLS]/[SEP] markers."""
         return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
 
+    def count_tokens_many(self, texts: list[str]) -> list[int]:
+        """``count_tokens`` of each text in one tokenizer call (a document's sentences at ingest)."""
+        return [len(e.ids) for e in self._tokenizer.encode_batch(texts, add_special_tokens=False)]
+
     def token_offsets(self, text: str) -> list[tuple[int, int]]:
         """Character span of every word piece, to cut an over-long sentence exactly."""
         return list(self._tokenizer.encode(text, add_special_tokens=False).offsets)

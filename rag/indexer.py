@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -77,6 +79,8 @@ def ingest(
     present = set(stored)  # doc ids in the store as this run goes on
     max_bytes = int(settings.max_file_mb * 1_000_000)
     changed = False
+    batch: list[_Parsed] = []
+    writer = _Writer(store, embedder, fingerprint, report, present)
     try:
         for path in tqdm(files, desc="Indexing", unit="file", disable=not progress):
             if on_file:
@@ -100,18 +104,13 @@ def ingest(
                 changed = True
             old_ids = existing.chunk_ids if existing else set()
             new = [c for c in chunks if c.chunk_id not in old_ids]
-            texts = [embedding_text(doc.title, c.text, embedder, embedder.max_tokens) for c in new]
-            store.add(doc, new, embedder.embed_texts(texts), fingerprint, n_chunks=len(chunks))
-            store.refresh(doc, [c for c in chunks if c.chunk_id in old_ids], fingerprint, n_chunks=len(chunks))
-            stale = sorted(old_ids - {c.chunk_id for c in chunks})
-            store.delete(stale)
-            report.chunks_added += len(new)
-            report.chunks_removed += len(stale)
-            present.add(doc.doc_id)
-            if existing:
-                report.updated += 1
-            else:
-                report.added += 1
+            texts = [embedding_text(doc.title, c.text, embedder, embedder.max_tokens, c.n_tokens) for c in new]
+            batch.append(_Parsed(doc, chunks, new, texts, old_ids, existing is not None))
+            if sum(len(b.texts) for b in batch) >= _EMBED_TOGETHER:
+                writer.submit(batch)
+                batch = []
+        writer.submit(batch)
+        writer.wait()
         if prune:
             for doc in stored.values():
                 if not Path(doc.source).exists():
@@ -123,15 +122,89 @@ def ingest(
                     report.removed += 1
                     report.chunks_removed += len(doc.chunk_ids)
     except BaseException:
+        writer.abandon()
         if changed:
             _sync_after_failure(store)
         raise
+    finally:
+        writer.close()
     if changed:
         store.sync_bm25()
     report.chunks_total = store.count()
     report.documents_total = len(present)  # no second full metadata scan
     report.seconds = time.perf_counter() - started
     return report
+
+
+_EMBED_TOGETHER = 64  # texts from several small files fill whole model batches
+
+
+@dataclass
+class _Parsed:
+    """A changed file, chunked, waiting for its new chunks to be embedded with others."""
+
+    doc: Document
+    chunks: list[Chunk]
+    new: list[Chunk]
+    texts: list[str]
+    old_ids: set[str]
+    existed: bool
+
+
+class _Writer:
+    """Embeds and writes batches on one worker thread while the caller reads and chunks the next files.
+
+    One batch at a time, in order (new chunks before stale deletions, as
+    before), and at most one waiting: memory stays bounded and a crash
+    leaves the same states a sequential run could.
+    """
+
+    def __init__(self, store: Store, embedder: Embedder, fingerprint: str, report: IngestReport,
+                 present: set[str]) -> None:
+        self._args = (store, embedder, fingerprint, report, present)
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rag-ingest-writer")
+        self._running: Future | None = None
+
+    def submit(self, batch: list[_Parsed]) -> None:
+        self.wait()  # the previous batch's error surfaces here, before more work is queued
+        if batch:
+            self._running = self._pool.submit(_write, batch, *self._args)
+
+    def wait(self) -> None:
+        running, self._running = self._running, None
+        if running is not None:
+            running.result()
+
+    def abandon(self) -> None:
+        """On the way out after an error: let a running batch finish, keep the first error."""
+        try:
+            self.wait()
+        except Exception:
+            pass
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+
+def _write(batch: list[_Parsed], store: Store, embedder: Embedder, fingerprint: str, report: IngestReport,
+           present: set[str]) -> None:
+    """Embed the batch's new chunks in one call, then write each document: new chunks first, stale last."""
+    vectors = embedder.embed_texts([t for item in batch for t in item.texts])
+    at = 0
+    for item in batch:
+        doc, n_chunks = item.doc, len(item.chunks)
+        store.add(doc, item.new, vectors[at : at + len(item.new)], fingerprint, n_chunks=n_chunks)
+        at += len(item.new)
+        store.refresh(doc, [c for c in item.chunks if c.chunk_id in item.old_ids], fingerprint, n_chunks=n_chunks)
+        stale = sorted(item.old_ids - {c.chunk_id for c in item.chunks})
+        store.delete(stale)
+        report.chunks_added += len(item.new)
+        report.chunks_removed += len(stale)
+        present.add(doc.doc_id)
+        if item.existed:
+            report.updated += 1
+        else:
+            report.added += 1
 
 
 def remove(keys: list[str], store: Store) -> IngestReport:

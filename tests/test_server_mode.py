@@ -174,7 +174,8 @@ def test_server_gone_mid_ingest_keeps_the_first_error_and_the_next_run_completes
         assert "40-minute" in later.ask(CALL_QUESTION).text
         assert not (settings.data_dir / "bm25.dirty").exists()  # the question rebuilt it from Chroma
         report = later.ingest([articles_copy], progress=False)
-        assert (report.updated, report.unchanged, report.added) == (4, 1, 0)
+        # files are embedded and written in batches, so how many were written before the stop varies
+        assert (report.updated + report.unchanged, report.added) == (5, 0) and report.updated >= 4
         assert all(a.complete for a in later.documents()) and len(later.documents()) == 5
         assert report.chunks_total == chroma_count(proc.port, "articles")
 

@@ -20,6 +20,7 @@ from .clean import CleanText
 
 class TokenCounter(Protocol):
     def count_tokens(self, text: str) -> int: ...
+    def count_tokens_many(self, texts: list[str]) -> list[int]: ...
     def token_offsets(self, text: str) -> list[tuple[int, int]]: ...
 
 
@@ -49,9 +50,11 @@ def chunk(
             total += units[j].tokens
             j += 1
         text, spans = _assemble(source, units[i:j])
-        while j - i > 1 and counter.count_tokens(text) > max_tokens:  # joins can add pieces
+        n_tokens = counter.count_tokens(text)
+        while j - i > 1 and n_tokens > max_tokens:  # joins can add pieces
             j -= 1
             text, spans = _assemble(source, units[i:j])
+            n_tokens = counter.count_tokens(text)
         ordinal = len(chunks)
         chunks.append(
             Chunk(
@@ -62,7 +65,7 @@ def chunk(
                 start=units[i].start,
                 end=units[j - 1].end,
                 spans=spans,
-                n_tokens=counter.count_tokens(text),
+                n_tokens=n_tokens,
             )
         )
         if j >= len(units):
@@ -74,17 +77,17 @@ def chunk(
 def _units(cleaned: CleanText, counter: TokenCounter, max_tokens: int) -> list[_Unit]:
     """Sentences of every kept segment; a sentence longer than the window is cut at word pieces."""
     units: list[_Unit] = []
-    for seg_no, (seg_start, seg_end) in enumerate(cleaned.segments):
-        for start, end in sentence_spans(cleaned.source, seg_start, seg_end):
-            sentence = cleaned.source[start:end]
-            n = counter.count_tokens(sentence)
-            if n <= max_tokens:
-                units.append(_Unit(start, end, n, seg_no))
-                continue
-            offsets = counter.token_offsets(sentence)
-            for k in range(0, len(offsets), max_tokens):
-                piece = offsets[k : k + max_tokens]
-                units.append(_Unit(start + piece[0][0], start + piece[-1][1], len(piece), seg_no))
+    sentences = [(seg_no, start, end) for seg_no, (seg_start, seg_end) in enumerate(cleaned.segments)
+                 for start, end in sentence_spans(cleaned.source, seg_start, seg_end)]
+    counts = counter.count_tokens_many([cleaned.source[start:end] for _, start, end in sentences])
+    for (seg_no, start, end), n in zip(sentences, counts):  # one tokenizer call per document, not per sentence
+        if n <= max_tokens:
+            units.append(_Unit(start, end, n, seg_no))
+            continue
+        offsets = counter.token_offsets(cleaned.source[start:end])
+        for k in range(0, len(offsets), max_tokens):
+            piece = offsets[k : k + max_tokens]
+            units.append(_Unit(start + piece[0][0], start + piece[-1][1], len(piece), seg_no))
     return units
 
 
@@ -127,9 +130,13 @@ def to_source(spans: list[Span], start: int, end: int) -> tuple[int, int]:
     raise ValueError(f"range {start}:{end} is not inside the chunk's text")
 
 
-def embedding_text(title: str, text: str, counter: TokenCounter, window: int) -> str:
-    """Title line plus chunk text, the title trimmed so the whole fits the window."""
-    room = window - 2 - counter.count_tokens(text)  # [CLS] and [SEP]
+def embedding_text(title: str, text: str, counter: TokenCounter, window: int, text_tokens: int | None = None) -> str:
+    """Title line plus chunk text, the title trimmed so the whole fits the window.
+
+    ``text_tokens`` is the text's word-piece count if known (``Chunk.n_tokens``).
+    """
+    text_tokens = counter.count_tokens(text) if text_tokens is None else text_tokens
+    room = window - 2 - text_tokens  # [CLS] and [SEP]
     if room <= 1 or not title:
         return text
     offsets = counter.token_offsets(title)
