@@ -90,7 +90,9 @@ def _fmt(v: float | None) -> str:
     return "missing" if v is None else f"{v:.4f}"
 
 
-SETTINGS_IGNORED = {"concurrency", "embed_batch_size"}  # change speed, not answers
+# change speed or where the store lives, not answers
+SETTINGS_IGNORED = {"concurrency", "embed_batch_size", "chroma_url", "chroma_tenant", "chroma_database",
+                    "chroma_auth_token", "chroma_auth_header"}
 
 
 def compare(current: RunResults, baseline: RunResults, max_drop: float = 0.02, max_rise: float = 0.02,
