@@ -9,6 +9,7 @@ process that an ingest died in between, so it rebuilds before answering.
 from __future__ import annotations
 
 import json
+import mmap
 import os
 import shutil
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ from .text import terms
 
 _MANIFEST = "manifest.json"
 _ROWS = "rows.json"
+_STORED = "chunks.jsonl"
+_OFFSETS = "chunks.offsets.npy"
 
 
 @dataclass
@@ -34,28 +37,69 @@ class Row:
     published_day: int  # YYYYMMDD, -1 when unknown
 
 
+class StoredChunks:
+    """Each chunk's text and metadata as Chroma held them at the index's generation, read by row.
+
+    A copy kept beside BM25 (like a search engine's stored fields) so the
+    passages that win fusion need no second Chroma round trip: one JSON line
+    per row in a memory-mapped file, plus the row offsets.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self._offsets = np.load(folder / _OFFSETS)
+        with open(folder / _STORED, "rb") as fh:
+            self._map = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) if self._offsets[-1] else b""
+
+    def __getitem__(self, row: int) -> tuple[str, dict]:
+        text, meta = json.loads(self._map[self._offsets[row] : self._offsets[row + 1]])
+        return text, meta
+
+    @staticmethod
+    def write(folder: Path, documents: list[str], metadatas: list[dict]) -> None:
+        offsets = [0]
+        with open(folder / _STORED, "wb") as fh:
+            for doc, meta in zip(documents, metadatas):
+                line = json.dumps([doc, meta], ensure_ascii=False).encode() + b"\n"
+                fh.write(line)
+                offsets.append(offsets[-1] + len(line))
+        np.save(folder / _OFFSETS, np.asarray(offsets, dtype=np.int64))
+
+
 class BM25Index:
-    def __init__(self, retriever: bm25s.BM25 | None, rows: list[Row], count: int) -> None:
+    def __init__(self, retriever: bm25s.BM25 | None, rows: list[Row], count: int,
+                 generation: str | None = None, stored: StoredChunks | None = None) -> None:
         self._retriever = retriever
         self.rows = rows
         self.count = count
+        self.generation = generation  # the Chroma collection's write stamp it was built at
+        self._stored = stored
+        self._row_of = {r.chunk_id: i for i, r in enumerate(rows)}
 
     @classmethod
-    def build(cls, texts: list[str], rows: list[Row]) -> "BM25Index":
+    def build(cls, texts: list[str], rows: list[Row], generation: str | None = None) -> "BM25Index":
         retriever = None
         if rows:
             retriever = bm25s.BM25()
             retriever.index([terms(t) or ["\u2205"] for t in texts], show_progress=False)
-        return cls(retriever, rows, len(rows))
+        return cls(retriever, rows, len(rows), generation)
 
-    def save(self, folder: Path) -> None:
+    def stored(self, chunk_ids: list[str]) -> dict[str, tuple[str, dict]]:
+        """(text, metadata) of those chunks this index holds a copy of (none until saved and loaded)."""
+        if self._stored is None:
+            return {}
+        return {cid: self._stored[self._row_of[cid]] for cid in chunk_ids if cid in self._row_of}
+
+    def save(self, folder: Path, documents: list[str] | None = None, metadatas: list[dict] | None = None) -> None:
+        """Write the index (and the chunks' stored copy, when given) and swap it in by rename."""
         tmp = folder.with_name(folder.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
         if self._retriever is not None:
             self._retriever.save(str(tmp))
+        if documents is not None and metadatas is not None:
+            StoredChunks.write(tmp, documents, metadatas)
         (tmp / _ROWS).write_text(json.dumps([r.__dict__ for r in self.rows]))
-        (tmp / _MANIFEST).write_text(json.dumps({"count": self.count}))
+        (tmp / _MANIFEST).write_text(json.dumps({"count": self.count, "generation": self.generation}))
         old = folder.with_name(folder.name + ".old")
         shutil.rmtree(old, ignore_errors=True)
         if folder.exists():
@@ -70,11 +114,12 @@ class BM25Index:
             manifest = json.loads((folder / _MANIFEST).read_text())
             rows = [Row(**r) for r in json.loads((folder / _ROWS).read_text())]
             retriever = bm25s.BM25.load(str(folder)) if rows else None
+            stored = StoredChunks(folder) if (folder / _STORED).exists() else None
         except (OSError, ValueError, TypeError, KeyError):
             return None
-        if manifest.get("count") != len(rows):
+        if manifest.get("count") != len(rows) or (stored is not None and len(stored._offsets) != len(rows) + 1):
             return None
-        return cls(retriever, rows, len(rows))
+        return cls(retriever, rows, len(rows), manifest.get("generation"), stored)
 
     def search(self, query: str, k: int, allowed: set[str] | None = None) -> list[tuple[str, float]]:
         """(chunk_id, score) best first; ``allowed`` restricts to those doc ids."""
@@ -91,5 +136,5 @@ class BM25Index:
         # get_scores + argpartition: bm25s.retrieve starts a thread pool and a tqdm bar on every call
         scores = self._retriever.get_scores(tokens, weight_mask=mask)
         top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
-        top = top[np.argsort(-scores[top], kind="stable")]
+        top = top[np.lexsort((top, -scores[top]))]  # best first; ties by position, whatever the corpus size
         return [(self.rows[int(d)].chunk_id, float(scores[d])) for d in top if scores[d] > 0]

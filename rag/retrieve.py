@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from .bm25_index import BM25Index
 from .embeddings import Embedder
 from .store import Hit, Store, published_from_meta, spans_from_meta
 from .text import jaccard, terms
@@ -41,11 +42,11 @@ class HybridRetriever:
 
         passages: list[Passage] = []
         kept_terms: list[set[str]] = []
-        start, size = 0, top_k + 3  # a little slack for near-duplicates; more (doubling) if needed
+        start, size = 0, top_k + 1  # one spare for a near-duplicate; more (doubling) if needed
         while len(passages) < top_k and start < len(order):
             batch = order[start : start + size]
             start, size = start + len(batch), size * 2
-            for hit in self.store.get(batch):
+            for hit in _hits(batch, bm25, self.store):
                 words = set(terms(hit.text))
                 if any(jaccard(words, seen) >= self.duplicate_jaccard for seen in kept_terms):
                     continue  # near-duplicate of a better passage (syndicated or repeated text)
@@ -55,6 +56,15 @@ class HybridRetriever:
                 if len(passages) == top_k:
                     break
         return passages
+
+
+def _hits(chunk_ids: list[str], bm25: BM25Index, store: Store) -> list[Hit]:
+    """Texts and metadata from the side index's copy (current: its generation was just checked),
+    from Chroma for chunks it does not hold (written while this process was ingesting)."""
+    stored = bm25.stored(chunk_ids)
+    fetched = {h.chunk_id: h for h in store.get([c for c in chunk_ids if c not in stored])}
+    hits = [Hit(c, *stored[c]) if c in stored else fetched.get(c) for c in chunk_ids]
+    return [h for h in hits if h is not None]
 
 
 def allowed_doc_ids(rows, filters: Filters) -> set[str]:

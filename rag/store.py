@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import shutil
 import threading
-import time
+import uuid
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date
@@ -31,7 +31,6 @@ if TYPE_CHECKING:
     from chromadb.api import ClientAPI
 
 _DIRTY = "bm25.dirty"
-_RECHECK_S = 1.0
 _PAGE = 5000
 
 
@@ -81,7 +80,7 @@ class Store:
         self._bm25: BM25Index | None = None
         self._bm25_lock = threading.RLock()
         self._writing = False
-        self._checked_at = 0.0
+        self._name = collection
         self.where = (f"collection {collection!r} on the Chroma server at {server.url}" if server
                       else str(self.data_dir))
         if server is None and not create and not self._chroma_dir.exists():
@@ -207,12 +206,14 @@ class Store:
         return [(i, 1.0 - float(dist)) for i, dist in zip(res["ids"][0], res["distances"][0])]
 
     def bm25(self) -> BM25Index:
-        """The side index, rebuilt first if an ingest died or it disagrees with Chroma.
+        """The side index, rebuilt first if an ingest died or Chroma changed since it was built.
 
-        Chroma's count is O(chunks) (6 ms at 100k), so agreement is checked at
-        most once per ``_RECHECK_S``: another process's ingest reaches BM25 up
-        to that much later (dense retrieval sees it at once). This process's
-        own writes are never missed: the writer rebuilds the index itself.
+        Every write stamps the collection with a new ``generation`` (in its
+        metadata) and the side index records the one it was built at, so one
+        cheap collection lookup (0.4 ms) tells whether it is current, for
+        writers in other processes and on other hosts too, even when a change
+        kept the chunk count. Stores written before generations existed fall
+        back to comparing counts (O(chunks) in Chroma) until their next ingest.
 
         While this process is writing, readers keep the index they have (the
         writer rebuilds it when done) rather than racing it to rebuild.
@@ -220,21 +221,53 @@ class Store:
         with self._bm25_lock:
             if self._writing and self._bm25 is not None:
                 return self._bm25
-            if self._bm25 is not None and time.monotonic() - self._checked_at < _RECHECK_S:
+            generation = self._generation()
+            if generation is None:
+                return self._bm25_by_count()
+            if self._bm25 is not None and self._bm25.generation == generation:
                 return self._bm25
-            total = self.count()
-            self._checked_at = time.monotonic()
-            if self._bm25 is None or self._bm25.count != total:
-                index = None if (self.data_dir / _DIRTY).exists() else BM25Index.load(self._bm25_dir)
-                if index is None or index.count != total:
-                    index = self._rebuild_bm25()
-                self._bm25 = index
-            return self._bm25
+            index = None if (self.data_dir / _DIRTY).exists() else BM25Index.load(self._bm25_dir)
+            if index is None or index.generation != generation:
+                index = self._rebuild_bm25()
+            self._bm25 = index
+            return index
+
+    def _bm25_by_count(self) -> BM25Index:
+        total = self.count()
+        if self._bm25 is None or self._bm25.count != total:
+            index = None if (self.data_dir / _DIRTY).exists() else BM25Index.load(self._bm25_dir)
+            if index is None or index.count != total:
+                index = self._rebuild_bm25()
+            self._bm25 = index
+        return self._bm25
+
+    def _generation(self) -> str | None:
+        """The collection's write stamp; follows the collection if another host recreated it (--rebuild)."""
+        from chromadb.errors import NotFoundError
+
+        with self._chroma():
+            try:
+                current = self._client.get_collection(self._name, embedding_function=None)
+            except NotFoundError:
+                raise EmptyIndexError(self.where) from None
+        if current.id != self._col.id:
+            self._col, self._bm25 = current, None
+        return (current.metadata or {}).get("generation")
+
+    def stamp(self) -> None:
+        """A new generation, after a batch of writes: readers anywhere rebuild their side index before trusting it."""
+        with self._chroma():
+            meta = dict(self._client.get_collection(self._name, embedding_function=None).metadata or {})
+            meta["generation"] = uuid.uuid4().hex
+            self._col.modify(metadata=meta)
 
     def size_bytes(self) -> int:
-        """Bytes on this machine: the whole folder, or in server mode just the BM25 side index."""
-        root = self._bm25_dir if self.server else self.data_dir
-        return sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
+        """Bytes of the index on this machine: Chroma's folder and the BM25 side index (server mode: BM25 only).
+
+        The ONNX model export under ``models/`` is not index data and is not counted.
+        """
+        roots = [self._bm25_dir] if self.server else [self._chroma_dir, self._bm25_dir]
+        return sum(p.stat().st_size for root in roots for p in root.rglob("*") if p.is_file())
 
     # --- writing -------------------------------------------------------------
 
@@ -242,6 +275,7 @@ class Store:
         """Mark the BM25 side index stale until ``sync_bm25`` finishes."""
         self._writing = True
         (self.data_dir / _DIRTY).write_text("an ingest is changing Chroma; BM25 must be rebuilt\n")
+        self.stamp()
 
     def add(self, doc: Document, chunks: list[Chunk], embeddings: list[list[float]],
             fingerprint: str, n_chunks: int) -> None:
@@ -283,6 +317,7 @@ class Store:
         """
         with self._bm25_lock:
             try:
+                self.stamp()
                 index = self._rebuild_bm25()
             except BaseException:
                 self._bm25 = None
@@ -293,15 +328,21 @@ class Store:
             return index
 
     def _rebuild_bm25(self) -> BM25Index:
-        """Build and save the side index (callers hold ``_bm25_lock``: rebuilds share a folder)."""
+        """Build and save the side index (callers hold ``_bm25_lock``: rebuilds share a folder).
+
+        The generation is read before the contents: a write in between leaves a
+        newer generation, so the index built here is not trusted past it.
+        """
+        generation = self._generation()
         data = self._all(["documents", "metadatas"])
         texts = [f"{m['title']}\n{d}" for d, m in zip(data["documents"], data["metadatas"])]
         rows = [
             Row(i, m["doc_id"], m["source"], m["file_name"], int(m["published_day"]))
             for i, m in zip(data["ids"], data["metadatas"])
         ]
-        index = BM25Index.build(texts, rows)
-        index.save(self._bm25_dir)
+        index = BM25Index.build(texts, rows, generation)
+        index.save(self._bm25_dir, data["documents"], data["metadatas"])
+        index = BM25Index.load(self._bm25_dir) or index  # the saved copy serves chunk texts from disk
         if not self._writing:
             (self.data_dir / _DIRTY).unlink(missing_ok=True)
         self._bm25 = index
