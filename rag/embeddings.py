@@ -13,6 +13,7 @@ own model name and a store built with it is not mixed with fp32 vectors.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -64,16 +65,7 @@ class Embedder:
         self._onnx = None
         self._torch = None
         if backend != "torch":
-            from . import onnx_backend
-
-            if onnx_backend.exportable(path):
-                quantized = backend == "onnx-int8"
-                folder = Path(cache_dir) / (Path(name).name + ("-int8" if quantized else ""))
-                onnx_file = onnx_backend.ensure_exported(path, folder, quantized=quantized)
-                self._onnx = onnx_backend.OnnxEncoder(onnx_file, path / "tokenizer.json", self.max_tokens)
-            else:
-                log.warning("%s is not a mean-pooled sentence-transformers model; using the torch backend", name)
-                backend = "torch"
+            backend = self._start_onnx(name, path, backend, Path(cache_dir))
         if backend == "torch":
             from llama_index.embeddings.huggingface import HuggingFaceEmbedding
 
@@ -84,6 +76,28 @@ class Embedder:
         self.backend: Backend = backend
         self.name = f"{name}+int8" if backend == "onnx-int8" else name
         self.dim = len(self.embed_query("dimension probe"))
+
+    def _start_onnx(self, name: str, path: Path, backend: Backend, cache_dir: Path) -> Backend:
+        """Load (exporting first if needed) the ONNX model; the torch backend if fp32 ONNX cannot run here."""
+        from . import onnx_backend
+
+        quantized = backend == "onnx-int8"
+        if not onnx_backend.exportable(path):
+            if quantized:
+                raise ConfigError(f"{name} is not a mean-pooled sentence-transformers model: onnx-int8 cannot "
+                                  "reproduce it. Set RAG_EMBED_BACKEND=torch.")
+            log.warning("%s is not a mean-pooled sentence-transformers model; using the torch backend", name)
+            return "torch"
+        try:
+            onnx_file = onnx_backend.ensure_exported(path, cache_dir / _cache_name(name, path, quantized), quantized)
+            self._onnx = onnx_backend.OnnxEncoder(onnx_file, path / "tokenizer.json", self.max_tokens)
+        except Exception as exc:  # read-only data dir, exporter or runtime trouble: torch gives the same vectors
+            if quantized:  # int8 vectors are a different model: falling back would mix them with fp32 ones
+                raise ConfigError(f"The int8 ONNX model could not be prepared in {cache_dir} ({exc}). "
+                                  "Fix that, or set RAG_EMBED_BACKEND=onnx or torch.") from exc
+            log.warning("ONNX backend unavailable (%s: %s); using the torch backend", type(exc).__name__, exc)
+            return "torch"
+        return backend
 
     def count_tokens(self, text: str) -> int:
         """Word pieces of ``text`` without the [CLS]/[SEP] markers."""
@@ -115,6 +129,12 @@ class Embedder:
         if self._onnx is None:
             return self._torch.get_query_embedding(text)
         return self._onnx.encode([text])[0].tolist()
+
+
+def _cache_name(name: str, path: Path, quantized: bool) -> str:
+    """Folder of a model's export: its name, plus a hash of its path for local folders (two may share a name)."""
+    label = name if name == DEFAULT_EMBED_MODEL else f"{path.name}-{hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:8]}"
+    return label + ("-int8" if quantized else "")
 
 
 def _max_seq_length(path: Path) -> int:

@@ -103,9 +103,11 @@ def ingest(
                 store.begin_write()
                 changed = True
             old_ids = existing.chunk_ids if existing else set()
-            new = [c for c in chunks if c.chunk_id not in old_ids]
+            # a kept chunk (same text, same id) keeps its vector, unless the title it was embedded with changed
+            reusable = old_ids if existing and existing.title == doc.title else set()
+            new = [c for c in chunks if c.chunk_id not in reusable]
             texts = [embedding_text(doc.title, c.text, embedder, embedder.max_tokens, c.n_tokens) for c in new]
-            batch.append(_Parsed(doc, chunks, new, texts, old_ids, existing is not None))
+            batch.append(_Parsed(doc, chunks, new, texts, old_ids, reusable, existing is not None))
             if sum(len(b.texts) for b in batch) >= _EMBED_TOGETHER:
                 writer.submit(batch)
                 batch = []
@@ -148,6 +150,7 @@ class _Parsed:
     new: list[Chunk]
     texts: list[str]
     old_ids: set[str]
+    reusable: set[str]  # old chunks whose vectors stay valid
     existed: bool
 
 
@@ -171,16 +174,18 @@ class _Writer:
             self._running = self._pool.submit(_write, batch, *self._args)
 
     def wait(self) -> None:
-        running, self._running = self._running, None
-        if running is not None:
-            running.result()
+        """Until the batch in flight is written; its error is raised here (once)."""
+        if self._running is not None:
+            try:
+                self._running.result()
+            finally:
+                if self._running.done():  # an interrupt while waiting leaves it in flight
+                    self._running = None
 
     def abandon(self) -> None:
-        """On the way out after an error: let a running batch finish, keep the first error."""
-        try:
-            self.wait()
-        except Exception:
-            pass
+        """On the way out after an error or interrupt: no write may still run when BM25 is re-synced."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._running = None
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
@@ -195,7 +200,7 @@ def _write(batch: list[_Parsed], store: Store, embedder: Embedder, fingerprint: 
         doc, n_chunks = item.doc, len(item.chunks)
         store.add(doc, item.new, vectors[at : at + len(item.new)], fingerprint, n_chunks=n_chunks)
         at += len(item.new)
-        store.refresh(doc, [c for c in item.chunks if c.chunk_id in item.old_ids], fingerprint, n_chunks=n_chunks)
+        store.refresh(doc, [c for c in item.chunks if c.chunk_id in item.reusable], fingerprint, n_chunks=n_chunks)
         stale = sorted(item.old_ids - {c.chunk_id for c in item.chunks})
         store.delete(stale)
         report.chunks_added += len(item.new)
@@ -205,6 +210,7 @@ def _write(batch: list[_Parsed], store: Store, embedder: Embedder, fingerprint: 
             report.updated += 1
         else:
             report.added += 1
+    store.stamp()
 
 
 def remove(keys: list[str], store: Store) -> IngestReport:
