@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test eval ingest clean
+.PHONY: install run test eval bench ingest clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,9 @@ test: install
 EVAL_OUT ?= eval-out/news
 eval: install
 	$(VENV)/bin/rag-eval run --dataset news --baseline eval/baselines/news.json --out $(EVAL_OUT) --quiet
+
+bench: install
+	$(PY) -m bench
 
 clean:
 	rm -rf $(VENV) .rag eval-out

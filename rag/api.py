@@ -236,6 +236,7 @@ class RAG:
             "chunks": store.count(),
             "embed_model": self.embedder.name,
             "embed_dim": self.embedder.dim,
+            "embed_backend": self.embedder.backend,
             "data_dir": str(Path(self.settings.data_dir).resolve()),
             "chroma": "server" if store.server else "embedded",
             "store": store.server.url if store.server else str(Path(self.settings.data_dir).resolve()),

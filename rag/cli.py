@@ -154,7 +154,7 @@ def stats(data_dir: DataDir = None) -> None:
         _fail(exc)
     typer.echo(
         f"documents: {s['documents']}\nchunks: {s['chunks']}\n"
-        f"embedding model: {s['embed_model']} (dim {s['embed_dim']})"
+        f"embedding model: {s['embed_model']} (dim {s['embed_dim']}, {s['embed_backend']} backend)"
     )
     if s["chroma"] == "server":
         typer.echo(f"store: Chroma server {s['store']} (collection {s['collection']})\n"

@@ -94,4 +94,4 @@ def test_batch_txt_input_and_bad_jsonl(cli_env, tmp_path):
 def test_stats(cli_env):
     result = runner.invoke(app, ["stats"], env=cli_env)
     assert result.exit_code == 0
-    assert "documents: 5" in result.output and "all-MiniLM-L6-v2 (dim 384)" in result.output
+    assert "documents: 5" in result.output and "all-MiniLM-L6-v2 (dim 384, onnx backend)" in result.output
