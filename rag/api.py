@@ -244,6 +244,13 @@ class RAG:
             "size_bytes": store.size_bytes(),
         }
 
+    def check(self) -> list[str]:
+        """What disagrees between Chroma and the BM25 side index (empty: all agree); changes nothing.
+
+        The next ``ingest`` of the same paths repairs any of it.
+        """
+        return self._open_store().check()
+
     def _check(self, question: str) -> str:
         if not isinstance(question, str) or not question.strip():
             raise EmptyQuestionError()

@@ -144,12 +144,17 @@ def batch(
 
 
 @app.command()
-def stats(data_dir: DataDir = None) -> None:
+def stats(
+    check: Annotated[bool, typer.Option("--check", help="Also verify that Chroma and the BM25 side index agree; exit 1 on drift.")] = False,
+    data_dir: DataDir = None,
+) -> None:
     """What is indexed: documents, chunks, embedding model, store path (or Chroma server URL) and size."""
     from .errors import RagError
 
+    rag = _rag(data_dir)
     try:
-        s = _rag(data_dir).stats()
+        s = rag.stats()
+        problems = rag.check() if check else []
     except RagError as exc:
         _fail(exc)
     typer.echo(
@@ -161,6 +166,13 @@ def stats(data_dir: DataDir = None) -> None:
                    f"BM25 side index: {s['data_dir']} ({s['size_bytes'] / 1e6:.1f} MB)")
     else:
         typer.echo(f"store: {s['store']} ({s['size_bytes'] / 1e6:.1f} MB)")
+    if check:
+        for problem in problems:
+            typer.echo(f"drift: {problem}", err=True)
+        if problems:
+            typer.secho(f"check: {len(problems)} problem(s); `rag ingest PATH` again repairs them", fg=typer.colors.RED, err=True)
+            raise typer.Exit(1)
+        typer.echo(f"check: ok ({s['chunks']} chunks, Chroma and the BM25 side index agree, every document complete)")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,140 @@
+"""A real `rag ingest` killed with SIGKILL at many moments; the next run must finish the same index.
+
+Each run starts from an empty index, is killed at a moment spread over a
+full ingest's duration (process start, model load, embedding, Chroma writes,
+the BM25 rebuild), then a plain `rag ingest` completes it. The result must be
+exactly an uninterrupted run's: same documents and chunk ids and texts, and
+`rag stats --check` finding Chroma and the BM25 side index in agreement.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from eval.datasets import SQUAD_A, squad_articles
+from rag import RAG, EmptyIndexError, Settings
+
+from .conftest import ARTICLES
+
+KILLS = 10
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Path:
+    """The sample articles plus three long SQuAD articles, so an ingest lasts long enough to be cut."""
+    folder = tmp_path_factory.mktemp("crash") / "articles"
+    shutil.copytree(ARTICLES, folder)
+    squad = tmp_path_factory.mktemp("squad")
+    squad_articles(SQUAD_A, squad)
+    for name in ("Normans.txt", "Huguenot.txt", "Yuan_dynasty.txt"):
+        shutil.copy(squad / name, folder / name)
+    return folder
+
+
+def _env(data_dir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    env.update(RAG_DATA_DIR=str(data_dir), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONPATH=str(ROOT))
+    return env
+
+
+def _ingest(corpus: Path, data_dir: Path, kill_after: float | None = None) -> subprocess.CompletedProcess | None:
+    cmd = [sys.executable, "-m", "rag.cli", "ingest", str(corpus)]
+    proc = subprocess.Popen(cmd, cwd=data_dir.parent, env=_env(data_dir),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if kill_after is None:
+        out, err = proc.communicate(timeout=600)
+        assert proc.returncode == 0, err
+        return subprocess.CompletedProcess(cmd, 0, out, err)
+    try:
+        proc.wait(timeout=kill_after)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    proc.communicate()
+    return None
+
+
+def _state(data_dir: Path, embedder) -> dict[str, tuple[str, str]]:
+    """Chunk id -> (doc id, text) as Chroma holds them; empty if the kill came before the collection existed."""
+    rag = RAG(Settings(_env_file=None, data_dir=data_dir), embedder=embedder)
+    try:
+        return {p.chunk_id: (p.doc_id, p.text) for p in rag.passages()}
+    except EmptyIndexError:
+        return {}
+
+
+def _seed_models(src: Path, data_dir: Path) -> None:
+    """Each fresh index reuses the ONNX export, so the kills fall on ingest work, not on exporting."""
+    data_dir.mkdir(parents=True)
+    shutil.copytree(src / "models", data_dir / "models")
+
+
+def test_sigkill_at_any_moment_then_ingest_gives_the_uninterrupted_index(corpus, tmp_path, embedder):
+    reference = tmp_path / "reference" / "index"
+    reference.parent.mkdir()
+    _ingest(corpus, reference)  # also exports the ONNX model, which every later run reuses
+    timed = tmp_path / "timed" / "index"
+    _seed_models(reference, timed)
+    started = time.perf_counter()
+    _ingest(corpus, timed)
+    full = time.perf_counter() - started  # what a run with the export in place takes
+    expected = _state(reference, embedder)
+    assert _state(timed, embedder) == expected
+    assert len({doc for doc, _ in expected.values()}) == 8 and len(expected) > 100
+
+    rng = random.Random(7)
+    moments = [(k + rng.random()) * full / KILLS for k in range(KILLS)]  # one in each tenth of a run
+    runs = []
+    try:
+        for n, moment in enumerate(moments):
+            data_dir = tmp_path / f"run{n}" / "index"
+            _seed_models(reference, data_dir)
+            _ingest(corpus, data_dir, kill_after=moment)
+            runs.append({"killed_at_s": round(moment, 2), "chunks_before_recovery": len(_state(data_dir, embedder))})
+            done = _ingest(corpus, data_dir)
+            assert done is not None and "skipped 0" in done.stdout
+            assert _state(data_dir, embedder) == expected, f"killed at {moment:.2f}s of {full:.2f}s"
+            problems = RAG(Settings(_env_file=None, data_dir=data_dir), embedder=embedder).check()
+            runs[-1]["drift_after_recovery"] = problems
+            assert problems == [], f"killed at {moment:.2f}s: {problems}"
+    finally:
+        (ROOT / "test-artifacts").mkdir(exist_ok=True)
+        (ROOT / "test-artifacts" / "crash-safety.json").write_text(
+            json.dumps({"full_ingest_s": round(full, 2), "chunks": len(expected), "runs": runs}, indent=1))
+    # the kills fell at different stages: before any write, and with part or all of the chunks written
+    partial = [r["chunks_before_recovery"] for r in runs]
+    assert partial[0] == 0 and any(p > 0 for p in partial), partial
+    check = subprocess.run([sys.executable, "-m", "rag.cli", "stats", "--check"], cwd=tmp_path,
+                           env=_env(tmp_path / f"run{KILLS - 1}" / "index"),
+                           capture_output=True, text=True)
+    assert check.returncode == 0 and "check: ok" in check.stdout, check.stderr
+
+
+def test_stats_check_reports_drift_and_exits_1(make_rag, articles_copy):
+    rag = make_rag()
+    rag.ingest([articles_copy], progress=False)
+    assert rag.check() == []
+    store = rag._open_store()
+    store._col.delete(ids=[next(iter(store.documents().values())).chunk_ids.pop()])  # behind rag's back
+    problems = RAG(rag.settings, embedder=rag.embedder).check()
+    assert any("of" in p and "chunks" in p for p in problems)  # an incomplete document
+    assert any("disagree" in p for p in problems)  # BM25 still has the chunk
+    from typer.testing import CliRunner
+
+    from rag.cli import app
+
+    result = CliRunner().invoke(app, ["stats", "--check", "--data-dir", str(rag.settings.data_dir)])
+    assert result.exit_code == 1 and "drift:" in result.output
+    rag.ingest([articles_copy], progress=False)
+    assert RAG(rag.settings, embedder=rag.embedder).check() == []  # the next ingest repairs it
