@@ -45,14 +45,13 @@ def write_chart(r: dict[str, Any], path: Path) -> None:
     fig, axes = plt.subplots(2, 2, figsize=(11, 8))
     ax = axes[0][0]
     if r.get("scale"):
-        n = [s["chunks"] for s in r["scale"]]
-        ax.plot(n, [s["retrieve"]["p50_ms"] for s in r["scale"]], "o-", label="rag.retrieve p50")
-        ax.plot(n, [s["retrieve"]["p95_ms"] for s in r["scale"]], "o--", label="rag.retrieve p95")
-        ax.plot(n, [s["raw_embed_plus_query"]["p50_ms"] for s in r["scale"]], "s-", label="query embed + raw Chroma p50")
+        scale = r["scale"]
+        _lines(ax, [s["chunks"] for s in scale], "chunks in the store (synthetic above 301)", "ms", [
+            ("rag.retrieve p50", "o-", [s["retrieve"]["p50_ms"] for s in scale]),
+            ("rag.retrieve p95", "o--", [s["retrieve"]["p95_ms"] for s in scale]),
+            ("query embed + raw Chroma p50", "s-", [s["raw_embed_plus_query"]["p50_ms"] for s in scale]),
+        ])
         ax.set_xscale("log")
-        ax.set_xlabel("chunks in the store (synthetic above 301)")
-        ax.set_ylabel("ms")
-        ax.legend()
     ax.set_title("Retrieval latency vs corpus size")
     ax = axes[0][1]
     if "ingest" in r:
@@ -68,11 +67,8 @@ def write_chart(r: dict[str, Any], path: Path) -> None:
     if "llm_batch" in r:
         runs = r["llm_batch"]["runs"]
         c = [x["concurrency"] for x in runs]
-        ax.plot(c, [x["speedup"] for x in runs], "o-", label="measured")
-        ax.plot(c, c, ":", color="#999", label="ideal")
-        ax.set_xlabel("concurrency")
-        ax.set_ylabel("speed-up over concurrency 1")
-        ax.legend()
+        _lines(ax, c, "concurrency", "speed-up over concurrency 1",
+               [("measured", "o-", [x["speedup"] for x in runs]), ("ideal", ":", c)])
     ax.set_title("ask_batch vs a server that waits 0.5 s")
     ax = axes[1][1]
     if "peer" in r:
@@ -88,6 +84,15 @@ def write_chart(r: dict[str, Any], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
+
+
+def _lines(ax, x: list, xlabel: str, ylabel: str, series: list[tuple[str, str, list]]) -> None:
+    """One line per (label, style, values) over ``x``, with labelled axes and a legend."""
+    for label, style, values in series:
+        ax.plot(x, values, style, label=label)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend()
 
 
 def table(r: dict[str, Any]) -> str:

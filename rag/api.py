@@ -120,8 +120,6 @@ class RAG:
         """Passages for ``question``, best first."""
         question = self._check(question)
         store = self._open_store()
-        if store.bm25().count == 0 and store.count() == 0:
-            raise EmptyIndexError(store.where)
         retriever = HybridRetriever(store, self.embedder, rrf_k=self.settings.rrf_k)
         return retriever.retrieve(question, top_k or self.settings.top_k, _filters(filters))
 

@@ -10,6 +10,7 @@ from datetime import date
 
 from .bm25_index import BM25Index
 from .embeddings import Embedder
+from .errors import EmptyIndexError
 from .store import Hit, Store, published_from_meta, spans_from_meta
 from .text import jaccard, terms
 from .types import Filters, Passage
@@ -26,7 +27,9 @@ class HybridRetriever:
 
     def retrieve(self, query: str, top_k: int = 5, filters: Filters | None = None) -> list[Passage]:
         """Fused passages, best first; texts are fetched only for passages that can make the cut."""
-        bm25 = self.store.bm25()
+        bm25 = self.store.bm25()  # also the one check per question that the side index is current
+        if bm25.count == 0 and self.store.count() == 0:
+            raise EmptyIndexError(self.store.where)
         allowed = allowed_doc_ids(bm25.rows, filters) if filters and not filters.is_empty() else None
         if allowed is not None and not allowed:
             return []

@@ -9,13 +9,12 @@ import bm25s
 import numpy as np
 import pytest
 
-from rag import RAG, Settings
+from rag import RAG
 from rag import indexer
 from rag.bm25_index import BM25Index, Row
 from rag.ingest.chunk import embedding_text
 from rag.text import terms
 
-from .conftest import ARTICLES
 
 
 def test_each_stored_vector_is_its_own_chunks_embedding(corpus_rag, embedder):
