@@ -132,6 +132,8 @@ def ingest(
         writer.close()
     if changed:
         store.sync_bm25()
+    else:
+        store.bm25()  # a run killed while saving the side index left it stale or missing: repair it now
     report.chunks_total = store.count()
     report.documents_total = len(present)  # no second full metadata scan
     report.seconds = time.perf_counter() - started

@@ -138,3 +138,16 @@ def test_stats_check_reports_drift_and_exits_1(make_rag, articles_copy):
     assert result.exit_code == 1 and "drift:" in result.output
     rag.ingest([articles_copy], progress=False)
     assert RAG(rag.settings, embedder=rag.embedder).check() == []  # the next ingest repairs it
+
+
+def test_an_ingest_with_nothing_to_change_still_repairs_a_side_index_killed_mid_save(make_rag, articles_copy):
+    """Killed after the last Chroma write but while saving BM25: the next run changes no chunk, yet must repair."""
+    rag = make_rag()
+    rag.ingest([articles_copy], progress=False)
+    data_dir = rag.settings.data_dir
+    shutil.rmtree(data_dir / "bm25")
+    (data_dir / "bm25.dirty").write_text("killed mid-save\n")
+    assert RAG(rag.settings, embedder=rag.embedder).check()  # drift is reported
+    report = RAG(rag.settings, embedder=rag.embedder).ingest([articles_copy], progress=False)
+    assert report.unchanged == 5 and report.added == report.updated == 0
+    assert RAG(rag.settings, embedder=rag.embedder).check() == []
