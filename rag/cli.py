@@ -23,6 +23,11 @@ def _rag(data_dir: Path | None):
     return RAG(Settings(data_dir=data_dir) if data_dir else Settings())
 
 
+def _printable(text: str) -> str:
+    """``text`` safe for a terminal: control and bidi-override characters from file names show as escapes."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+
+
 def _fail(exc: Exception) -> None:
     typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
     raise typer.Exit(1)
@@ -43,7 +48,7 @@ def ingest(
     except RagError as exc:
         _fail(exc)
     for item in report.skipped:
-        typer.echo(f"skipped {item.path}: {item.reason}", err=True)
+        typer.echo(f"skipped {_printable(item.path)}: {_printable(item.reason)}", err=True)
     typer.echo(report.summary())
 
 
@@ -99,7 +104,7 @@ def ask(
         typer.echo("\nSources:" if answer.citations else "\nClosest passages:")
     for n in shown:
         p = answer.passages[n - 1]
-        typer.echo(f"  [{n}] {p.title} ({p.file_name}, chars {p.start}-{p.end})")
+        typer.echo(f"  [{n}] {_printable(p.title)} ({_printable(p.file_name)}, chars {p.start}-{p.end})")
 
 
 @app.command()

@@ -14,6 +14,11 @@ import Stemmer
 from bm25s.stopwords import STOPWORDS_EN
 
 _WORD = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
+# Line breaks, ANSI escape sequences (CSI and OSC) and any other control character except tab.
+_BREAK = re.compile(
+    r"[\x00-\x08\x0a-\x1a\x1c-\x1f\x7f-\x9f\u2028\u2029]+"
+    r"|\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b\n]*(?:\x07|\x1b\\)?)?"
+)
 _STOPWORDS = frozenset(STOPWORDS_EN) | {"s", "did", "does", "do", "said", "say", "says"}
 
 
@@ -38,11 +43,16 @@ def _stemmer() -> Stemmer.Stemmer:
 
 
 def line_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
-    """Non-blank lines of ``text[start:end]`` as (start, end), whitespace trimmed."""
+    """Non-blank lines of ``text[start:end]`` as (start, end), whitespace trimmed.
+
+    Control characters and terminal escape sequences end a line too, so they
+    never reach a chunk, a title or a terminal.
+    """
     end = len(text) if end is None else end
     spans = []
-    for m in re.finditer(r"[^\n\r]+", text[start:end]):
-        s, e = m.start() + start, m.end() + start
+    bounds = [(m.start(), m.end()) for m in _BREAK.finditer(text, start, end)]
+    gaps = zip([start] + [b for _, b in bounds], [a for a, _ in bounds] + [end])
+    for s, e in gaps:
         while s < e and text[s].isspace():
             s += 1
         while e > s and text[e - 1].isspace():

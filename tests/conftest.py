@@ -16,9 +16,15 @@ CALL_FILE = "001_6455e6dab78b474c.txt"
 
 
 @pytest.fixture(scope="session")
-def embedder(tmp_path_factory) -> Embedder:
+def model_cache(tmp_path_factory) -> Path:
+    """Where the session's ONNX export lives; copy it into RAG_DATA_DIR/models to spare a subprocess the export."""
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(scope="session")
+def embedder(model_cache) -> Embedder:
     """The default (ONNX) backend, exported once per test session into a temp folder."""
-    return Embedder(cache_dir=tmp_path_factory.mktemp("models"))
+    return Embedder(cache_dir=model_cache)
 
 
 @pytest.fixture(scope="session")

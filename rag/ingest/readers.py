@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -42,16 +43,23 @@ def discover(paths: list[str | Path]) -> tuple[list[Path], list[tuple[str, str]]
     """Expand files and folders (recursively, hidden entries ignored) into supported files.
 
     Returns the files in a stable order and (path, reason) for what was left out.
+    Symlinked folders inside a folder are not followed (they can loop); pass
+    one directly to index it.
     """
     files: list[Path] = []
     skipped: list[tuple[str, str]] = []
     for raw in paths:
         path = Path(raw).expanduser()
-        if not path.exists():
-            skipped.append((str(raw), "no such file or folder"))
+        if not path.exists() and not path.is_symlink():
+            skipped.append((shown(path), "no such file or folder"))
         elif path.is_dir():
             for root, dirs, names in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                linked = [d for d in dirs if os.path.islink(os.path.join(root, d))]
+                for d in sorted(linked):
+                    if not d.startswith("."):
+                        skipped.append((shown(Path(root) / d), "symlinked folder not followed (it could loop); "
+                                                               "pass it directly to index it"))
+                dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in linked)
                 for name in sorted(names):
                     if not name.startswith("."):
                         _classify(Path(root) / name, files, skipped)
@@ -61,14 +69,29 @@ def discover(paths: list[str | Path]) -> tuple[list[Path], list[tuple[str, str]]
     return unique, skipped
 
 
+def shown(path: Path | str) -> str:
+    """The path as text that can always be printed and stored: undecodable name bytes become \\xNN."""
+    return os.fsencode(path).decode("utf-8", errors="backslashreplace")
+
+
 def _classify(path: Path, files: list[Path], skipped: list[tuple[str, str]]) -> None:
-    if path.suffix.lower() in SUPPORTED and path.is_file():
-        files.append(path)
-    elif not path.is_file():
-        skipped.append((str(path), "not a regular file"))
+    reason = None
+    try:
+        info = path.stat()  # follows symlinks
+    except OSError as exc:
+        reason = f"broken symlink ({exc.strerror})" if path.is_symlink() else f"cannot read file: {exc.strerror}"
     else:
-        kinds = ", ".join(sorted(SUPPORTED))
-        skipped.append((str(path), f"unsupported file type {path.suffix or '(none)'!r}; supported: {kinds}"))
+        if not stat.S_ISREG(info.st_mode):
+            reason = "not a regular file (a device, pipe or socket)"
+        elif path.suffix.lower() not in SUPPORTED:
+            kinds = ", ".join(sorted(SUPPORTED))
+            reason = f"unsupported file type {path.suffix or '(none)'!r}; supported: {kinds}"
+        elif shown(path) != str(path):
+            reason = "file name is not valid UTF-8; rename the file"
+    if reason:
+        skipped.append((shown(path), reason))
+    else:
+        files.append(path)
 
 
 def read_bytes(path: Path, max_bytes: int) -> bytes:
@@ -99,7 +122,7 @@ def parse(path: Path, data: bytes) -> RawDocument:
     digest = content_hash(data)
     if kind == "pdf":
         return _parse_pdf(path, data, digest)
-    if b"\x00" in data[:8192] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if b"\x00" in data[:8192] and not data.startswith((b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")):
         raise SkipFile("binary data, not text")
     if kind == "html":
         return _parse_html(path, data, digest)
@@ -107,15 +130,18 @@ def parse(path: Path, data: bytes) -> RawDocument:
 
 
 def _decode(data: bytes) -> str:
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if data.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        encoding = "utf-32"
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
         encoding = "utf-16"
     else:
         encoding = "utf-8-sig"
     try:
         return data.decode(encoding)
     except UnicodeDecodeError as exc:
+        label = "UTF-8" if encoding == "utf-8-sig" else f"{encoding.upper()} (as its byte-order mark says)"
         raise SkipFile(
-            f"not valid UTF-8 (bad byte at offset {exc.start}); convert the file to UTF-8"
+            f"not valid {label}: bad byte at offset {exc.start}; convert the file to UTF-8"
         ) from exc
 
 
@@ -140,10 +166,12 @@ def _parse_html(path: Path, data: bytes, digest: str) -> RawDocument:
 
 def _parse_pdf(path: Path, data: bytes, digest: str) -> RawDocument:
     import io
+    import logging
 
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
+    logging.getLogger("pypdf").setLevel(logging.ERROR)  # its repair notes ("EOF marker not found") are noise here
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
