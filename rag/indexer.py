@@ -25,7 +25,7 @@ from .ingest.readers import RawDocument, SkipFile, content_hash, discover, parse
 from .store import Store
 from .types import Chunk, Document, IngestReport, SkippedFile
 
-CLEANER_VERSION = "2"  # 2: control characters end a line
+CLEANER_VERSION = "2"  # 2: control characters end a line; no sentence is in more than two chunks
 
 
 def doc_id_for(path: Path) -> str:

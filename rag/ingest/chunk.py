@@ -39,19 +39,22 @@ def chunk(
     max_tokens: int,
     overlap_tokens: int,
 ) -> list[Chunk]:
-    """Pack sentences into chunks of at most ``max_tokens`` word pieces."""
+    """Pack sentences into chunks of at most ``max_tokens`` word pieces (and ``MAX_CHARS_PER_TOKEN`` times as many characters)."""
     units = _units(cleaned, counter, max_tokens)
     source = cleaned.source
+    max_chars = max_tokens * MAX_CHARS_PER_TOKEN
     chunks: list[Chunk] = []
-    i = 0
+    i = fresh = 0  # fresh: this chunk's first unit that the previous chunk did not hold
     while i < len(units):
-        j, total = i, 0
-        while j < len(units) and (j == i or total + units[j].tokens <= max_tokens):
+        j, total, chars = i, 0, 0
+        while j < len(units) and (j == i or (total + units[j].tokens <= max_tokens
+                                             and chars + units[j].end - units[j].start < max_chars)):
             total += units[j].tokens
+            chars += units[j].end - units[j].start + 1
             j += 1
         text, spans = _assemble(source, units[i:j])
         n_tokens = counter.count_tokens(text)
-        while j - i > 1 and n_tokens > max_tokens:  # joins can add pieces
+        while j - i > 1 and (n_tokens > max_tokens or len(text) > max_chars):  # joins can add pieces and spaces
             j -= 1
             text, spans = _assemble(source, units[i:j])
             n_tokens = counter.count_tokens(text)
@@ -70,25 +73,55 @@ def chunk(
         )
         if j >= len(units):
             break
-        i = _overlap_start(units, i, j, overlap_tokens)
+        i, fresh = _overlap_start(units, max(i + 1, fresh), j, overlap_tokens), j
     return chunks
 
 
+MAX_CHARS_PER_TOKEN = 12  # a unit longer than this many characters per window piece is cut by characters
+
+
 def _units(cleaned: CleanText, counter: TokenCounter, max_tokens: int) -> list[_Unit]:
-    """Sentences of every kept segment; a sentence longer than the window is cut at word pieces."""
+    """Sentences of every kept segment, each cut until it fits the window in word pieces and in characters."""
     units: list[_Unit] = []
+    source = cleaned.source
     sentences = [(seg_no, start, end) for seg_no, (seg_start, seg_end) in enumerate(cleaned.segments)
-                 for start, end in sentence_spans(cleaned.source, seg_start, seg_end)]
-    counts = counter.count_tokens_many([cleaned.source[start:end] for _, start, end in sentences])
+                 for start, end in sentence_spans(source, seg_start, seg_end)]
+    counts = counter.count_tokens_many([source[start:end] for _, start, end in sentences])
     for (seg_no, start, end), n in zip(sentences, counts):  # one tokenizer call per document, not per sentence
-        if n <= max_tokens:
-            units.append(_Unit(start, end, n, seg_no))
-            continue
-        offsets = counter.token_offsets(cleaned.source[start:end])
-        for k in range(0, len(offsets), max_tokens):
-            piece = offsets[k : k + max_tokens]
-            units.append(_Unit(start + piece[0][0], start + piece[-1][1], len(piece), seg_no))
+        for s, e, k in _fit(source, start, end, n, counter, max_tokens, max_tokens * MAX_CHARS_PER_TOKEN):
+            units.append(_Unit(s, e, k, seg_no))
     return units
+
+
+def _fit(source: str, start: int, end: int, n: int, counter: TokenCounter, max_tokens: int,
+         max_chars: int) -> list[tuple[int, int, int]]:
+    """``source[start:end]`` (``n`` word pieces) as contiguous pieces of at most ``max_tokens`` and ``max_chars``.
+
+    Too many word pieces: cut between pieces. Too many characters (a 2 MB
+    "word" is a single unknown piece): cut at a space, else anywhere. The
+    pieces cover every character, even ones the tokenizer ignores.
+    """
+    if n > max_tokens:
+        offsets = counter.token_offsets(source[start:end])
+        cuts = [start] + [start + offsets[k][0] for k in range(max_tokens, len(offsets), max_tokens)] + [end]
+    elif end - start > max_chars:
+        cuts = [start]
+        while end - cuts[-1] > max_chars:
+            at = source.rfind(" ", cuts[-1] + max_chars // 2, cuts[-1] + max_chars)
+            cuts.append(at if at > cuts[-1] else cuts[-1] + max_chars)
+        cuts.append(end)
+    else:
+        return [(start, end, n)]
+    spans = []
+    for s, e in zip(cuts, cuts[1:]):
+        while s < e and source[s].isspace():
+            s += 1
+        while e > s and source[e - 1].isspace():
+            e -= 1
+        if e > s:
+            spans.append((s, e))
+    counts = counter.count_tokens_many([source[s:e] for s, e in spans])
+    return [piece for (s, e), k in zip(spans, counts) for piece in _fit(source, s, e, k, counter, max_tokens, max_chars)]
 
 
 def _assemble(source: str, units: list[_Unit]) -> tuple[str, list[Span]]:
@@ -112,10 +145,14 @@ def _assemble(source: str, units: list[_Unit]) -> tuple[str, list[Span]]:
     return "".join(parts), spans
 
 
-def _overlap_start(units: list[_Unit], i: int, j: int, overlap_tokens: int) -> int:
-    """First unit of the next chunk: trailing whole sentences worth at most ``overlap_tokens``."""
+def _overlap_start(units: list[_Unit], floor: int, j: int, overlap_tokens: int) -> int:
+    """First unit of the next chunk: trailing whole sentences worth at most ``overlap_tokens``.
+
+    Never before ``floor``: the next chunk must start later than this one, and
+    may repeat only what this chunk added, so no sentence is in three chunks.
+    """
     k, total = j, 0
-    while k - 1 > i and total + units[k - 1].tokens <= overlap_tokens:
+    while k - 1 >= floor and total + units[k - 1].tokens <= overlap_tokens:
         k -= 1
         total += units[k].tokens
     return k
