@@ -48,4 +48,14 @@ def cite(n: int, passage: Passage, start: int, end: int) -> Citation:
 
 
 def with_marker(sentence: str, n: int) -> str:
-    return f"{sentence} [{n}]"
+    """A quoted sentence and its citation; brackets in the quote that read as markers become ``(n)``.
+
+    An article's own "[9]" (a footnote, or an attack) must never look like a
+    citation of passage 9 to whatever reads the answer's markers.
+    """
+    return f"{defuse_markers(sentence)} [{n}]"
+
+
+def defuse_markers(text: str) -> str:
+    """``text`` with each ``[n]``-style marker written ``(n)``, so it cites nothing."""
+    return _MARKER.sub(lambda m: f"({m.group(1)})", text)
