@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 
 import Stemmer
@@ -49,10 +50,14 @@ def line_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[
     never reach a chunk, a title or a terminal.
     """
     end = len(text) if end is None else end
-    spans = []
     bounds = [(m.start(), m.end()) for m in _BREAK.finditer(text, start, end)]
-    gaps = zip([start] + [b for _, b in bounds], [a for a, _ in bounds] + [end])
-    for s, e in gaps:
+    return trimmed(text, zip([start] + [b for _, b in bounds], [a for a, _ in bounds] + [end]))
+
+
+def trimmed(text: str, ranges: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The (start, end) ranges of ``text`` with surrounding whitespace cut off; blank ones left out."""
+    spans = []
+    for s, e in ranges:
         while s < e and text[s].isspace():
             s += 1
         while e > s and text[e - 1].isspace():

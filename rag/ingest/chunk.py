@@ -13,7 +13,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Protocol
 
-from ..text import sentence_spans
+from ..text import sentence_spans, trimmed
 from ..types import Chunk, Span
 from .clean import CleanText
 
@@ -112,14 +112,7 @@ def _fit(source: str, start: int, end: int, n: int, counter: TokenCounter, max_t
         cuts.append(end)
     else:
         return [(start, end, n)]
-    spans = []
-    for s, e in zip(cuts, cuts[1:]):
-        while s < e and source[s].isspace():
-            s += 1
-        while e > s and source[e - 1].isspace():
-            e -= 1
-        if e > s:
-            spans.append((s, e))
+    spans = trimmed(source, zip(cuts, cuts[1:]))
     counts = counter.count_tokens_many([source[s:e] for s, e in spans])
     return [piece for (s, e), k in zip(spans, counts) for piece in _fit(source, s, e, k, counter, max_tokens, max_chars)]
 
