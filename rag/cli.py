@@ -23,9 +23,10 @@ def _rag(data_dir: Path | None):
     return RAG(Settings(data_dir=data_dir) if data_dir else Settings())
 
 
-def _printable(text: str) -> str:
-    """``text`` safe for a terminal: control and bidi-override characters from file names show as escapes."""
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+def _printable(text: str, keep: str = "") -> str:
+    """``text`` safe for a terminal: control and bidi-override characters (from file names, or a model's
+    reply) show as escapes; characters in ``keep`` (say, newlines of an answer) pass as they are."""
+    return "".join(c if c.isprintable() or c in keep else c.encode("unicode_escape").decode() for c in text)
 
 
 def _fail(exc: Exception) -> None:
@@ -81,7 +82,7 @@ def ask(
         for event in rag.stream(question, filters=filters, top_k=top_k):
             if isinstance(event, str):
                 if live:  # words as the model writes them; the verified text follows
-                    typer.echo(event, nl=False)
+                    typer.echo(_printable(event, keep="\n"), nl=False)
             else:
                 answer = event
     except RagError as exc:
@@ -92,9 +93,9 @@ def ask(
         return
     if live:
         typer.echo("\n\nVerified:")
-    typer.echo(answer.text)
+    typer.echo(_printable(answer.text, keep="\n"))
     for u in answer.unsupported:
-        typer.echo(f"  (!) not supported by the passages: {u.sentence}")
+        typer.echo(f"  (!) not supported by the passages: {_printable(u.sentence)}")
     added = sorted({c.n for c in answer.citations if c.added})
     if added:
         typer.echo(f"  (citations {added} were added by verification)")

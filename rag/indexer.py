@@ -23,6 +23,7 @@ from .ingest.chunk import chunk, embedding_text
 from .ingest.clean import clean, guess_date, guess_title
 from .ingest.readers import RawDocument, SkipFile, content_hash, discover, parse, read_bytes
 from .store import Store
+from .text import line_spans
 from .types import Chunk, Document, IngestReport, SkippedFile
 
 CLEANER_VERSION = "2"  # 2: control characters end a line; no sentence is in more than two chunks
@@ -49,7 +50,7 @@ def build_document(raw: RawDocument, embedder: Embedder, settings: Settings) -> 
         doc_id=doc_id,
         source=str(raw.path.resolve()),
         file_name=raw.path.name,
-        title=raw.title or guess_title(cleaned, fallback=raw.path.stem),
+        title=_plain(raw.title) or guess_title(cleaned, fallback=raw.path.stem),
         published=raw.published or guess_date(cleaned),
         content_hash=raw.content_hash,
         kind=raw.kind,
@@ -58,6 +59,12 @@ def build_document(raw: RawDocument, embedder: Embedder, settings: Settings) -> 
     )
     chunks = chunk(cleaned, doc_id, embedder, settings.chunk_tokens, settings.chunk_overlap_tokens)
     return doc, chunks
+
+
+def _plain(title: str | None) -> str | None:
+    """A title from HTML or PDF metadata up to its first control character or escape, as cleaning treats text."""
+    spans = line_spans(title) if title else []
+    return title[spans[0][0]:spans[0][1]] if spans else None
 
 
 def ingest(

@@ -15,10 +15,12 @@ import Stemmer
 from bm25s.stopwords import STOPWORDS_EN
 
 _WORD = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
-# Line breaks, ANSI escape sequences (CSI and OSC) and any other control character except tab.
+# Line breaks, terminal escape sequences (CSI, 8-bit CSI, OSC ended by BEL or ST, two-byte ESC forms, a lone
+# ESC) and any other control character except tab. An unterminated OSC loses only its ESC, never the text after.
 _BREAK = re.compile(
-    r"[\x00-\x08\x0a-\x1a\x1c-\x1f\x7f-\x9f\u2028\u2029]+"
-    r"|\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b\n]*(?:\x07|\x1b\\)?)?"
+    r"\x1b\[[0-?]*[ -/]*[@-~]|\x9b[0-?]*[ -/]*[@-~]|\x1b\][^\x00-\x1f\x7f-\x9f]{0,512}?(?:\x07|\x1b\\)"
+    r"|\x1b[()][0-~]|\x1b[@-Z\\-_0-9=>]?"
+    r"|[\x00-\x08\x0a-\x1a\x1c-\x1f\x7f-\x9a\x9c-\x9f\u2028\u2029]+|\x9b"
 )
 _STOPWORDS = frozenset(STOPWORDS_EN) | {"s", "did", "does", "do", "said", "say", "says"}
 

@@ -14,6 +14,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -76,6 +77,9 @@ def test_fifty_simultaneous_chats_during_an_ingest_all_answer_and_see_the_new_ar
             time.sleep(0.1)  # fire once the ingest is writing, not while it is still loading its model
         assert ingest.poll() is None, "the ingest ended before the questions could overlap it"
         started = time.perf_counter()
+        ended: list[float] = []
+        waiter = threading.Thread(target=lambda: (ingest.wait(), ended.append(time.perf_counter() - started)))
+        waiter.start()  # the moment the ingest process really exits, not when this test gets round to it
 
         def ask(k: int) -> tuple[float, float, str, str | None]:
             t0 = time.perf_counter()
@@ -87,8 +91,9 @@ def test_fifty_simultaneous_chats_during_an_ingest_all_answer_and_see_the_new_ar
 
         with ThreadPoolExecutor(max_workers=REQUESTS) as pool:
             results = list(pool.map(ask, range(REQUESTS)))
-        out, err = ingest.communicate(timeout=600)
-        ingest_seconds = time.perf_counter() - started
+        waiter.join(timeout=600)
+        out, err = ingest.communicate(timeout=60)
+        ingest_seconds = ended[0]
         assert ingest.returncode == 0, err[-2000:]
         assert "added 4" in out
 
@@ -118,7 +123,7 @@ def test_fifty_simultaneous_chats_during_an_ingest_all_answer_and_see_the_new_ar
         "latency_s": {"p50": round(statistics.median(latencies), 2),
                       "p95": round(latencies[int(0.95 * (len(latencies) - 1))], 2),
                       "max": round(latencies[-1], 2)},
-        "queue_concurrency": Settings().concurrency,
+        "queue_concurrency": Settings(_env_file=None).concurrency,  # the page's: same defaults, no .env
     }
     ARTIFACT.parent.mkdir(exist_ok=True)
     ARTIFACT.write_text(json.dumps(figures, indent=2) + "\n")

@@ -12,6 +12,7 @@ import pytest
 
 from eval.datasets import load_jsonl
 from rag import RAG, Settings, parse_markers
+from rag.answer.citations import with_marker
 
 from .conftest import ARTICLES
 from .fixtures.hostile import INJECTION_ARTICLE, INJECTION_FILE, INJECTION_QUESTION
@@ -64,6 +65,14 @@ def test_extractive_answers_to_the_news_questions_do_not_change(attacked):
     assert changed == []
 
 
+def test_quoted_markers_are_defused_but_the_quote_stays_verbatim(attacked):
+    answer = attacked["attacked"].ask("Was the harbour bombed?")
+    assert "(9)" in answer.text or "(42)" in answer.text  # the attack line was quoted, so this test bites
+    assert any("[9]" in c.quote or "[42]" in c.quote for c in answer.citations)  # verbatim in the citation
+    assert with_marker("Footnote [9] and [1-99] and [1 , 2].", 3) == "Footnote (9) and (1-99) and (1 , 2). [3]"
+    assert parse_markers(with_marker("See [4][5].", 2)) == [2]
+
+
 @pytest.mark.parametrize("question", ATTACK_QUESTIONS)
 def test_extractive_quotes_the_attack_but_its_markers_cite_nothing(attacked, question):
     answer = attacked["attacked"].ask(question)
@@ -108,3 +117,22 @@ def test_llm_that_obeys_the_article_cannot_cite_outside_the_passages(attacked, f
         if "Kyiv has surrendered" in answer.text and "Kyiv has surrendered" not in flagged:
             # the attacking article itself says these words: cited, it can only point the reader at that article
             assert any("Kyiv has surrendered" in answer.passages[c.n - 1].text for c in answer.citations)
+
+
+def test_a_reply_full_of_terminal_escapes_reaches_the_terminal_as_text(corpus_rag, fake_llm):
+    """A hostile server's reply cannot clear the screen or retitle the window of someone running `rag ask`."""
+    from typer.testing import CliRunner
+
+    from rag.cli import app
+
+    fake_llm.queue("Trump held a 40-minute phone call with Putin.\x1b[2J\x1b]0;pwned\x07 [1] Bye.\x1b[31m")
+    env = {"RAG_DATA_DIR": str(corpus_rag.settings.data_dir), "RAG_LLM": "openai", "OPENAI_BASE_URL": fake_llm.url,
+           "RAG_LLM_RETRIES": "0"}
+    result = CliRunner().invoke(app, ["ask", "How long did Trump's phone call with Putin last?"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "40-minute" in result.output and "\x1b" not in result.output and "\x07" not in result.output
+    # the verified answer is rebuilt from sentences, which lose control characters; the words streamed live
+    # to a terminal are not, so the CLI escapes them on the way out
+    from rag.cli import _printable
+
+    assert _printable("40-minute\x1b[2J call\n", keep="\n") == "40-minute\\x1b[2J call\n"

@@ -1,7 +1,8 @@
 """Extractive answers: quote the passage sentences that best answer the question.
 
 No word is written that is not in a passage (beyond the ``[n]`` markers and
-the fixed abstention message). Each candidate sentence is scored by
+the fixed abstention message; a quoted sentence's own "[9]" is written "(9)"
+so it cannot pass for a citation). Each candidate sentence is scored by
   0.45 * cosine(question, sentence)                     (meaning)
 + 0.45 * idf-weighted share of question terms it holds  (the asked-about facts)
 + 0.10 * answer-type cue (a number for "how many", a date for "when", ...)

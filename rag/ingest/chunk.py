@@ -9,6 +9,7 @@ source characters it copies.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 from dataclasses import dataclass
 from typing import Protocol
@@ -58,6 +59,9 @@ def chunk(
             j -= 1
             text, spans = _assemble(source, units[i:j])
             n_tokens = counter.count_tokens(text)
+        if j <= fresh:  # the overlap left no room for anything new: this chunk goes without overlap
+            i = fresh
+            continue
         ordinal = len(chunks)
         chunks.append(
             Chunk(
@@ -102,8 +106,16 @@ def _fit(source: str, start: int, end: int, n: int, counter: TokenCounter, max_t
     pieces cover every character, even ones the tokenizer ignores.
     """
     if n > max_tokens:
-        offsets = counter.token_offsets(source[start:end])
-        cuts = [start] + [start + offsets[k][0] for k in range(max_tokens, len(offsets), max_tokens)] + [end]
+        starts = [start + a for a, _ in counter.token_offsets(source[start:end])]
+        cuts, k = [start], 0  # k: first word piece after the last cut
+        while len(starts) - k > max_tokens:
+            k += max_tokens
+            at = starts[k]
+            space = source.rfind(" ", cuts[-1] + 1, at)  # not inside a word ("w8" | "9"), when one can help it
+            if not source[at - 1].isspace() and space > cuts[-1]:
+                at, k = space, bisect.bisect_left(starts, space)
+            cuts.append(at)
+        cuts.append(end)
     elif end - start > max_chars:
         cuts = [start]
         while end - cuts[-1] > max_chars:

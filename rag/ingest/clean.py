@@ -47,6 +47,7 @@ def clean(source: str, markdown: bool = False) -> CleanText:
     out = CleanText(source)
     seen: set[str] = set()
     for start, end in line_spans(source):
+        whole = _whole_line(source, start, end)
         line = source[start:end]
         if markdown and (m := _MD_PREFIX.match(line)):
             start += m.end()
@@ -64,12 +65,27 @@ def clean(source: str, markdown: bool = False) -> CleanText:
             out.dropped += 1
             continue
         key = " ".join(line.casefold().split())
-        if key in seen:
+        if whole and key in seen:
             out.dropped += 1
             continue
-        seen.add(key)
+        if whole:
+            seen.add(key)
         out.segments.append((start, end))
     return out
+
+
+def _whole_line(source: str, start: int, end: int) -> bool:
+    """True unless an escape sequence or control character cut this piece out of a longer line.
+
+    Only whole lines are repeated paragraphs; a repeated fragment ("minister"
+    between two colour codes) is text.
+    """
+    before, after = start - 1, end
+    while before >= 0 and source[before] in " \t":
+        before -= 1
+    while after < len(source) and source[after] in " \t":
+        after += 1
+    return (before < 0 or source[before] in "\n\r") and (after >= len(source) or source[after] in "\n\r")
 
 
 def guess_title(cleaned: CleanText, fallback: str) -> str:

@@ -65,8 +65,14 @@ def discover(paths: list[str | Path]) -> tuple[list[Path], list[tuple[str, str]]
                         _classify(Path(root) / name, files, skipped)
         else:
             _classify(path, files, skipped)
-    unique = list(dict.fromkeys(p.resolve() for p in files))
-    return unique, skipped
+    unique: dict[Path, None] = {}
+    for path in files:
+        target = path.resolve()
+        if shown(target) != str(target):  # a link with a clean name to a target whose path is not UTF-8
+            skipped.append((shown(path), f"links to a path that is not valid UTF-8 ({shown(target)}); rename it"))
+        else:
+            unique.setdefault(target)
+    return list(unique), skipped
 
 
 def shown(path: Path | str) -> str:
@@ -87,7 +93,7 @@ def _classify(path: Path, files: list[Path], skipped: list[tuple[str, str]]) -> 
             kinds = ", ".join(sorted(SUPPORTED))
             reason = f"unsupported file type {path.suffix or '(none)'!r}; supported: {kinds}"
         elif shown(path) != str(path):
-            reason = "file name is not valid UTF-8; rename the file"
+            reason = "path is not valid UTF-8; rename the file or its folder"
     if reason:
         skipped.append((shown(path), reason))
     else:
