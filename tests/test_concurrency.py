@@ -9,7 +9,6 @@ articles without a restart. Latency under that load goes to
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import statistics
 import subprocess
@@ -17,7 +16,6 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 from gradio_client import Client
 
@@ -25,6 +23,7 @@ from eval.datasets import SQUAD_A, squad_articles
 from rag import RAG, Settings
 
 from .conftest import ARTICLES, ROOT
+from .fixtures.procs import child_env
 from .test_ui_cli import start_ui, stop
 
 REQUESTS = 50
@@ -39,12 +38,6 @@ QUESTIONS = [
 ]
 NEW_FACT = "The Quillmoor harbour authority closed the north pier because divers found cracks in two support columns."
 NEW_QUESTION = "Why did the Quillmoor harbour authority close the north pier?"
-
-
-def _env(data_dir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
-    env.update(RAG_DATA_DIR=str(data_dir), PYTHONPATH=str(ROOT), HF_HUB_OFFLINE="1")
-    return env
 
 
 def test_fifty_simultaneous_chats_during_an_ingest_all_answer_and_see_the_new_articles(
@@ -71,7 +64,7 @@ def test_fifty_simultaneous_chats_during_an_ingest_all_answer_and_see_the_new_ar
         assert "cracks" not in client.predict(NEW_QUESTION, api_name="/chat")
         single = time.perf_counter() - t0
 
-        ingest = subprocess.Popen([sys.executable, "-m", "rag.cli", "ingest", str(new)], env=_env(data_dir),
+        ingest = subprocess.Popen([sys.executable, "-m", "rag.cli", "ingest", str(new)], env=child_env(data_dir),
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
         while watcher.stats()["chunks"] == before and ingest.poll() is None:
             time.sleep(0.1)  # fire once the ingest is writing, not while it is still loading its model

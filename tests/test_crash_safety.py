@@ -11,7 +11,6 @@ exactly an uninterrupted run's: same documents and chunk ids and texts, and
 from __future__ import annotations
 
 import json
-import os
 import random
 import shutil
 import signal
@@ -26,6 +25,7 @@ from eval.datasets import SQUAD_A, squad_articles
 from rag import RAG, EmptyIndexError, Settings
 
 from .conftest import ARTICLES
+from .fixtures.procs import child_env
 
 KILLS = 10
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,15 +43,9 @@ def corpus(tmp_path_factory) -> Path:
     return folder
 
 
-def _env(data_dir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
-    env.update(RAG_DATA_DIR=str(data_dir), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONPATH=str(ROOT))
-    return env
-
-
 def _ingest(corpus: Path, data_dir: Path, kill_after: float | None = None) -> subprocess.CompletedProcess | None:
     cmd = [sys.executable, "-m", "rag.cli", "ingest", str(corpus)]
-    proc = subprocess.Popen(cmd, cwd=data_dir.parent, env=_env(data_dir),
+    proc = subprocess.Popen(cmd, cwd=data_dir.parent, env=child_env(data_dir),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if kill_after is None:
         out, err = proc.communicate(timeout=600)
@@ -69,7 +63,7 @@ def _ingest(corpus: Path, data_dir: Path, kill_after: float | None = None) -> su
 def _timed_ingest(corpus: Path, data_dir: Path, embedder) -> tuple[float, float]:
     """Seconds until the first chunk was in Chroma, and until the run ended (polled from outside)."""
     proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "ingest", str(corpus)], cwd=data_dir.parent,
-                            env=_env(data_dir), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            env=child_env(data_dir), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     started, first = time.perf_counter(), None
     while proc.poll() is None:
         if first is None and _count(data_dir, embedder):
@@ -146,7 +140,7 @@ def test_sigkill_at_any_moment_then_ingest_gives_the_uninterrupted_index(corpus,
     partial = [r["chunks_before_recovery"] for r in runs]
     assert partial[0] == 0 and any(p > 0 for p in partial), partial
     check = subprocess.run([sys.executable, "-m", "rag.cli", "stats", "--check"], cwd=tmp_path,
-                           env=_env(data_dir),
+                           env=child_env(data_dir),
                            capture_output=True, text=True)
     assert check.returncode == 0 and "check: ok" in check.stdout, check.stderr
 

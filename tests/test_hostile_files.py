@@ -25,6 +25,7 @@ from rag.ingest.readers import shown
 
 from .conftest import ARTICLES, CALL_FILE, ROOT
 from .fixtures.hostile import HUGE_MB, INJECTION_FILE, write_hostile_corpus
+from .fixtures.procs import child_env
 
 ARTIFACT = ROOT / "test-artifacts" / "hostile-files.json"
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -34,9 +35,7 @@ MEMORY_HEADROOM_MB = 300  # over a clean run's peak; the 50 MB file alone would 
 def _run(out: Path, data_dir: Path, model_cache: Path, folders: list[Path], vanish: list[Path] = ()) -> dict:
     """The ingest in a fresh process (model export copied in, so no re-export is timed)."""
     shutil.copytree(model_cache, data_dir / "models")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
-    env.update(RAG_DATA_DIR=str(data_dir), PYTHONPATH=str(ROOT), HF_HUB_OFFLINE="1",
-               RAG_TEST_VANISH=os.pathsep.join(map(str, vanish)))
+    env = child_env(data_dir, RAG_TEST_VANISH=os.pathsep.join(map(str, vanish)))
     proc = subprocess.run([sys.executable, "-m", "tests.fixtures.hostile_run", str(out), *map(str, folders)],
                           env=env, capture_output=True, text=True, timeout=600, cwd=data_dir.parent)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -176,10 +175,8 @@ def _reason_counts(skipped: list[dict]) -> dict[str, int]:
 
 
 def _cli_ingest(data_dir: Path, folders: list[Path]) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
-    env.update(RAG_DATA_DIR=str(data_dir), PYTHONPATH=str(ROOT), HF_HUB_OFFLINE="1")
     return subprocess.run([sys.executable, "-m", "rag.cli", "ingest", *map(str, folders)],
-                          env=env, capture_output=True, timeout=600, cwd=data_dir.parent)
+                          env=child_env(data_dir), capture_output=True, timeout=600, cwd=data_dir.parent)
 
 
 def test_the_cli_prints_every_odd_name_safely_and_a_second_run_changes_nothing(hostile):

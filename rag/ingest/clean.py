@@ -65,10 +65,10 @@ def clean(source: str, markdown: bool = False) -> CleanText:
             out.dropped += 1
             continue
         key = " ".join(line.casefold().split())
-        if whole and key in seen:
-            out.dropped += 1
-            continue
-        if whole:
+        if whole:  # only whole lines can be repeated paragraphs
+            if key in seen:
+                out.dropped += 1
+                continue
             seen.add(key)
         out.segments.append((start, end))
     return out

@@ -68,8 +68,8 @@ def discover(paths: list[str | Path]) -> tuple[list[Path], list[tuple[str, str]]
     unique: dict[Path, None] = {}
     for path in files:
         target = path.resolve()
-        if shown(target) != str(target):  # a link with a clean name to a target whose path is not UTF-8
-            skipped.append((shown(path), f"links to a path that is not valid UTF-8 ({shown(target)}); rename it"))
+        if shown(target) != str(target):  # the name, a folder above it, or a link's target; cannot be stored
+            skipped.append((shown(path), f"path is not valid UTF-8 ({shown(target)}); rename it"))
         else:
             unique.setdefault(target)
     return list(unique), skipped
@@ -92,8 +92,6 @@ def _classify(path: Path, files: list[Path], skipped: list[tuple[str, str]]) -> 
         elif path.suffix.lower() not in SUPPORTED:
             kinds = ", ".join(sorted(SUPPORTED))
             reason = f"unsupported file type {path.suffix or '(none)'!r}; supported: {kinds}"
-        elif shown(path) != str(path):
-            reason = "path is not valid UTF-8; rename the file or its folder"
     if reason:
         skipped.append((shown(path), reason))
     else:
