@@ -22,7 +22,7 @@ from eval.datasets import GoldCase, load_dataset
 from eval.metrics import fold, occurs
 from rag import RAG, Settings
 from rag.embeddings import Embedder
-from rag.indexer import build_document
+from rag.ingest.pipeline import build_document
 from rag.ingest.chunk import embedding_text
 from rag.ingest.readers import discover, parse, read_bytes
 from rag.store import Store

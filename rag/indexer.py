@@ -8,7 +8,6 @@ stale before the first write and rebuilt from Chroma at the end.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -19,53 +18,11 @@ from tqdm.auto import tqdm
 
 from .config import Settings
 from .embeddings import Embedder
-from .ingest.chunk import chunk, embedding_text
-from .ingest.clean import clean, guess_date, guess_title
-from .ingest.readers import RawDocument, SkipFile, content_hash, discover, parse, read_bytes
+from .ingest.chunk import embedding_text
+from .ingest.pipeline import build_document, doc_id_for, pipeline_fingerprint
+from .ingest.readers import SkipFile, content_hash, discover, parse, read_bytes
 from .store import Store
-from .text import line_spans
 from .types import Chunk, Document, IngestReport, SkippedFile
-
-CLEANER_VERSION = "2"  # 2: control characters end a line; no sentence is in more than two chunks
-
-
-def doc_id_for(path: Path) -> str:
-    """Stable id of the file at this absolute path."""
-    return hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16]
-
-
-def pipeline_fingerprint(settings: Settings, embedder: Embedder) -> str:
-    """Changes whenever re-chunking or re-embedding would give different chunks."""
-    key = f"{CLEANER_VERSION}|{settings.chunk_tokens}|{settings.chunk_overlap_tokens}|{embedder.name}"
-    return hashlib.sha256(key.encode()).hexdigest()[:12]
-
-
-def build_document(raw: RawDocument, embedder: Embedder, settings: Settings) -> tuple[Document, list[Chunk]]:
-    """Clean and chunk one parsed file."""
-    cleaned = clean(raw.text, markdown=raw.kind == "markdown")
-    if not cleaned.segments:
-        raise SkipFile("no article text left after removing boilerplate")
-    doc_id = doc_id_for(raw.path)
-    doc = Document(
-        doc_id=doc_id,
-        source=str(raw.path.resolve()),
-        file_name=raw.path.name,
-        title=_plain(raw.title) or guess_title(cleaned, fallback=raw.path.stem),
-        published=raw.published or guess_date(cleaned),
-        content_hash=raw.content_hash,
-        kind=raw.kind,
-        n_chars=len(raw.text),
-        dropped_lines=cleaned.dropped,
-    )
-    chunks = chunk(cleaned, doc_id, embedder, settings.chunk_tokens, settings.chunk_overlap_tokens)
-    return doc, chunks
-
-
-def _plain(title: str | None) -> str | None:
-    """A title from HTML or PDF metadata up to its first control character or escape, as cleaning treats text."""
-    spans = line_spans(title) if title else []
-    return title[spans[0][0]:spans[0][1]] if spans else None
-
 
 def ingest(
     paths: list[str | Path],

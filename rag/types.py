@@ -67,6 +67,20 @@ class Passage(BaseModel):
     dense_score: float | None = Field(None, description="Cosine similarity to the query.")
     bm25_score: float | None = None
 
+    def to_source(self, start: int, end: int) -> tuple[int, int]:
+        """Source offsets of ``text[start:end]``, which must lie inside one span (one cleaned segment).
+
+        Raises ValueError for a range outside every span. A passage without
+        spans (built by hand) is taken as one verbatim slice from ``self.start``.
+        """
+        if not self.spans:
+            return self.start + start, self.start + end
+        for span in self.spans:
+            if span.chunk_start <= start < span.chunk_start + span.length:
+                offset = span.source_start - span.chunk_start
+                return start + offset, min(end, span.chunk_start + span.length) + offset
+        raise ValueError(f"range {start}:{end} is not inside the passage's text")
+
 
 class Citation(BaseModel):
     """Where one cited sentence of an answer comes from."""

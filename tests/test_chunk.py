@@ -1,7 +1,8 @@
 import pytest
 
-from rag.indexer import build_document
-from rag.ingest.chunk import chunk, embedding_text, to_source
+from rag.ingest.chunk import chunk, embedding_text
+from rag.ingest.pipeline import build_document
+from rag.types import Passage
 from rag.ingest.clean import clean
 from rag.ingest.readers import parse
 from rag import Settings
@@ -68,8 +69,10 @@ def test_to_source_maps_ranges_inside_spans(embedder):
     cleaned.segments = [cleaned.segments[0], cleaned.segments[2]]
     (c,) = chunk(cleaned, "d", embedder, max_tokens=100, overlap_tokens=0)
     assert c.text == "Head\nKeep this sentence here. And this one too."
+    passage = Passage(chunk_id=c.chunk_id, doc_id="d", text=c.text, title="t", source="s", file_name="f",
+                      start=c.start, end=c.end, spans=c.spans, score=0.0)
     s = c.text.index("And this")
-    start, end = to_source(c.spans, s, s + 8)
+    start, end = passage.to_source(s, s + 8)
     assert text[start:end] == "And this"
     with pytest.raises(ValueError):
-        to_source(c.spans, 500, 510)
+        passage.to_source(500, 510)

@@ -2,7 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from rag.ingest.clean import clean, guess_date, guess_title
+from rag.ingest.clean import clean
+from rag.ingest.metadata import guess_date, guess_title
 
 from .conftest import ARTICLES
 

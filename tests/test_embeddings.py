@@ -11,7 +11,7 @@ import pytest
 from rag import RAG, Settings
 from rag.embeddings import Embedder, resolve_model_path
 from rag.errors import ConfigError
-from rag.indexer import build_document
+from rag.ingest.pipeline import build_document
 from rag.ingest.chunk import embedding_text
 from rag.ingest.readers import parse
 

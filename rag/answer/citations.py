@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-from ..ingest.chunk import to_source
 from ..types import Citation, Passage
 
 _MARKER = re.compile(r"\[(\d+(?:\s*[-–,]\s*\d+)*)\]")
@@ -31,8 +30,7 @@ def strip_markers(text: str) -> str:
 
 def cite(n: int, passage: Passage, start: int, end: int) -> Citation:
     """A citation of ``passage.text[start:end]``, the passage being number ``n``."""
-    source_start, source_end = to_source(passage.spans, start, end) if passage.spans else (
-        passage.start + start, passage.start + end)
+    source_start, source_end = passage.to_source(start, end)
     return Citation(
         n=n,
         chunk_id=passage.chunk_id,

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from ..embeddings import Embedder
 from ..text import jaccard, sentence_spans, terms, words
 from ..types import Citation, Passage
-from ..ingest.chunk import to_source
 from .citations import cite, with_marker
 
 ABSTAIN_TEXT = "The articles do not contain enough evidence to answer this question."
@@ -147,7 +146,7 @@ def _candidates(passages: list[Passage]) -> list[Candidate]:
             if n_words < HEADING_WORDS and not _ENDS_SENTENCE.search(text):
                 continue  # a headline or section heading, not a statement
             seen.add(key)
-            source_start, source_end = to_source(p.spans, s, e) if p.spans else (p.start + s, p.start + e)
+            source_start, source_end = p.to_source(s, e)
             out.append(Candidate(n, s, e, text, set(terms(text)), p.doc_id, source_start, source_end))
     _link_neighbours(out)
     return out

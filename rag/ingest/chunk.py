@@ -163,15 +163,6 @@ def _overlap_start(units: list[_Unit], floor: int, j: int, overlap_tokens: int) 
     return k
 
 
-def to_source(spans: list[Span], start: int, end: int) -> tuple[int, int]:
-    """Map a [start, end) range of chunk text to source offsets (range must lie in one span)."""
-    for span in spans:
-        if span.chunk_start <= start < span.chunk_start + span.length:
-            offset = span.source_start - span.chunk_start
-            return start + offset, min(end, span.chunk_start + span.length) + offset
-    raise ValueError(f"range {start}:{end} is not inside the chunk's text")
-
-
 def embedding_text(title: str, text: str, counter: TokenCounter, window: int, text_tokens: int | None = None) -> str:
     """Title line plus chunk text, the title trimmed so the whole fits the window.
 

@@ -37,6 +37,10 @@ class RawDocument:
     content_hash: str
     title: str | None = None
     published: date | None = None
+    updated: date | None = None
+    author: str | None = None
+    outlet: str | None = None
+    url: str | None = None
 
 
 def discover(paths: list[str | Path]) -> tuple[list[Path], list[tuple[str, str]]]:
