@@ -18,7 +18,7 @@ from pathlib import Path
 import bm25s
 import numpy as np
 
-from .text import terms
+from .text import MATCHER_VERSION, terms
 
 _MANIFEST = "manifest.json"
 _ROWS = "rows.json"
@@ -99,7 +99,8 @@ class BM25Index:
         if documents is not None and metadatas is not None:
             StoredChunks.write(tmp, documents, metadatas)
         (tmp / _ROWS).write_text(json.dumps([r.__dict__ for r in self.rows]))
-        (tmp / _MANIFEST).write_text(json.dumps({"count": self.count, "generation": self.generation}))
+        (tmp / _MANIFEST).write_text(json.dumps(
+            {"count": self.count, "generation": self.generation, "matcher": MATCHER_VERSION}))
         old = folder.with_name(folder.name + ".old")
         shutil.rmtree(old, ignore_errors=True)
         if folder.exists():
@@ -109,7 +110,11 @@ class BM25Index:
 
     @classmethod
     def load(cls, folder: Path) -> "BM25Index | None":
-        """The saved index, or None when it is missing or unreadable (then rebuild)."""
+        """The saved index, or None when it is missing, unreadable or built by another matcher (then rebuild).
+
+        Terms come from ``rag.text``; an index whose terms an older matcher
+        made would silently miss words, so a new ``MATCHER_VERSION`` rebuilds it.
+        """
         try:
             manifest = json.loads((folder / _MANIFEST).read_text())
             rows = [Row(**r) for r in json.loads((folder / _ROWS).read_text())]
@@ -117,7 +122,8 @@ class BM25Index:
             stored = StoredChunks(folder) if (folder / _STORED).exists() else None
         except (OSError, ValueError, TypeError, KeyError):
             return None
-        if manifest.get("count") != len(rows) or (stored is not None and len(stored._offsets) != len(rows) + 1):
+        if manifest.get("matcher") != MATCHER_VERSION or manifest.get("count") != len(rows) or (
+                stored is not None and len(stored._offsets) != len(rows) + 1):
             return None
         return cls(retriever, rows, len(rows), manifest.get("generation"), stored)
 

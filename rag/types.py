@@ -31,7 +31,11 @@ class Document(BaseModel):
     file_name: str
     title: str
     published: date | None = None
-    content_hash: str = Field(description="sha256 of the file bytes.")
+    updated: date | None = Field(None, description="When the article says it was last updated.")
+    author: str | None = None
+    outlet: str | None = Field(None, description="The publication, e.g. from og:site_name or a metadata sidecar.")
+    url: str | None = Field(None, description="Where the article lives on the web (canonical URL), if known.")
+    content_hash: str = Field(description="sha256 of the file bytes (and of its metadata sidecar row, if any).")
     kind: Literal["text", "markdown", "html", "pdf"]
     n_chars: int = Field(description="Length of the source text the offsets refer to.")
     dropped_lines: int = Field(0, description="Boilerplate or repeated lines removed by cleaning.")
@@ -60,6 +64,10 @@ class Passage(BaseModel):
     source: str
     file_name: str
     published: date | None = None
+    updated: date | None = None
+    author: str | None = None
+    outlet: str | None = None
+    url: str | None = None
     start: int
     end: int
     spans: list[Span] = Field(default_factory=list, repr=False)
@@ -90,6 +98,10 @@ class Citation(BaseModel):
     doc_id: str
     title: str
     source: str
+    published: date | None = None
+    author: str | None = None
+    outlet: str | None = None
+    url: str | None = None
     quote: str = Field(description="The supporting sentence, verbatim.")
     start: int = Field(description="Offset of the quote in the source text.")
     end: int
@@ -143,6 +155,10 @@ class ArticleInfo(BaseModel):
     source: str
     file_name: str
     published: date | None = None
+    updated: date | None = None
+    author: str | None = None
+    outlet: str | None = None
+    url: str | None = None
     chunks: int
     complete: bool = Field(True, description="False when an interrupted ingest left only some chunks.")
 
@@ -160,6 +176,7 @@ class IngestReport(BaseModel):
     unchanged: int = 0
     removed: int = 0
     skipped: list[SkippedFile] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list, description="Problems that cost no document (a bad metadata sidecar line).")
     chunks_added: int = 0
     chunks_removed: int = 0
     chunks_total: int = 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from ..text import block_sentences, sentence_spans
 from ..types import Citation, Passage
 
 _MARKER = re.compile(r"\[(\d+(?:\s*[-–,]\s*\d+)*)\]")
@@ -28,6 +29,19 @@ def strip_markers(text: str) -> str:
     return " ".join(re.sub(r"\s*" + _MARKER.pattern, "", text).split())
 
 
+def passage_sentences(passage: Passage) -> list[tuple[int, int]]:
+    """The sentences a citation may quote, as (start, end) in ``passage.text``.
+
+    Each span of a stored passage is one cleaned paragraph whose line breaks
+    only wrapped it, so a sentence never crosses a span and always maps back
+    to the source; a passage without spans is split as free text.
+    """
+    if not passage.spans:
+        return sentence_spans(passage.text)
+    return [sentence for span in passage.spans
+            for sentence in block_sentences(passage.text, span.chunk_start, span.chunk_start + span.length)]
+
+
 def cite(n: int, passage: Passage, start: int, end: int) -> Citation:
     """A citation of ``passage.text[start:end]``, the passage being number ``n``."""
     source_start, source_end = passage.to_source(start, end)
@@ -37,6 +51,10 @@ def cite(n: int, passage: Passage, start: int, end: int) -> Citation:
         doc_id=passage.doc_id,
         title=passage.title,
         source=passage.source,
+        published=passage.published,
+        author=passage.author,
+        outlet=passage.outlet,
+        url=passage.url,
         quote=passage.text[start:end],
         start=source_start,
         end=source_end,

@@ -6,7 +6,9 @@ so it cannot pass for a citation). Each candidate sentence is scored by
   0.45 * cosine(question, sentence)                     (meaning)
 + 0.45 * idf-weighted share of question terms it holds  (the asked-about facts)
 + 0.10 * answer-type cue (a number for "how many", a date for "when", ...)
-and the answer abstains when the best score is below a threshold calibrated
+where the cosine's weight passes to the term share as far as the embedding
+model cannot read the question's language (``Embedder.familiarity``: an
+English model on Chinese or Russian gives noise), and the answer abstains when the best score is below a threshold calibrated
 on gold questions (see ``eval/calibrate.py`` and the README).
 """
 
@@ -17,9 +19,9 @@ import re
 from dataclasses import dataclass
 
 from ..embeddings import Embedder
-from ..text import jaccard, sentence_spans, terms, words
+from ..text import jaccard, reflow, terms, word_count, words
 from ..types import Citation, Passage
-from .citations import cite, with_marker
+from .citations import cite, passage_sentences, with_marker
 
 ABSTAIN_TEXT = "The articles do not contain enough evidence to answer this question."
 
@@ -35,7 +37,8 @@ _LEANS_BACK = re.compile(
 MIN_WORDS = 4
 HEADING_WORDS = 12
 CONTEXT_WEIGHT = 0.8  # a sentence may lean on the one before it ("The meeting lasted...")
-_ENDS_SENTENCE = re.compile(r"[.!;\"”’')|]\s*$")
+_ENDS_SENTENCE = re.compile(r"[.!;\"”’')|。！？؟।」』]\s*$")
+_GREEK = re.compile(r"[\u0370-\u03ff\u1f00-\u1fff]")
 
 _NUMBER_Q = re.compile(
     r"\bhow (many|much|long|far|old|big|large|often|high)\b|\bwhat (number|percentage|share|amount|figure)\b",
@@ -73,10 +76,12 @@ class Candidate:
     dense: float = 0.0
     lexical: float = 0.0
     type_cue: float = 0.0
+    dense_weight: float = W_DENSE  # less when the model cannot read the question's language; lexical takes the rest
 
     @property
     def score(self) -> float:
-        return W_DENSE * self.dense + W_LEXICAL * self.lexical + W_TYPE * self.type_cue
+        lexical_weight = W_LEXICAL + W_DENSE - self.dense_weight
+        return self.dense_weight * self.dense + lexical_weight * self.lexical + W_TYPE * self.type_cue
 
 
 @dataclass
@@ -109,7 +114,7 @@ class ExtractiveAnswerer:
                 break
             if cand not in chosen and all(jaccard(cand.terms, c.terms) < 0.5 for c in chosen):
                 chosen.append(cand)
-        text = " ".join(with_marker(c.text, c.n) for c in chosen)
+        text = " ".join(with_marker(reflow(c.text), c.n) for c in chosen)
         citations = [cite(c.n, passages[c.n - 1], c.start, c.end) for c in chosen]
         return ExtractiveResult(text, citations, False, ranked[0].score)
 
@@ -122,8 +127,10 @@ class ExtractiveAnswerer:
         _score_lexical(cands, q_terms)
         vectors = self.embedder.embed_texts([c.text for c in cands] + [question])
         q_vec = vectors[-1]
+        dense_weight = W_DENSE * self.embedder.familiarity(question)
         for cand, vec in zip(cands, vectors):
             cand.dense = max(0.0, sum(a * b for a, b in zip(q_vec, vec)))
+            cand.dense_weight = dense_weight
             cand.type_cue = _type_cue(question, cand.text)
         return sorted(cands, key=lambda c: (-c.score, c.n, c.start))
 
@@ -137,11 +144,11 @@ def _candidates(passages: list[Passage]) -> list[Candidate]:
     seen: set[str] = set()
     out = []
     for n, p in enumerate(passages, start=1):
-        for s, e in sentence_spans(p.text):
+        for s, e in passage_sentences(p):
             text = p.text[s:e]
             key = " ".join(words(text))
-            n_words = len(key.split())
-            if n_words < MIN_WORDS or text.rstrip().endswith("?") or key in seen:
+            n_words = word_count(text)
+            if n_words < MIN_WORDS or _is_question(text) or key in seen:
                 continue  # fragments, questions (FAQ blocks) and overlap repeats answer nothing
             if n_words < HEADING_WORDS and not _ENDS_SENTENCE.search(text):
                 continue  # a headline or section heading, not a statement
@@ -150,6 +157,12 @@ def _candidates(passages: list[Passage]) -> list[Candidate]:
             out.append(Candidate(n, s, e, text, set(terms(text)), p.doc_id, source_start, source_end))
     _link_neighbours(out)
     return out
+
+
+def _is_question(sentence: str) -> bool:
+    """Ends in a question mark: "?", the full-width and Arabic ones, or Greek's ";" (U+037E folds to it)."""
+    end = sentence.rstrip()[-1:]
+    return end in "?？؟" or (end in ";\u037e" and bool(_GREEK.search(sentence)))
 
 
 def _link_neighbours(cands: list[Candidate]) -> None:

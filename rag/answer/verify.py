@@ -24,7 +24,7 @@ from typing import Callable, Sequence
 
 from ..text import sentence_spans, terms
 from ..types import Citation, DroppedCitation, Passage, UnsupportedSentence
-from .citations import cite, parse_markers, strip_markers
+from .citations import cite, parse_markers, passage_sentences, strip_markers
 
 SENTINEL = "NOT_IN_ARTICLES"
 SUPPORT_MIN = 0.55  # a cited passage supports a sentence at or above this
@@ -85,7 +85,7 @@ def support(claim: str, passage: Passage, embed: Embed | None = None, enough: fl
     falls short of ``enough``, and can only raise the score (paraphrase).
     """
     claim_terms = set(terms(claim))
-    spans = sentence_spans(passage.text) or [(0, len(passage.text))]
+    spans = passage_sentences(passage) or [(0, len(passage.text))]
     sentences = [passage.text[s:e] for s, e in spans]
     local = [_coverage(claim_terms, s) for s in sentences]
     score = _coverage(claim_terms, passage.text)

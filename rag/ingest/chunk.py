@@ -14,7 +14,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Protocol
 
-from ..text import sentence_spans, trimmed
+from ..text import block_sentences, trimmed
 from ..types import Chunk, Span
 from .clean import CleanText
 
@@ -89,7 +89,7 @@ def _units(cleaned: CleanText, counter: TokenCounter, max_tokens: int) -> list[_
     units: list[_Unit] = []
     source = cleaned.source
     sentences = [(seg_no, start, end) for seg_no, (seg_start, seg_end) in enumerate(cleaned.segments)
-                 for start, end in sentence_spans(source, seg_start, seg_end)]
+                 for start, end in block_sentences(source, seg_start, seg_end)]
     counts = counter.count_tokens_many([source[start:end] for _, start, end in sentences])
     for (seg_no, start, end), n in zip(sentences, counts):  # one tokenizer call per document, not per sentence
         for s, e, k in _fit(source, start, end, n, counter, max_tokens, max_tokens * MAX_CHARS_PER_TOKEN):

@@ -1,7 +1,7 @@
 """Cleaning scraped news text without losing track of where each character came from.
 
-Cleaning never rewrites text: it only chooses which line segments of the
-source text to keep, so every kept character still has its source offset.
+Cleaning never rewrites text: it only chooses which segments of the source
+text to keep, so every kept character still has its source offset.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ..text import line_spans
+from ..text import line_spans, soft_breaks
 
 # Whole lines that are page furniture, not article text (matched case-insensitively).
 _BOILERPLATE = re.compile(
@@ -31,46 +31,87 @@ _MD_PREFIX = re.compile(r"^(?:#{1,6}\s+|[>*+-]\s+)")
 
 @dataclass
 class CleanText:
-    """The kept (start, end) segments of a source text, in order."""
+    """The kept (start, end) segments of a source text, in order.
+
+    A segment is a paragraph as a reader sees it (``rag.text.blocks``), or the
+    part of one that survived cleaning: it may span lines joined by soft
+    (wrapping) line breaks, never a blank line, a heading or a table row.
+    """
 
     source: str
     segments: list[tuple[int, int]] = field(default_factory=list)
-    dropped: int = 0
+    dropped: int = 0  # lines left out
 
     def lines(self) -> list[str]:
         return [self.source[s:e] for s, e in self.segments]
 
 
-def clean(source: str, markdown: bool = False) -> CleanText:
-    """Drop boilerplate lines, bare URLs, symbol-only lines and repeated paragraphs."""
+def clean(source: str, markdown: bool = False, skip_to: int = 0) -> CleanText:
+    """Drop boilerplate lines, bare URLs, symbol-only lines and repeated paragraphs.
+
+    Lines wrapped inside one paragraph are kept together as one segment.
+    ``skip_to``: an offset before which every line is metadata, not text
+    (Markdown front matter).
+    """
     out = CleanText(source)
+    lines = line_spans(source)
+    soft = [False, *soft_breaks(source, lines)]
+    kept = [None if start < skip_to else _keep(source, start, end, markdown) for start, end in lines]
     seen: set[str] = set()
-    for start, end in line_spans(source):
-        whole = _whole_line(source, start, end)
-        line = source[start:end]
-        if markdown and (m := _MD_PREFIX.match(line)):
-            start += m.end()
-            line = source[start:end]
-        if url := _TRAILING_URL.search(line):  # "...end of article.https://site.com/"
-            end = start + url.start()
-            line = source[start:end].rstrip()
-            end = start + len(line)
-        if (
-            not line
-            or _BOILERPLATE.match(line)
-            or _ONLY_URL.match(line)
-            or not any(ch.isalnum() for ch in line)
-        ):
-            out.dropped += 1
+    block: list[int] = []
+    for k in range(len(lines) + 1):
+        if k < len(lines) and soft[k]:
+            block.append(k)
             continue
-        key = " ".join(line.casefold().split())
-        if whole:  # only whole lines can be repeated paragraphs
+        if block:
+            _add_block(out, lines, kept, block, seen)
+        block = [k]
+    return out
+
+
+def _keep(source: str, start: int, end: int, markdown: bool) -> tuple[int, int] | None:
+    """The part of one line worth keeping, or None for page furniture."""
+    line = source[start:end]
+    if markdown and (m := _MD_PREFIX.match(line)):
+        start += m.end()
+    if source.startswith("|", start):  # a table row: its outer pipes are debris, its cells the text
+        row = source[start:end]
+        start, end = start + len(row) - len(row.lstrip("| \t")), end - (len(row) - len(row.rstrip("| \t")))
+        if start >= end:
+            return None
+    line = source[start:end]
+    if url := _TRAILING_URL.search(line):  # "...end of article.https://site.com/"
+        line = line[: url.start()].rstrip()
+        end = start + len(line)
+    if not line or _BOILERPLATE.match(line) or _ONLY_URL.match(line) or not any(ch.isalnum() for ch in line):
+        return None
+    return start, end
+
+
+def _add_block(out: CleanText, lines: list[tuple[int, int]], kept: list[tuple[int, int] | None],
+               block: list[int], seen: set[str]) -> None:
+    """Keep one paragraph's surviving lines, joined where nothing between them was cut; a repeat is dropped.
+
+    Only whole lines make a repeated paragraph; a repeated fragment ("minister"
+    between two colour codes) is text.
+    """
+    groups: list[list[int]] = []  # line numbers of each segment
+    for k in block:
+        if kept[k] is None:
+            out.dropped += 1
+        elif groups and groups[-1][-1] == k - 1 and kept[k - 1][1] == lines[k - 1][1] and kept[k][0] == lines[k][0]:
+            groups[-1].append(k)
+        else:
+            groups.append([k])
+    for group in groups:
+        start, end = kept[group[0]][0], kept[group[-1]][1]
+        if all(_whole_line(out.source, *lines[k]) for k in group):
+            key = " ".join(out.source[start:end].casefold().split())
             if key in seen:
-                out.dropped += 1
+                out.dropped += len(group)
                 continue
             seen.add(key)
         out.segments.append((start, end))
-    return out
 
 
 def _whole_line(source: str, start: int, end: int) -> bool:
