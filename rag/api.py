@@ -20,7 +20,7 @@ from .errors import ConfigError, EmptyIndexError, EmptyQuestionError, QuestionTo
 from .llm import ChatModel
 from .retrieve import HybridRetriever, to_passage
 from .chroma_server import ChromaServer
-from .store import Store, published_from_meta
+from .store import Store, article_meta
 from .types import Answer, ArticleInfo, Filters, IngestReport, Passage
 
 Mode = Literal["extractive", "llm"]
@@ -106,7 +106,7 @@ class RAG:
         articles = [
             ArticleInfo(
                 doc_id=d.doc_id, title=d.title, source=d.source, file_name=d.file_name,
-                published=published_from_meta({"published": d.published}), chunks=len(d.chunk_ids),
+                **article_meta(d.meta), chunks=len(d.chunk_ids),
                 complete=len(d.chunk_ids) == d.n_chunks,
             )
             for d in stored.values()

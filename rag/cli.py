@@ -50,6 +50,8 @@ def ingest(
         _fail(exc)
     for item in report.skipped:
         typer.echo(f"skipped {_printable(item.path)}: {_printable(item.reason)}", err=True)
+    for warning in report.warnings:
+        typer.echo(f"warning: {_printable(warning)}", err=True)
     typer.echo(report.summary())
 
 
@@ -105,7 +107,14 @@ def ask(
         typer.echo("\nSources:" if answer.citations else "\nClosest passages:")
     for n in shown:
         p = answer.passages[n - 1]
-        typer.echo(f"  [{n}] {_printable(p.title)} ({_printable(p.file_name)}, chars {p.start}-{p.end})")
+        typer.echo(f"  [{n}] {_printable(p.title)} ({_printable(_provenance(p))}, chars {p.start}-{p.end})")
+
+
+def _provenance(passage) -> str:
+    """Where a passage comes from, as a reader cites it: author, outlet, date, then the file (and URL)."""
+    parts = [passage.author and f"by {passage.author}", passage.outlet,
+             passage.published and passage.published.isoformat(), passage.file_name, passage.url]
+    return ", ".join(p for p in parts if p)
 
 
 @app.command()

@@ -54,6 +54,15 @@ class Settings(BaseSettings):
     )
     chunk_overlap_tokens: int = Field(32, ge=0, description="Overlap between neighbouring chunks.")
     max_file_mb: float = Field(20.0, gt=0, description="Larger files are skipped with a reason.")
+    date_order: Literal["DMY", "MDY", "YMD"] | None = Field(
+        None, description="How the corpus writes all-numeric dates (03/04/2025): DMY, MDY or YMD. Unset: such "
+        "dates, ambiguous when day and month could swap, leave the article undated.",
+    )
+
+    @field_validator("date_order", mode="before")
+    @classmethod
+    def _date_order_blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
     top_k: int = Field(5, ge=1, le=50, description="Passages handed to the answerer.")
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
     abstain_threshold: float = Field(

@@ -19,7 +19,8 @@ from tqdm.auto import tqdm
 from .config import Settings
 from .embeddings import Embedder
 from .ingest.chunk import embedding_text
-from .ingest.pipeline import build_document, doc_id_for, pipeline_fingerprint
+from .ingest.metadata import Sidecars
+from .ingest.pipeline import build_document, doc_id_for, document_hash, pipeline_fingerprint
 from .ingest.readers import SkipFile, content_hash, discover, parse, read_bytes
 from .store import Store
 from .types import Chunk, Document, IngestReport, SkippedFile
@@ -38,6 +39,8 @@ def ingest(
     report = IngestReport()
     files, skipped = discover(paths)
     report.skipped += [SkippedFile(path=p, reason=r) for p, r in skipped]
+    roots = [Path(p).expanduser() for p in paths]
+    sidecars = Sidecars([p if p.is_dir() else p.parent for p in roots], settings.date_order)
     fingerprint = pipeline_fingerprint(settings, embedder)
     stored = store.documents()
     present = set(stored)  # doc ids in the store as this run goes on
@@ -52,10 +55,11 @@ def ingest(
             try:
                 data = read_bytes(path, max_bytes)
                 existing = stored.get(doc_id_for(path))
-                if existing and existing.is_complete(content_hash(data), fingerprint):
+                row = sidecars.row(path)
+                if existing and existing.is_complete(document_hash(content_hash(data), row), fingerprint):
                     report.unchanged += 1
                     continue
-                doc, chunks = build_document(parse(path, data), embedder, settings)
+                doc, chunks = build_document(parse(path, data), embedder, settings, sidecars.meta(row), row)
             except SkipFile as exc:
                 report.skipped.append(SkippedFile(path=str(path), reason=str(exc)))
                 continue
@@ -94,6 +98,7 @@ def ingest(
         raise
     finally:
         writer.close()
+    report.warnings += sidecars.warnings
     if changed:
         store.sync_bm25()
     else:

@@ -11,7 +11,7 @@ from datetime import date
 from .bm25_index import BM25Index
 from .embeddings import Embedder
 from .errors import EmptyIndexError
-from .store import Hit, Store, published_from_meta, spans_from_meta
+from .store import Hit, Store, article_meta, spans_from_meta
 from .text import jaccard, terms
 from .types import Filters, Passage
 
@@ -102,7 +102,7 @@ def to_passage(hit: Hit, score: float, bm25_score: float | None) -> Passage:
         title=m["title"],
         source=m["source"],
         file_name=m["file_name"],
-        published=published_from_meta(m),
+        **article_meta(m),
         start=m["start"],
         end=m["end"],
         spans=spans_from_meta(m),

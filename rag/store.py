@@ -47,6 +47,7 @@ class StoredDoc:
     fingerprint: str
     n_chunks: int
     chunk_ids: set[str] = field(default_factory=set)
+    meta: dict[str, Any] = field(default_factory=dict, repr=False)  # one chunk's metadata: the article's facts
 
     def is_complete(self, content_hash: str, fingerprint: str) -> bool:
         return (
@@ -163,7 +164,7 @@ class Store:
             if doc is None:
                 doc = docs[m["doc_id"]] = StoredDoc(
                     m["doc_id"], m["source"], m["file_name"], m["title"], m["published"],
-                    m["content_hash"], m["fingerprint"], m["n_chunks"],
+                    m["content_hash"], m["fingerprint"], m["n_chunks"], meta=m,
                 )
             elif doc.content_hash != m["content_hash"] or doc.fingerprint != m["fingerprint"]:
                 doc.content_hash = "(mixed)"  # leftovers of an interrupted update
@@ -282,7 +283,7 @@ class Store:
             problems.append("the BM25 side index is marked stale (an ingest died, or is running)")
         index = BM25Index.load(self._bm25_dir)
         if index is None:
-            return problems + (["the BM25 side index is missing or unreadable"] if ids else [])
+            return problems + (["the BM25 side index is missing, unreadable or built by an older matcher"] if ids else [])
         generation = self._generation()
         if generation is not None and index.generation != generation:
             problems.append(f"the BM25 side index was built at generation {index.generation}, Chroma is at {generation}")
@@ -402,6 +403,10 @@ def _chunk_meta(doc: Document, chunk: Chunk, fingerprint: str, n_chunks: int) ->
         "kind": doc.kind,
         "published": published.isoformat() if published else "",
         "published_day": int(published.strftime("%Y%m%d")) if published else -1,
+        "updated": doc.updated.isoformat() if doc.updated else "",
+        "author": doc.author or "",
+        "outlet": doc.outlet or "",
+        "url": doc.url or "",
         "content_hash": doc.content_hash,
         "fingerprint": fingerprint,
         "ordinal": chunk.ordinal,
@@ -417,5 +422,17 @@ def spans_from_meta(meta: dict[str, Any]) -> list[Span]:
     return [Span(chunk_start=a, source_start=b, length=c) for a, b, c in json.loads(meta["spans"])]
 
 
-def published_from_meta(meta: dict[str, Any]) -> date | None:
-    return date.fromisoformat(meta["published"]) if meta.get("published") else None
+def published_from_meta(meta: dict[str, Any], key: str = "published") -> date | None:
+    return date.fromisoformat(meta[key]) if meta.get(key) else None
+
+
+def article_meta(meta: dict[str, Any]) -> dict[str, Any]:
+    """The article facts a chunk's metadata carries, as Passage/ArticleInfo fields (None when unknown;
+    chunks stored before these existed have none)."""
+    return {
+        "published": published_from_meta(meta),
+        "updated": published_from_meta(meta, "updated"),
+        "author": meta.get("author") or None,
+        "outlet": meta.get("outlet") or None,
+        "url": meta.get("url") or None,
+    }

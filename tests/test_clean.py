@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from rag.ingest.clean import clean
-from rag.ingest.metadata import guess_date, guess_title
+from rag.ingest.metadata import byline, guess_title
 
 from .conftest import ARTICLES
 
@@ -65,6 +65,6 @@ def test_title_and_date_guesses():
     long_first = guess_title(clean((ARTICLES / "002_336aeb1108c76b5e.txt").read_text()), "x")
     assert long_first.endswith("…") and len(long_first) <= 91
     assert guess_title(clean(""), "fallback") == "fallback"
-    assert str(guess_date(clean("Title\nPublished August 22, 2025\nBody text."))) == "2025-08-22"
-    assert str(guess_date(clean("Title\ndate: 2024-02-29\nBody."))) == "2024-02-29"
-    assert guess_date(clean("On Thursday, August 21, Trump posted.")) is None
+    assert str(byline(clean("Title\nPublished August 22, 2025\nBody text.")).published) == "2025-08-22"
+    assert str(byline(clean("Title\ndate: 2024-02-29\nBody.")).published) == "2024-02-29"
+    assert byline(clean("On Thursday, August 21, Trump posted.")).published is None

@@ -1,15 +1,159 @@
-"""What an article says about itself: title, published date.
+"""What an article says about itself: title, published and updated dates, author, outlet, URL.
 
-Guesses from the cleaned text's first lines, used when the reader found no
-metadata of its own (HTML meta tags, a PDF's Info dictionary).
+Where each fact comes from, best first:
+1. a metadata sidecar the user put beside the files (``metadata.csv`` or
+   ``metadata.jsonl``; see ``Sidecars``);
+2. the file's own metadata: HTML meta tags, Markdown front matter;
+3. the article's printed byline or dateline ("By Jane Doe | Sept. 14, 2025",
+   "Published: 14.09.2025", "Updated March 4, 2025");
+4. a PDF's CreationDate: when the file was made, which a printed date beats.
+
+Dates are read by dateparser, and only where a cue says a date is meant (a
+byline's field, a front-matter key, a sidecar column), so "12 kilometres" or
+"31 to 14" in a first sentence is never a date. An all-numeric date whose day
+and month could swap (03/04/2025) stays unknown unless ``RAG_DATE_ORDER``
+says how the corpus writes dates. A malformed value anywhere leaves that
+field unknown; it never costs the document.
 """
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import re
+import tomllib
+from dataclasses import dataclass, fields
 from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Literal
 
 from .clean import CleanText
+
+DateOrder = Literal["DMY", "MDY", "YMD"]
+SIDECAR_NAMES = ("metadata.csv", "metadata.jsonl")
+
+
+@dataclass
+class ArticleMeta:
+    """Facts about one article; None where unknown."""
+
+    title: str | None = None
+    published: date | None = None
+    updated: date | None = None
+    author: str | None = None
+    outlet: str | None = None
+    url: str | None = None
+
+    def over(self, other: ArticleMeta) -> ArticleMeta:
+        """These facts, with ``other``'s where these are unknown."""
+        return ArticleMeta(**{f.name: getattr(self, f.name) if getattr(self, f.name) is not None
+                              else getattr(other, f.name) for f in fields(self)})
+
+
+# --- dates ----------------------------------------------------------------------
+
+_YEAR = re.compile(r"(?<!\d)(?:1[89]\d\d|2\d\d\d)(?!\d)|(?<!\d)\d{1,2}[./-]\d{1,2}[./-]\d{2}(?!\d)")
+_ISO = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})(?:[T ][\d:.]+(?:Z|[+-]\d{2}:?\d{2})?)?\s*$")
+_NUMERIC = re.compile(r"^\s*(\d{1,2})[./-](\d{1,2})[./-](\d{2}|\d{4})\s*$")
+
+
+def parse_date(value: Any, order: DateOrder | None = None) -> date | None:
+    """A calendar date from a field meant to hold one, or None.
+
+    Accepts ``date``/``datetime`` objects, ISO 8601, and whatever dateparser
+    reads with day, month and year all present ("Sept. 14, 2025",
+    "March 3rd, 2025", "14.09.2025", "5 марта 2025"). Relative dates
+    ("yesterday") and values without a year are refused: they depend on
+    when the file was read. A numeric date whose first two numbers could
+    both be the month is None unless ``order`` is given.
+    """
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or not _YEAR.search(value) or len(value) > 200:
+        return None
+    if m := _ISO.match(value):
+        try:
+            return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        except ValueError:
+            return None
+    numeric = _NUMERIC.match(value)
+    if numeric and order is None:
+        first, second = int(numeric.group(1)), int(numeric.group(2))
+        if first <= 12 and second <= 12 and first != second:
+            return None  # 03/04/2025: March 4 or 3 April; set RAG_DATE_ORDER to say
+    return _dateparser(value.strip(), order)
+
+
+def _dateparser(value: str, order: DateOrder | None) -> date | None:
+    import dateparser
+
+    settings: dict[str, Any] = {"REQUIRE_PARTS": ["day", "month", "year"], "RETURN_AS_TIMEZONE_AWARE": False,
+                                "PREFER_DATES_FROM": "past"}
+    if order:
+        settings["DATE_ORDER"] = order
+    languages = ["en"] if value.isascii() else None  # other languages are detected, which costs more
+    try:
+        parsed = dateparser.parse(value, languages=languages, settings=settings)
+    except Exception:  # dateparser raises assorted errors on odd input; a bad date is only unknown
+        return None
+    return parsed.date() if parsed else None
+
+
+# --- bylines --------------------------------------------------------------------
+
+HEAD_LINES = 8  # a byline sits above the story
+_FIELD_SEPARATORS = re.compile(r"\s+[|·•—–]\s+|\s{3,}|\s+-\s+")
+_UPDATED = re.compile(r"^(?:last\s+)?(?:updated|modified|edited)\b(?:\s+on)?[:\s]*", re.I)
+_PUBLISHED = re.compile(r"^(?:published|posted|first\s+published|date|dated|released)\b(?:\s+on)?[:\s]*", re.I)
+_BY = re.compile(r"^by\s+(.+)$", re.I)
+_LABEL = re.compile(r"^[^\d:：]{1,40}[:：]\s*(.+)$")  # "Опубликовано: 2025-03-05", "发布日期：2025-03-04"
+_TRAILING_DATE = re.compile(r"\s*,?\s+(?:on\s+)?(?=\S*\d)(\S.*)$")
+
+
+def byline(cleaned: CleanText, order: DateOrder | None = None) -> ArticleMeta:
+    """Published and updated dates and the author from the article's first lines.
+
+    A line qualifies when it is short (a byline, not a story sentence) and
+    each of its fields, split at "|", "·", "—" or " - ", is read alone: a
+    field after "Updated" is the updated date, after "Published"/"Posted" or
+    any "Label:" the published date, after "By" the author (and a date glued
+    to it, "By Jane Doe, March 3, 2025"), and a field that is a whole date
+    the published date.
+    """
+    found = ArticleMeta()
+    for line in cleaned.lines()[:HEAD_LINES]:
+        if len(line) > 160 or len(line.split()) > 20:
+            continue
+        for field in _FIELD_SEPARATORS.split(line.strip()):
+            _read_field(field.strip(), found, order)
+        if found.published and found.author:
+            break
+    return found
+
+
+def _read_field(field: str, found: ArticleMeta, order: DateOrder | None) -> None:
+    if m := _UPDATED.match(field):
+        found.updated = found.updated or parse_date(field[m.end():], order)
+        return
+    if m := _BY.match(field):
+        name = m.group(1)
+        if tail := _TRAILING_DATE.search(name):  # "By Jane Doe, March 3, 2025"
+            if when := parse_date(tail.group(1), order):
+                found.published = found.published or when
+                name = name[: tail.start()]
+        name = name.strip(" ,;")
+        if name and len(name) <= 80 and not any(ch.isdigit() for ch in name):
+            found.author = found.author or name
+        return
+    if m := _PUBLISHED.match(field):
+        field = field[m.end():]
+    elif m := _LABEL.match(field):
+        field = m.group(1)
+    if not found.published:
+        found.published = parse_date(field, order)
 
 
 def guess_title(cleaned: CleanText, fallback: str) -> str:
@@ -17,9 +161,9 @@ def guess_title(cleaned: CleanText, fallback: str) -> str:
     lines = cleaned.lines()
     for line in lines[:3]:
         if len(line.split()) <= 16 and not line.rstrip().endswith((".", "?", "!", ":", ",")):
-            return line.strip()
+            return " ".join(line.split())
     if lines:
-        first = lines[0].strip()
+        first = " ".join(lines[0].split())
         if len(first) <= 90:
             return first
         cut = first[:90].rsplit(" ", 1)[0]
@@ -27,21 +171,157 @@ def guess_title(cleaned: CleanText, fallback: str) -> str:
     return fallback
 
 
-_MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
-_DATE_PATTERNS = [
-    (re.compile(r"\b(\d{4}-\d{2}-\d{2})\b"), "%Y-%m-%d"),
-    (re.compile(rf"\b((?:{_MONTHS})\s+\d{{1,2}},\s+\d{{4}})\b"), "%B %d, %Y"),
-    (re.compile(rf"\b(\d{{1,2}}\s+(?:{_MONTHS})\s+\d{{4}})\b"), "%d %B %Y"),
-]
+# --- front matter ---------------------------------------------------------------
+
+_FRONT = re.compile(r"\A\ufeff?(---|\+\+\+)[ \t]*\r?\n(.*?)\r?\n\1[ \t]*(?:\r?\n|\Z)", re.S)
+_KEYS = {
+    "title": ("title", "headline"),
+    "published": ("published", "date", "pubdate", "publishdate", "publish_date", "published_at", "datepublished"),
+    "updated": ("updated", "lastmod", "modified", "last_modified", "updated_at", "datemodified"),
+    "author": ("author", "authors", "byline", "creator"),
+    "outlet": ("outlet", "publisher", "source", "site", "site_name", "sitename", "publication"),
+    "url": ("url", "canonical", "canonical_url", "link", "permalink"),
+}
 
 
-def guess_date(cleaned: CleanText, head_lines: int = 8) -> date | None:
-    """A full date (with year) in the first lines, e.g. a byline or front matter."""
-    for line in cleaned.lines()[:head_lines]:
-        for pattern, fmt in _DATE_PATTERNS:
-            if m := pattern.search(line):
-                try:
-                    return datetime.strptime(m.group(1), fmt).date()
-                except ValueError:
-                    continue
-    return None
+def front_matter(text: str, order: DateOrder | None = None) -> tuple[ArticleMeta, int]:
+    """Metadata from a YAML (``---``) or TOML (``+++``) block that opens the text, and where the text begins.
+
+    Returns (facts, offset of the first character after the block); (empty,
+    0) when there is none. A block that does not parse still ends at its
+    closing line (it is metadata, not article text) but gives no facts.
+    """
+    m = _FRONT.match(text)
+    if not m:
+        return ArticleMeta(), 0
+    try:
+        if m.group(1) == "+++":
+            data = tomllib.loads(m.group(2))
+        else:
+            import yaml
+
+            data = yaml.safe_load(m.group(2))
+    except Exception:  # malformed front matter: no facts, but still not article text
+        data = None
+    return (meta_from_mapping(data, order) if isinstance(data, dict) else ArticleMeta()), m.end()
+
+
+def meta_from_mapping(data: dict[str, Any], order: DateOrder | None = None) -> ArticleMeta:
+    """Facts from loosely named keys (front matter, a sidecar row); odd or malformed values become None."""
+    lowered = {str(k).strip().lower().replace("-", "_").replace(" ", "_"): v for k, v in data.items()}
+
+    def first(name: str) -> Any:
+        return next((lowered[k] for k in _KEYS[name] if lowered.get(k) not in (None, "")), None)
+
+    return ArticleMeta(
+        title=_text(first("title")),
+        published=parse_date(first("published"), order),
+        updated=parse_date(first("updated"), order),
+        author=_text(first("author")),
+        outlet=_text(first("outlet")),
+        url=_url(first("url")),
+    )
+
+
+def _text(value: Any) -> str | None:
+    """A short one-line string from a metadata value (a list of authors is joined); anything else is None."""
+    if isinstance(value, (list, tuple)):
+        value = ", ".join(str(v).strip() for v in value if isinstance(v, (str, int, float)) and str(v).strip())
+    if isinstance(value, dict) and isinstance(value.get("name"), str):  # {"name": "Jane Doe", ...}
+        value = value["name"]
+    if not isinstance(value, str):
+        return None
+    value = " ".join(value.split())
+    return value[:200] if value and value.isprintable() else None
+
+
+def _url(value: Any) -> str | None:
+    text = _text(value)
+    return text if text and re.match(r"^https?://\S+$", text, re.I) else None
+
+
+# --- sidecars -------------------------------------------------------------------
+
+
+class Sidecars:
+    """``metadata.csv`` / ``metadata.jsonl`` files beside the articles, read once per folder.
+
+    A sidecar's rows name files by a ``file`` column (also ``filename``,
+    ``path`` or ``name``), relative to the sidecar's folder; the other columns
+    are those of front matter (``published``, ``updated``, ``author``,
+    ``outlet``, ``url``, ``title``). A file's facts come from the nearest
+    sidecar that names it, in its own folder or a folder above, up to the
+    folder that was given to ingest. Problems (an unreadable file, a bad
+    line, a row for no file) are collected in ``warnings``; they never stop
+    an ingest.
+    """
+
+    def __init__(self, roots: list[Path], order: DateOrder | None = None) -> None:
+        self._roots = [r.resolve() for r in roots]
+        self._order = order
+        self._rows: dict[Path, dict[str, dict[str, Any]]] = {}
+        self.warnings: list[str] = []
+
+    def row(self, path: Path) -> dict[str, Any] | None:
+        """The sidecar row that names ``path``, or None."""
+        path = path.resolve()
+        for folder in path.parents:
+            if not any(folder == root or root in folder.parents for root in self._roots):
+                return None
+            rows = self._folder(folder)
+            key = path.relative_to(folder).as_posix()
+            if key in rows:
+                return rows[key]
+            if folder in self._roots:
+                return None
+        return None
+
+    def meta(self, row: dict[str, Any] | None) -> ArticleMeta:
+        return meta_from_mapping(row, self._order) if row else ArticleMeta()
+
+    def _folder(self, folder: Path) -> dict[str, dict[str, Any]]:
+        if folder not in self._rows:
+            rows: dict[str, dict[str, Any]] = {}
+            for name in SIDECAR_NAMES:
+                sidecar = folder / name
+                if sidecar.is_file():
+                    for row in self._read(sidecar):
+                        ref = next((row[k] for k in ("file", "filename", "file_name", "path", "name")
+                                    if isinstance(row.get(k), str) and row[k].strip()), None)
+                        if ref is None:
+                            self.warnings.append(f"{sidecar}: a row names no file (column 'file'); it was ignored")
+                            continue
+                        rows[Path(ref.strip()).as_posix().removeprefix("./")] = row
+            self._rows[folder] = rows
+        return self._rows[folder]
+
+    def _read(self, sidecar: Path) -> list[dict[str, Any]]:
+        try:
+            text = sidecar.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            self.warnings.append(f"{sidecar}: not read ({exc}); its metadata was not used")
+            return []
+        if sidecar.suffix == ".csv":
+            try:
+                return [dict(r) for r in csv.DictReader(io.StringIO(text))]
+            except csv.Error as exc:
+                self.warnings.append(f"{sidecar}: not valid CSV ({exc}); its metadata was not used")
+                return []
+        rows = []
+        for no, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except ValueError:
+                row = None
+            if isinstance(row, dict):
+                rows.append(row)
+            else:
+                self.warnings.append(f"{sidecar}:{no}: not a JSON object; the line was ignored")
+        return rows
+
+
+def row_key(row: dict[str, Any] | None) -> str:
+    """A stable text of a sidecar row, so that editing the row re-indexes its file."""
+    return json.dumps(row, sort_keys=True, default=str, ensure_ascii=False) if row else ""

@@ -16,10 +16,11 @@ from ..text import line_spans
 from ..types import Chunk, Document
 from .chunk import chunk
 from .clean import clean
-from .metadata import guess_date, guess_title
+from .metadata import ArticleMeta, byline, front_matter, guess_title, row_key
 from .readers import RawDocument, SkipFile
 
-CLEANER_VERSION = "2"  # 2: control characters end a line; no sentence is in more than two chunks
+CLEANER_VERSION = "3"  # 3: paragraphs across wrapped lines, table rows without their outer pipes
+# (2: control characters end a line; no sentence is in more than two chunks)
 
 
 def doc_id_for(path: Path) -> str:
@@ -28,24 +29,43 @@ def doc_id_for(path: Path) -> str:
 
 
 def pipeline_fingerprint(settings: Settings, embedder: Embedder) -> str:
-    """Changes whenever re-chunking or re-embedding would give different chunks."""
-    key = f"{CLEANER_VERSION}|{settings.chunk_tokens}|{settings.chunk_overlap_tokens}|{embedder.name}"
+    """Changes whenever re-chunking, re-embedding or re-reading metadata would give other chunks."""
+    key = (f"{CLEANER_VERSION}|{settings.chunk_tokens}|{settings.chunk_overlap_tokens}|{embedder.name}"
+           f"|{settings.date_order}")
     return hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
-def build_document(raw: RawDocument, embedder: Embedder, settings: Settings) -> tuple[Document, list[Chunk]]:
-    """Clean and chunk one parsed file."""
-    cleaned = clean(raw.text, markdown=raw.kind == "markdown")
+def document_hash(file_hash: str, sidecar_row: dict | None) -> str:
+    """The stored document's version: its file's sha256, and its metadata sidecar row when it has one,
+    so that editing the row re-indexes the file."""
+    if not sidecar_row:
+        return file_hash
+    return hashlib.sha256(f"{file_hash}|{row_key(sidecar_row)}".encode()).hexdigest()
+
+
+def build_document(raw: RawDocument, embedder: Embedder, settings: Settings,
+                   sidecar: ArticleMeta | None = None, sidecar_row: dict | None = None) -> tuple[Document, list[Chunk]]:
+    """Clean and chunk one parsed file; its facts as ``rag.ingest.metadata`` ranks their sources."""
+    order = settings.date_order
+    front, body = front_matter(raw.text, order) if raw.kind in ("text", "markdown") else (ArticleMeta(), 0)
+    cleaned = clean(raw.text, markdown=raw.kind == "markdown", skip_to=body)
     if not cleaned.segments:
         raise SkipFile("no article text left after removing boilerplate")
+    own = ArticleMeta(title=_plain(raw.title), published=raw.published, updated=raw.updated,
+                      author=_plain(raw.author), outlet=_plain(raw.outlet), url=raw.url)
+    meta = (sidecar or ArticleMeta()).over(own).over(front).over(byline(cleaned, order))
     doc_id = doc_id_for(raw.path)
     doc = Document(
         doc_id=doc_id,
         source=str(raw.path.resolve()),
         file_name=raw.path.name,
-        title=_plain(raw.title) or guess_title(cleaned, fallback=raw.path.stem),
-        published=raw.published or guess_date(cleaned),
-        content_hash=raw.content_hash,
+        title=_plain(meta.title) or guess_title(cleaned, fallback=raw.path.stem),
+        published=meta.published or raw.file_date,
+        updated=meta.updated,
+        author=meta.author,
+        outlet=meta.outlet,
+        url=meta.url,
+        content_hash=document_hash(raw.content_hash, sidecar_row),
         kind=raw.kind,
         n_chars=len(raw.text),
         dropped_lines=cleaned.dropped,
@@ -54,7 +74,8 @@ def build_document(raw: RawDocument, embedder: Embedder, settings: Settings) -> 
     return doc, chunks
 
 
-def _plain(title: str | None) -> str | None:
-    """A title from HTML or PDF metadata up to its first control character or escape, as cleaning treats text."""
-    spans = line_spans(title) if title else []
-    return title[spans[0][0]:spans[0][1]] if spans else None
+def _plain(value: str | None) -> str | None:
+    """A metadata string (HTML or PDF title, author) up to its first control character or escape, as cleaning
+    treats text."""
+    spans = line_spans(value) if isinstance(value, str) else []
+    return value[spans[0][0]:spans[0][1]] if spans else None

@@ -13,6 +13,9 @@ import stat
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
+
+from .metadata import SIDECAR_NAMES
 
 SUPPORTED = {
     ".txt": "text",
@@ -41,6 +44,7 @@ class RawDocument:
     author: str | None = None
     outlet: str | None = None
     url: str | None = None
+    file_date: date | None = None  # when the file was made (a PDF's CreationDate): a printed date beats it
 
 
 def discover(paths: list[str | Path]) -> tuple[list[Path], list[tuple[str, str]]]:
@@ -93,6 +97,8 @@ def _classify(path: Path, files: list[Path], skipped: list[tuple[str, str]]) -> 
     else:
         if not stat.S_ISREG(info.st_mode):
             reason = "not a regular file (a device, pipe or socket)"
+        elif path.name in SIDECAR_NAMES:
+            return  # metadata for the articles beside it, read by the indexer (see ingest/metadata.py)
         elif path.suffix.lower() not in SUPPORTED:
             kinds = ", ".join(sorted(SUPPORTED))
             reason = f"unsupported file type {path.suffix or '(none)'!r}; supported: {kinds}"
@@ -195,13 +201,29 @@ def _parse_pdf(path: Path, data: bytes, digest: str) -> RawDocument:
     text = "\n\n".join(pages)
     if not text.strip():
         raise SkipFile("PDF has no extractable text (scanned image?)")
-    title = getattr(meta, "title", None) if meta else None
-    created = getattr(meta, "creation_date", None) if meta else None
     return RawDocument(
         path, "pdf", text, digest,
-        title=title.strip() if isinstance(title, str) and title.strip() else None,
-        published=created.date() if isinstance(created, datetime) else None,
+        title=_pdf_field(meta, "title"),
+        author=_pdf_field(meta, "author"),
+        file_date=_pdf_field(meta, "creation_date"),
     )
+
+
+def _pdf_field(meta: object, name: str) -> Any:
+    """One Info-dictionary field, or None when absent, empty, of an odd type or malformed.
+
+    pypdf parses ``creation_date`` on access and raises on a value that is not
+    a PDF date ("yesterday", ""): a bad field must never cost the document.
+    """
+    try:
+        value = getattr(meta, name, None) if meta is not None else None
+    except Exception:
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, str) and value.strip() and value.strip().isprintable():
+        return " ".join(value.split())
+    return None
 
 
 def _iso_date(value: str | None) -> date | None:
