@@ -228,3 +228,10 @@ def test_a_port_taken_while_the_model_loads_is_reported_the_same_way(monkeypatch
     assert checks == [taken_port, taken_port], result.exception  # the early check, then the diagnosis of launch()'s failure
     assert f"error: port {taken_port} on 127.0.0.1 is already in use" in result.stderr
     assert "GRADIO_SERVER_PORT" not in result.output and isinstance(result.exception, SystemExit)
+
+
+def test_readme_quotes_the_real_port_message(monkeypatch):
+    from tests.conftest import ROOT
+
+    monkeypatch.setattr(ui_cli, "bind_error", lambda host, port: OSError(errno.EADDRINUSE, "Address already in use"))
+    assert f"error: {port_problem('127.0.0.1', 7860)}\n" in (ROOT / "README.md").read_text()
