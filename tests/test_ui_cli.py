@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import re
+import socket
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 import typer
@@ -15,7 +18,9 @@ from gradio_client.exceptions import AuthenticationError
 from typer.testing import CliRunner
 
 from tests.fixtures.net import free_port, wait_for_http
-from ui.cli import check_exposure, cli, is_loopback, parse_auth
+from tests.fixtures.procs import child_env
+from ui import cli as ui_cli
+from ui.cli import check_exposure, cli, is_loopback, parse_auth, port_problem
 
 CALL_Q = "How long did Trump's phone call with Putin last?"
 runner = CliRunner()
@@ -126,3 +131,107 @@ def test_ui_variables_are_documented_and_read_from_dotenv(tmp_path, monkeypatch)
     with pytest.raises(SystemExit) as exc:
         run()
     assert exc.value.code == 2  # the .env host is not loopback and there is no login
+
+
+# --- a port that is taken, a host that is not ours: one line, exit 1, before the model loads ---------------------
+
+RAG_UI = Path(sys.executable).with_name("rag-ui")  # the installed console script, as `make run` calls it
+
+
+@pytest.fixture
+def taken_port():
+    """A loopback port with a program listening on it, bound before the test starts anything."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        yield listener.getsockname()[1]
+
+
+def run_rag_ui(tmp_path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(RAG_UI), *args], env=child_env(tmp_path / "index", GRADIO_ANALYTICS_ENABLED="False"),
+                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+
+
+def assert_one_error_line(result: subprocess.CompletedProcess, *needles: str) -> str:
+    assert result.returncode == 1, result
+    assert "Traceback" not in result.stdout + result.stderr
+    assert "GRADIO_SERVER_PORT" not in result.stdout + result.stderr
+    assert result.stdout == ""  # failed before loading the index or the model ("Index: ..." never printed)
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    for needle in needles:
+        assert needle in lines[0]
+    return lines[0]
+
+
+def test_rag_ui_on_a_taken_port_says_which_setting_to_change(tmp_path, taken_port):
+    line = assert_one_error_line(run_rag_ui(tmp_path, "--port", str(taken_port)),
+                                 f"port {taken_port} on 127.0.0.1 is already in use", "--port N", "RAG_UI_PORT=N")
+    # RAG_UI_PORT is read the same way (it is what .env sets)
+    result = subprocess.run([str(RAG_UI)], env=child_env(tmp_path / "index", RAG_UI_PORT=str(taken_port)),
+                            capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert assert_one_error_line(result) == line
+
+
+def test_rag_ui_on_an_address_of_no_interface_here(tmp_path):
+    """192.0.2.1 (TEST-NET-1) is on no interface of this machine: binding fails, nothing is sent anywhere."""
+    result = run_rag_ui(tmp_path, "--host", "192.0.2.1", "--insecure-no-auth", "--port", str(free_port()))
+    assert_one_error_line(result, "--host 192.0.2.1 is not an address of this machine", "RAG_UI_HOST")
+
+
+def test_a_free_port_has_no_problem_and_gradios_loopback_check_is_covered(taken_port):
+    assert port_problem("127.0.0.1", free_port()) is None
+    # Gradio refuses a port taken on 127.0.0.1 even when --host is another loopback address that is free
+    assert f"port {taken_port} is already in use on 127.0.0.1" in port_problem("127.0.0.2", taken_port)
+
+
+@pytest.mark.parametrize("error, needles", [
+    (socket.gaierror(socket.EAI_NONAME, "Name or service not known"), ["not a name this machine can resolve",
+                                                                     "RAG_UI_HOST"]),
+    (OSError(errno.EACCES, "Permission denied"), ["not allowed to listen on port 80", "below 1024", "--port N"]),
+    (OSError(errno.EMFILE, "Too many open files"), ["Too many open files", "--host/--port"]),
+])
+def test_other_bind_failures_are_one_line_too(monkeypatch, error, needles):
+    monkeypatch.setattr(ui_cli, "bind_error", lambda host, port: error)
+    message = port_problem("myhost", 80)
+    assert "\n" not in message and all(n in message for n in needles)
+
+
+def test_a_port_taken_while_the_model_loads_is_reported_the_same_way(monkeypatch, tmp_path, taken_port):
+    """The race: free at the early check, taken by launch(). Gradio's OSError is caught, not shown."""
+    import gradio as gr
+
+    import rag
+    import ui.app
+
+    class QuickRAG:  # stands in for the model load; the launch below is Gradio's real one
+        def __init__(self, settings):
+            self.settings, self.embedder = settings, None
+
+        def documents(self):
+            return []
+
+    checks = []
+    real_problem = port_problem
+
+    def free_at_first(host, port):
+        checks.append(port)
+        return None if len(checks) == 1 else real_problem(host, port)
+
+    monkeypatch.setattr(ui_cli, "port_problem", free_at_first)
+    monkeypatch.setattr(rag, "RAG", QuickRAG)
+    with gr.Blocks(analytics_enabled=False) as page:
+        gr.Markdown("a page")
+    monkeypatch.setattr(ui.app, "build_app", lambda rag, upload_dir: page)
+    result = runner.invoke(cli, ["--port", str(taken_port), "--data-dir", str(tmp_path)])
+    assert result.exit_code == 1, result.output
+    assert checks == [taken_port, taken_port], result.exception  # the early check, then the diagnosis of launch()'s failure
+    assert f"error: port {taken_port} on 127.0.0.1 is already in use" in result.stderr
+    assert "GRADIO_SERVER_PORT" not in result.output and isinstance(result.exception, SystemExit)
+
+
+def test_readme_quotes_the_real_port_message(monkeypatch):
+    from tests.conftest import ROOT
+
+    monkeypatch.setattr(ui_cli, "bind_error", lambda host, port: OSError(errno.EADDRINUSE, "Address already in use"))
+    assert f"error: {port_problem('127.0.0.1', 7860)}\n" in (ROOT / "README.md").read_text()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import os
+import socket
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, NoReturn, Optional
 
 import typer
 
@@ -45,6 +47,68 @@ def check_exposure(host: str, credentials: tuple[str, str] | None, insecure_no_a
     raise typer.Exit(2)
 
 
+def bind_error(host: str, port: int) -> OSError | None:
+    """Bind (and close) a socket on every address ``host`` resolves to, as uvicorn's server will; the error, if any.
+
+    uvicorn listens through asyncio's ``create_server``, which sets SO_REUSEADDR on POSIX (so connections of a
+    just-stopped page, in TIME_WAIT, do not count as "in use", while a program listening there does) and IPV6_V6ONLY
+    on IPv6; so does this. It takes milliseconds.
+    """
+    bind_host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    try:
+        infos = socket.getaddrinfo(bind_host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except OSError as exc:  # socket.gaierror: a name that does not resolve
+        return exc
+    sockets: list[socket.socket] = []
+    try:
+        for family, kind, proto, _, address in dict.fromkeys(infos):
+            sock = socket.socket(family, kind, proto)
+            sockets.append(sock)
+            if os.name == "posix":
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6 and hasattr(socket, "IPPROTO_IPV6"):
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.bind(address)
+    except OSError as exc:
+        return exc
+    finally:
+        for sock in sockets:
+            sock.close()
+    return None
+
+
+CHANGE_PORT = "choose another with --port N or RAG_UI_PORT=N"
+
+
+def port_problem(host: str, port: int) -> str | None:
+    """Why the page cannot listen on ``host:port``, as one line naming the setting to change; None if it can."""
+    exc = bind_error(host, port)
+    if exc is None:
+        # Gradio also insists that the port be free on 127.0.0.1 (GRADIO_SERVER_NAME), whatever the host.
+        probe = os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1"
+        if probe != host and isinstance(err := bind_error(probe, port), OSError) and err.errno == errno.EADDRINUSE:
+            return (f"port {port} is already in use on {probe} (Gradio needs it free there too, whatever --host is); "
+                    f"{CHANGE_PORT} (or stop the program using it)")
+        return None
+    if isinstance(exc, socket.gaierror):
+        return f"--host {host} is not a name this machine can resolve ({exc.strerror}); fix --host or RAG_UI_HOST"
+    if exc.errno == errno.EADDRINUSE:
+        return f"port {port} on {host} is already in use; {CHANGE_PORT} (or stop the program using it)"
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return (f"--host {host} is not an address of this machine, so the page cannot listen on it; use "
+                "127.0.0.1 (this machine only) or 0.0.0.0 (every interface), with --host or RAG_UI_HOST")
+    if exc.errno == errno.EACCES:
+        return f"not allowed to listen on port {port} on {host} (ports below 1024 need root); {CHANGE_PORT}"
+    return (f"cannot listen on {host} port {port} ({exc.strerror or exc}); "
+            "change --host/--port (RAG_UI_HOST/RAG_UI_PORT)")
+
+
+def fail(message: str) -> NoReturn:
+    """End the command with one red ``error:`` line on stderr and exit code 1."""
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(1)
+
+
 @cli.command()
 def main(
     host: Annotated[str, typer.Option(envvar="RAG_UI_HOST", help="Address to bind; 0.0.0.0 serves the network.")]
@@ -62,6 +126,8 @@ def main(
     """Launch the chat page (Ctrl+C stops it)."""
     credentials = parse_auth(auth)
     check_exposure(host, credentials, insecure_no_auth)
+    if problem := port_problem(host, port):  # before the model loads: a taken port fails in a blink
+        fail(problem)
     from pydantic import ValidationError
 
     from rag import RAG, RagError, Settings
@@ -73,13 +139,23 @@ def main(
         rag.embedder  # load the model now, not on the first question
         app = build_app(rag, upload_dir)
     except (RagError, ValidationError) as exc:
-        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(1)
+        fail(str(exc))
     typer.echo(f"Index: {Path(rag.settings.data_dir).resolve()} ({len(rag.documents())} articles)")
-    app.launch(
-        server_name=host, server_port=port, auth=credentials, max_file_size=int(rag.settings.max_file_mb * 1_000_000),
-        ssr_mode=False, share=False, show_error=False, footer_links=["api"],
-    )
+    try:
+        app.launch(
+            server_name=host, server_port=port, auth=credentials,
+            max_file_size=int(rag.settings.max_file_mb * 1_000_000),
+            ssr_mode=False, share=False, show_error=False, footer_links=["api"],
+        )
+    except OSError as exc:
+        # The port was free a moment ago; something took it while the model loaded (Gradio then says "Cannot find
+        # empty port ... GRADIO_SERVER_PORT", advice that does not apply here). Say which setting to change instead.
+        if problem := port_problem(host, port):
+            fail(problem)
+        if "empty port" in str(exc):
+            fail(f"the page could not start listening on {host} port {port} (is something else starting there?); "
+                 f"{CHANGE_PORT}")
+        raise
 
 
 UI_VARIABLES = ("RAG_UI_HOST", "RAG_UI_PORT", "RAG_UI_AUTH")
