@@ -15,7 +15,8 @@ from typing import Any, Iterator
 
 import gradio as gr
 
-from rag import RAG, SUPPORTED_SUFFIXES, Answer, ArticleInfo, EmptyIndexError, Filters, RagError
+from rag import (RAG, SUPPORTED_SUFFIXES, Answer, ArticleInfo, EmptyIndexError, Filters, RagError,
+                 UnknownSourceError)
 
 from . import render
 from .uploads import save_uploads
@@ -198,6 +199,9 @@ def readable(exc: BaseException) -> str:
     """One line for the page: our errors already say how to fix them; others are named, and logged."""
     if isinstance(exc, EmptyIndexError):
         return str(exc) + EMPTY_INDEX_HINT
+    if isinstance(exc, UnknownSourceError):  # the page sends doc ids from its lists: one went away since
+        return (f"An article you chose is no longer in the index (doc id {', '.join(exc.keys)}; removed in "
+                "another window?): reload the page and choose again.")
     if isinstance(exc, (RagError, ValueError)):
         return str(exc)
     log.exception("unexpected error in the page")
