@@ -266,7 +266,7 @@ class RAG:
 def _filters(filters: Filters | dict | None) -> Filters | None:
     if filters is None or isinstance(filters, Filters):
         return filters
-    return Filters(**filters)
+    return Filters.checked(**filters)
 
 
 def _standalone_query(question: str, history: list[dict] | None) -> str:

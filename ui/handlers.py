@@ -88,11 +88,9 @@ class Handlers:
         return answer.text
 
     def filters(self, sources: list[str] | None, date_from: Any, date_to: Any) -> Filters | None:
-        """Filters from the controls; a bad date is a ValueError with a readable message."""
+        """Filters from the controls; a bad date or a reversed range is a ValueError with a readable message."""
         lo, hi = parse_day(date_from, "From"), parse_day(date_to, "To")
-        if lo and hi and lo > hi:
-            raise ValueError(f"The date range is empty: {lo} is after {hi}.")
-        found = Filters(sources=list(sources) if sources else None, date_from=lo, date_to=hi)
+        found = Filters.checked(sources=list(sources) if sources else None, date_from=lo, date_to=hi)
         return None if found.is_empty() else found
 
     # --- controls ------------------------------------------------------------
