@@ -46,9 +46,13 @@ def resolve_keys(keys: Iterable[str | os.PathLike], docs: Iterable[Indexed]) -> 
 def _matches(key: str, docs: list[Indexed]) -> set[str]:
     if not key.strip():
         return set()  # a blank key would resolve to the current folder and name everything under it
-    path = Path(key).expanduser().resolve()
+    try:
+        path = str(Path(key).expanduser().resolve())
+    except (OSError, ValueError, RuntimeError):  # a NUL byte, a symlink loop: not a path, maybe a name
+        path = None
+    folder = path.rstrip(os.sep) + os.sep if path else None
     return {d.doc_id for d in docs
-            if key in (d.doc_id, d.file_name) or PurePath(d.source).is_relative_to(path)}
+            if key in (d.doc_id, d.file_name) or (path and (d.source == path or d.source.startswith(folder)))}
 
 
 def _nearest(key: str, names: list[str]) -> list[str]:
