@@ -28,6 +28,7 @@ from .errors import (
     StoreAuthError,
     StoreCorruptedError,
     StoreUnavailableError,
+    UnknownSourceError,
 )
 from .types import (
     Answer,
@@ -51,7 +52,7 @@ __all__ = [
     "RAG", "Settings", "Answer", "ArticleInfo", "Chunk", "Citation", "Document", "Filters", "IngestReport",
     "Passage", "SkippedFile", "Span", "RagError", "ConfigError", "EmbeddingMismatchError",
     "EmptyIndexError", "EmptyQuestionError", "QuestionTooLongError", "StoreCorruptedError",
-    "StoreUnavailableError", "StoreAuthError",
+    "StoreUnavailableError", "StoreAuthError", "UnknownSourceError",
     "DroppedCitation", "UnsupportedSentence", "LLMError", "LLMConnectionError", "LLMTimeoutError",
     "LLMAuthError", "LLMModelNotFoundError", "LLMRateLimitError", "LLMServerError", "LLMResponseError",
     "parse_markers", "strip_markers", "SUPPORTED_SUFFIXES",

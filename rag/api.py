@@ -93,9 +93,14 @@ class RAG:
         store = self._open_store(create=True)
         return indexer.ingest(list(paths), store, self.embedder, self.settings, prune=prune, progress=progress)
 
-    def remove(self, keys: Sequence[str]) -> IngestReport:
-        """Take articles out of the index (by doc id, path or file name); files on disk are untouched."""
-        return indexer.remove(list(keys), self._open_store())
+    def remove(self, keys: Sequence[str | Path]) -> IngestReport:
+        """Take articles out of the index; files on disk are untouched.
+
+        Keys are doc ids, file names or paths (relative to the current folder, as ``ingest`` reads them).
+        A key that names no indexed article raises UnknownSourceError and nothing is removed.
+        """
+        keys = [keys] if isinstance(keys, (str, Path)) else list(keys)  # one key, not its characters
+        return indexer.remove(keys, self._open_store())
 
     def documents(self) -> list[ArticleInfo]:
         """The indexed articles, newest first (undated last); empty when nothing is indexed yet."""
@@ -261,7 +266,7 @@ class RAG:
 def _filters(filters: Filters | dict | None) -> Filters | None:
     if filters is None or isinstance(filters, Filters):
         return filters
-    return Filters(**filters)
+    return Filters.checked(**filters)
 
 
 def _standalone_query(question: str, history: list[dict] | None) -> str:

@@ -60,7 +60,9 @@ def ask(
     question: Annotated[str, typer.Argument(help="Your question, in quotes.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the whole Answer as JSON.")] = False,
     top_k: Annotated[Optional[int], typer.Option("--top-k", min=1, max=50)] = None,
-    source: Annotated[Optional[list[str]], typer.Option("--source", help="Only this article (file name); repeatable.")] = None,
+    source: Annotated[Optional[list[str]], typer.Option(
+        "--source", help="Only this article: file name, path (relative to the current folder, or a folder) "
+                         "or doc id; repeatable. A key that matches no indexed article is an error.")] = None,
     since: Annotated[Optional[str], typer.Option(help="Published on or after YYYY-MM-DD.")] = None,
     until: Annotated[Optional[str], typer.Option(help="Published on or before YYYY-MM-DD.")] = None,
     data_dir: DataDir = None,
@@ -70,13 +72,13 @@ def ask(
     from .types import Filters
 
     try:
-        filters = Filters(
-            sources=source or None,
-            date_from=date.fromisoformat(since) if since else None,
-            date_to=date.fromisoformat(until) if until else None,
-        )
+        days = [date.fromisoformat(day) if day else None for day in (since, until)]
     except ValueError as exc:
         _fail(ValueError(f"bad date ({exc}); use YYYY-MM-DD"))
+    try:
+        filters = Filters.checked(sources=source or None, date_from=days[0], date_to=days[1])
+    except ValueError as exc:  # a reversed range: the same check and words as the page
+        _fail(exc)
     rag = _rag(data_dir)
     live = not as_json and rag.settings.answer_mode == "llm" and sys.stdout.isatty()
     answer = None

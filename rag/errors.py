@@ -109,3 +109,21 @@ class LLMServerError(LLMError):
 
 class LLMResponseError(LLMError):
     """The reply was malformed, or the stream broke off before the model finished."""
+
+
+class UnknownSourceError(RagError, ValueError):
+    """A source filter or ``remove`` key that names no indexed article (a typo, or a file not ingested).
+
+    ``keys`` maps each such key to its nearest indexed file names (possibly none).
+    """
+
+    def __init__(self, keys: dict[str, list[str]]) -> None:
+        self.keys = keys
+        named = " or ".join(
+            f"{key!r}" + (f" (did you mean {' or '.join(repr(n) for n in near)}?)" if near else "")
+            for key, near in keys.items()
+        )
+        super().__init__(
+            f"No indexed article matches {named}: use the file name, path or doc id of an indexed "
+            "article, or index the file first with `rag ingest PATH`."
+        )

@@ -22,6 +22,7 @@ from .ingest.chunk import embedding_text
 from .ingest.metadata import Sidecars
 from .ingest.pipeline import build_document, doc_id_for, document_hash, pipeline_fingerprint
 from .ingest.readers import SkipFile, content_hash, discover, parse, read_bytes
+from .sources import resolve_keys
 from .store import Store
 from .types import Chunk, Document, IngestReport, SkippedFile
 
@@ -184,13 +185,14 @@ def _write(batch: list[_Parsed], store: Store, embedder: Embedder, fingerprint: 
     store.stamp()
 
 
-def remove(keys: list[str], store: Store) -> IngestReport:
-    """Take documents out of the index by doc id, full path or file name; the files are left alone."""
+def remove(keys: list[str | Path], store: Store) -> IngestReport:
+    """Take documents out of the index by doc id, path or file name (``sources.resolve_keys``); the files
+    are left alone. All or nothing: a key that names no document raises before anything is removed."""
     started = time.perf_counter()
     report = IngestReport()
     docs = store.documents()
-    wanted = set(keys)
-    targets = [d for d in docs.values() if wanted & {d.doc_id, d.source, d.file_name}]
+    wanted = resolve_keys(keys, docs.values())
+    targets = [d for d in docs.values() if d.doc_id in wanted]
     if targets:
         store.begin_write()
         try:

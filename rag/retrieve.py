@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from .bm25_index import BM25Index
+from .bm25_index import BM25Index, Row
 from .embeddings import Embedder
 from .errors import EmptyIndexError
+from .sources import resolve_keys
 from .store import Hit, Store, article_meta, spans_from_meta
 from .text import jaccard, terms
 from .types import Filters, Passage
@@ -70,14 +71,15 @@ def _hits(chunk_ids: list[str], bm25: BM25Index, store: Store) -> list[Hit]:
     return [h for h in hits if h is not None]
 
 
-def allowed_doc_ids(rows, filters: Filters) -> set[str]:
-    """Doc ids that pass the source and date filters."""
-    wanted = {s for s in (filters.sources or [])}
+def allowed_doc_ids(rows: list[Row], filters: Filters) -> set[str]:
+    """Doc ids that pass the source and date filters; a source key that names no article raises
+    UnknownSourceError (see ``sources.resolve_keys``) rather than leaving nothing to retrieve."""
+    wanted = resolve_keys(filters.sources, rows) if filters.sources else None
     lo = _day(filters.date_from) if filters.date_from else None
     hi = _day(filters.date_to) if filters.date_to else None
     allowed = set()
     for r in rows:
-        if wanted and r.file_name not in wanted and r.source not in wanted and r.doc_id not in wanted:
+        if wanted is not None and r.doc_id not in wanted:
             continue
         if (lo is not None or hi is not None) and r.published_day < 0:
             continue

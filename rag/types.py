@@ -7,9 +7,9 @@ answer sentence tied to the exact characters of the file it came from.
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
 
 class Span(BaseModel):
@@ -196,13 +196,34 @@ class IngestReport(BaseModel):
 class Filters(BaseModel):
     """Restrict retrieval to some articles and/or a published-date range.
 
-    ``sources`` match a file name, a full path or a doc id. With a date bound set,
-    articles without a known published date are excluded.
+    ``sources`` are doc ids, file names or paths (relative ones from the current
+    folder, as ingest reads them; a folder means every article under it; a file
+    name means every article of that name). A key that names no indexed article
+    makes retrieval raise UnknownSourceError. With a date bound set, articles
+    without a known published date are excluded; a reversed range is refused here.
     """
 
     sources: list[str] | None = None
     date_from: date | None = None
     date_to: date | None = None
+
+    @model_validator(mode="after")
+    def _range_in_order(self) -> "Filters":
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise ValueError(f"The date range is empty: {self.date_from} is after {self.date_to}; "
+                             "put the earlier date first.")
+        return self
+
+    @classmethod
+    def checked(cls, **values: Any) -> "Filters":
+        """``Filters(**values)``, but a bad value is a ValueError of one readable line (pydantic's
+        ValidationError spans several), for the CLI and the page to show as it is."""
+        try:
+            return cls(**values)
+        except ValidationError as exc:
+            raise ValueError("; ".join(
+                (f"{'.'.join(map(str, e['loc']))}: " if e["loc"] else "") + e["msg"].removeprefix("Value error, ")
+                for e in exc.errors())) from None
 
     def is_empty(self) -> bool:
         return not self.sources and self.date_from is None and self.date_to is None

@@ -3,7 +3,7 @@ from datetime import date
 
 import pytest
 
-from rag import EmptyIndexError, EmptyQuestionError, Filters
+from rag import EmptyIndexError, EmptyQuestionError, Filters, UnknownSourceError
 
 from .conftest import CALL_FILE
 
@@ -24,7 +24,8 @@ def test_filter_by_source_file(corpus_rag):
     only = "000_8b6024e873124198.txt"
     passages = corpus_rag.retrieve("phone call with Putin", top_k=5, filters=Filters(sources=[only]))
     assert passages and {p.file_name for p in passages} == {only}
-    assert corpus_rag.retrieve("phone call", filters={"sources": ["nope.txt"]}) == []
+    with pytest.raises(UnknownSourceError, match="No indexed article matches 'nope.txt'"):
+        corpus_rag.retrieve("phone call", filters={"sources": ["nope.txt"]})  # a typo is not "no evidence"
 
 
 def test_filter_by_date_range(make_rag, tmp_path):

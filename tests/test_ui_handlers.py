@@ -238,3 +238,22 @@ def test_chat_keeps_working_while_an_upload_is_indexed(make_rag, articles_copy, 
     assert "added 4" in upload.result()
     assert all("40-minute" in a for a in answers), answers
     assert len(handlers.library()) == 5 and "Rutte" in handlers.chat_api("Who is the NATO Secretary General?")
+
+
+def test_a_chosen_article_removed_since_is_a_message_not_a_traceback(make_rag, articles_copy, tmp_path):
+    rag = make_rag()
+    rag.ingest([articles_copy], progress=False)
+    handlers = Handlers(rag, upload_dir=tmp_path / "uploads")
+    call_id = next(v for label, v in handlers.article_choices() if CALL_FILE in label)
+    other_id = next(v for label, v in handlers.article_choices() if CALL_FILE not in label)
+    rag.remove([call_id])  # another window removes it while this page still lists it
+    events = run(handlers, CALL_Q, sources=[call_id])
+    shown = bubble(events)
+    assert "Could not answer." in shown and "no longer in the index" in shown and call_id in shown
+    assert "reload the page" in shown and "Traceback" not in shown
+    assert handlers.remove([other_id, call_id]).startswith("**Remove failed.** An article you chose")
+    assert len(handlers.library()) == 4  # all or nothing: the other article is still there
+    backwards = run(handlers, CALL_Q, final_state(events), date_from="2025-12-31", date_to="2025-01-01")
+    assert "2025-12-31 is after 2025-01-01; put the earlier date first" in bubble(backwards)  # the CLI's words
+    after = run(handlers, CALL_Q, final_state(backwards), sources=[other_id])  # the chat goes on
+    assert "Could not answer." not in bubble(after) and len(after[-1][2]) == 2

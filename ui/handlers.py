@@ -15,7 +15,8 @@ from typing import Any, Iterator
 
 import gradio as gr
 
-from rag import RAG, SUPPORTED_SUFFIXES, Answer, ArticleInfo, EmptyIndexError, Filters, RagError
+from rag import (RAG, SUPPORTED_SUFFIXES, Answer, ArticleInfo, EmptyIndexError, Filters, RagError,
+                 UnknownSourceError)
 
 from . import render
 from .uploads import save_uploads
@@ -87,11 +88,9 @@ class Handlers:
         return answer.text
 
     def filters(self, sources: list[str] | None, date_from: Any, date_to: Any) -> Filters | None:
-        """Filters from the controls; a bad date is a ValueError with a readable message."""
+        """Filters from the controls; a bad date or a reversed range is a ValueError with a readable message."""
         lo, hi = parse_day(date_from, "From"), parse_day(date_to, "To")
-        if lo and hi and lo > hi:
-            raise ValueError(f"The date range is empty: {lo} is after {hi}.")
-        found = Filters(sources=list(sources) if sources else None, date_from=lo, date_to=hi)
+        found = Filters.checked(sources=list(sources) if sources else None, date_from=lo, date_to=hi)
         return None if found.is_empty() else found
 
     # --- controls ------------------------------------------------------------
@@ -198,6 +197,9 @@ def readable(exc: BaseException) -> str:
     """One line for the page: our errors already say how to fix them; others are named, and logged."""
     if isinstance(exc, EmptyIndexError):
         return str(exc) + EMPTY_INDEX_HINT
+    if isinstance(exc, UnknownSourceError):  # the page sends doc ids from its lists: one went away since
+        return (f"An article you chose is no longer in the index (doc id {', '.join(exc.keys)}; removed in "
+                "another window?): reload the page and choose again.")
     if isinstance(exc, (RagError, ValueError)):
         return str(exc)
     log.exception("unexpected error in the page")

@@ -1,0 +1,67 @@
+"""Which indexed articles a user's keys name: the one resolver behind filters and ``remove``.
+
+A key is a doc id, a file name, or a path. Paths are resolved as ``rag ingest``
+resolves them (``~`` expanded, relative to the current folder, symlinks
+followed), so the path a user ingested is the path that finds the article
+again. A folder names every article under it. A bare file name names every
+article with that name (two folders may both hold a ``storm.txt``); a path or
+doc id picks one. A key that names nothing is an error, never an empty result:
+a typo must not read as "the articles do not say".
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from pathlib import Path, PurePath
+from typing import Iterable, Protocol
+
+from .errors import UnknownSourceError
+
+
+class Indexed(Protocol):
+    """What the resolver reads of an indexed article (a stored document or a BM25 row)."""
+
+    doc_id: str
+    source: str  # absolute, resolved path, as ingest stored it
+    file_name: str
+
+
+def resolve_keys(keys: Iterable[str | os.PathLike], docs: Iterable[Indexed]) -> set[str]:
+    """Doc ids named by ``keys``; raises UnknownSourceError naming every key that matches nothing."""
+    docs = list({d.doc_id: d for d in docs}.values())  # BM25 rows repeat each document once per chunk
+    found: set[str] = set()
+    unknown: list[str] = []
+    for key in dict.fromkeys(os.fspath(k) for k in keys):
+        matched = _matches(key, docs)
+        if not matched:
+            unknown.append(key)
+        found |= matched
+    if unknown:
+        names = sorted({d.file_name for d in docs})
+        raise UnknownSourceError({k: _nearest(k, names) for k in unknown})
+    return found
+
+
+def _matches(key: str, docs: list[Indexed]) -> set[str]:
+    if not key.strip():
+        return set()  # a blank key would resolve to the current folder and name everything under it
+    try:
+        path = str(Path(key).expanduser().resolve())
+    except (OSError, ValueError, RuntimeError):  # a NUL byte, a symlink loop: not a path, maybe a name
+        path = None
+    folder = path.rstrip(os.sep) + os.sep if path else None
+    return {d.doc_id for d in docs
+            if key in (d.doc_id, d.file_name) or (path and (d.source == path or d.source.startswith(folder)))}
+
+
+def _nearest(key: str, names: list[str]) -> list[str]:
+    """Indexed file names close to the key's last part (a mistyped path still ends in a file name).
+
+    Compared without extension and case: a shared ".txt" would make every name look close.
+    """
+    by_stem: dict[str, list[str]] = {}
+    for name in names:
+        by_stem.setdefault(PurePath(name).stem.lower(), []).append(name)
+    stem = PurePath(PurePath(key).name or key).stem.lower()
+    return [n for close in difflib.get_close_matches(stem, list(by_stem), n=3) for n in by_stem[close]][:3]
