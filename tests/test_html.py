@@ -1,6 +1,7 @@
-"""The HTML reader: a broken install stops the run once, with the fix.
+"""The HTML reader: the article, not the furniture around it; its metadata; a broken install stops the run once.
 
-Case html-ingest-lxml-clean (its input copied under tests/fixtures/html_case/).
+Cases html-cookie-banner and html-ingest-lxml-clean (their inputs copied under
+tests/fixtures/html_case/), then more pages of the same kinds.
 """
 
 from __future__ import annotations
@@ -8,18 +9,23 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from rag import ReaderUnavailableError
 from rag.ingest import readers
+from rag.ingest.readers import SkipFile, parse
 
+from .fixtures.html_pages import COOKIE_CASE_DIR, FURNITURE_PAGES, LXML_CLEAN_CASE_PAGE, NO_ARTICLE_PAGES
 from .fixtures.procs import child_env
 
-CASES = Path(__file__).parent / "fixtures" / "html_case"
-COOKIE_CASE_DIR = CASES / "cookie_banner"
-LXML_CLEAN_CASE_PAGE = CASES / "lxml_clean" / "page.html"
+
+def _parse_page(tmp_path: Path, html: str, name: str = "page.html") -> readers.RawDocument:
+    path = tmp_path / name
+    path.write_text(html, encoding="utf-8")
+    return parse(path, path.read_bytes())
 
 
 @pytest.fixture
@@ -27,6 +33,52 @@ def cookie_case(tmp_path) -> Path:
     target = tmp_path / "case"
     shutil.copytree(COOKIE_CASE_DIR, target)
     return target
+
+
+def test_cookie_case_indexes_the_article_and_answers_from_it(make_rag, cookie_case):
+    rag = make_rag()
+    report = rag.ingest([cookie_case / "common", cookie_case / "cookie_page.html"], progress=False)
+    assert report.added == 4 and not report.skipped, report.skipped
+    text = " ".join(p.text for p in rag.passages() if p.file_name == "cookie_page.html")
+    assert "The old stone bridge over the river reopened" in text
+    assert "Engineers replaced 60 cracked stones" in text
+    assert "cookie" not in text.lower() and "partners" not in text
+
+    answer = rag.ask("How many stones did engineers replace on the bridge?")
+    assert not answer.abstained
+    cited = [c for c in answer.citations if Path(c.source).name == "cookie_page.html"]
+    assert cited and any("60 cracked stones" in c.quote for c in cited), answer.text
+    raw = parse(cookie_case / "cookie_page.html", (cookie_case / "cookie_page.html").read_bytes())
+    for c in cited:  # offsets still index the extracted main text
+        assert raw.text[c.start:c.end] == c.quote
+
+    assert rag.ask("How long are cookies retained?").abstained
+
+
+@pytest.mark.parametrize("name", sorted(FURNITURE_PAGES))
+def test_furniture_is_dropped_and_the_article_kept(tmp_path, name):
+    page = FURNITURE_PAGES[name]
+    raw = _parse_page(tmp_path, page.html)
+    for phrase in page.keep:
+        assert phrase in raw.text, (phrase, raw.text)
+    for phrase in page.drop:
+        assert phrase.lower() not in raw.text.lower(), (phrase, raw.text)
+
+
+@pytest.mark.parametrize("name", sorted(NO_ARTICLE_PAGES))
+def test_a_page_without_an_article_is_refused(tmp_path, name):
+    with pytest.raises(SkipFile, match="no article text found in the HTML"):
+        _parse_page(tmp_path, NO_ARTICLE_PAGES[name])
+
+
+def test_navigation_only_page_is_reported_by_ingest(make_rag, tmp_path):
+    folder = tmp_path / "pages"
+    folder.mkdir()
+    (folder / "front.html").write_text(NO_ARTICLE_PAGES["navigation-only"])
+    (folder / "story.html").write_text(FURNITURE_PAGES["nav-heavy"].html)
+    report = make_rag().ingest([folder], progress=False)
+    assert report.added == 1
+    assert [(Path(s.path).name, "no article text" in s.reason) for s in report.skipped] == [("front.html", True)]
 
 
 def test_lxml_clean_case_page_is_indexed_with_its_title(make_rag, tmp_path):
@@ -92,3 +144,55 @@ def test_missing_html_dependency_is_one_line_from_the_command(make_rag, model_ca
     assert len(lines) == 1 and lines[0].startswith("error: HTML files need lxml_html_clean"), proc.stderr
     assert "pip install lxml_html_clean" in lines[0] and "skipped" not in proc.stdout + proc.stderr
     assert [d.file_name for d in make_rag().documents()] == ["note.txt"]
+
+
+def test_metadata_fills_author_outlet_url_and_dates(tmp_path):
+    raw = _parse_page(tmp_path, """<!doctype html><html><head><title>Council passes budget | Harbour Herald</title>
+<meta property="og:site_name" content="Harbour Herald">
+<meta property="og:url" content="https://www.harbourherald.example/news/council-budget?utm_source=feed">
+<link rel="canonical" href="https://www.harbourherald.example/news/council-budget">
+<meta name="author" content="Maria Keller">
+<meta property="article:published_time" content="2025-03-04T09:30:00+01:00">
+<meta property="article:modified_time" content="2025-03-05T12:00:00+01:00">
+</head><body><article><h1>Council passes budget</h1>
+<p>The city council passed next year's budget of 412 million euros on Tuesday by 31 votes to 12.</p>
+<p>Spending on schools rises by six percent, while the road budget is cut.</p></article></body></html>""")
+    assert raw.title == "Council passes budget"
+    assert (raw.author, raw.outlet) == ("Maria Keller", "Harbour Herald")
+    assert raw.url == "https://www.harbourherald.example/news/council-budget"
+    assert (raw.published, raw.updated) == (date(2025, 3, 4), date(2025, 3, 5))
+
+
+def test_metadata_from_json_ld_and_a_relative_canonical_link(tmp_path):
+    raw = _parse_page(tmp_path, """<!doctype html><html><head><title>Ferry fares rise</title>
+<meta property="og:url" content="https://fjordpost.example/a/1">
+<link rel="canonical" href="/news/ferry-fares">
+<script type="application/ld+json">{"@context": "https://schema.org", "@type": "NewsArticle",
+"author": {"@type": "Person", "name": "Jonas Berg"}, "publisher": {"@type": "Organization", "name": "Fjord Post"},
+"datePublished": "2025-03-04", "dateModified": "2025-03-06T08:00:00Z"}</script></head>
+<body><article><h1>Ferry fares rise</h1><p>Ferry fares to the islands rise by ten percent from April, the operator
+said on Monday.</p></article></body></html>""")
+    assert (raw.author, raw.outlet) == ("Jonas Berg", "Fjord Post")
+    assert raw.url == "https://fjordpost.example/news/ferry-fares"
+    assert (raw.published, raw.updated) == (date(2025, 3, 4), date(2025, 3, 6))
+
+
+def test_malformed_metadata_leaves_fields_empty_and_the_page_indexed(make_rag, tmp_path):
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    page = folder / "odd.html"
+    page.write_text("""<!doctype html><html><head><title>Council passes budget</title>
+<meta property="og:site_name" content="   "><meta property="og:url" content="not a url">
+<link rel="canonical" href="http://[::1"><meta name="author" content="">
+<meta property="article:published_time" content="2025-13-45T99:99">
+<meta property="article:modified_time" content="yesterday">
+<script type="application/ld+json">{"@type": "NewsArticle", "author": [{"name": 5}, null, ],
+"datePublished": {"x": 1}, "dateModified": "0000-00-00"</script>
+</head><body><article><h1>Council passes budget</h1>
+<p>The city council passed next year's budget of 412 million euros on Tuesday by 31 votes to 12.</p>
+</article><footer>© 2025 Harbour Herald</footer></body></html>""")
+    raw = parse(page, page.read_bytes())
+    assert "412 million euros" in raw.text
+    assert (raw.published, raw.updated, raw.author, raw.outlet, raw.url) == (None, None, None, None, None)
+    report = make_rag().ingest([folder], progress=False)
+    assert report.added == 1 and not report.skipped

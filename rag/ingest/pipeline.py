@@ -19,7 +19,8 @@ from .clean import clean
 from .metadata import guess_date, guess_title
 from .readers import RawDocument, SkipFile
 
-CLEANER_VERSION = "2"  # 2: control characters end a line; no sentence is in more than two chunks
+CLEANER_VERSION = "3"  # 2: control characters end a line; no sentence is in more than two chunks
+# 3: HTML without consent dialogs, paywall and sign-up prompts and menus (pages indexed before are re-read)
 
 
 def doc_id_for(path: Path) -> str:

@@ -189,21 +189,18 @@ def _decode(data: bytes) -> str:
 
 def _parse_html(path: Path, data: bytes, digest: str) -> RawDocument:
     require_reader("html")
-    import trafilatura
+    from .html import extract
 
     try:
-        extracted = trafilatura.bare_extraction(
-            data, with_metadata=True, include_comments=False, include_tables=True
-        )
-    except Exception as exc:  # trafilatura raises many types on broken markup
+        page = extract(data)
+    except Exception as exc:  # trafilatura and lxml raise many types on broken markup
         raise SkipFile(f"HTML could not be parsed: {exc}") from exc
-    text = getattr(extracted, "text", None) if extracted is not None else None
-    if not text or not text.strip():
-        raise SkipFile("no article text found in the HTML")
+    if page is None:
+        raise SkipFile("no article text found in the HTML (menus, consent and sign-up boxes and scripts do not count)")
     return RawDocument(
-        path, "html", text, digest,
-        title=(extracted.title or None),
-        published=_iso_date(extracted.date),
+        path, "html", page.text, digest,
+        title=page.title, published=page.published, updated=page.updated,
+        author=page.author, outlet=page.outlet, url=page.url,
     )
 
 
@@ -238,12 +235,3 @@ def _parse_pdf(path: Path, data: bytes, digest: str) -> RawDocument:
         title=title.strip() if isinstance(title, str) and title.strip() else None,
         published=created.date() if isinstance(created, datetime) else None,
     )
-
-
-def _iso_date(value: str | None) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value[:10])
-    except ValueError:
-        return None
