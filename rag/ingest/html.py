@@ -15,7 +15,7 @@ Anything holding the main content (``<article>``, ``<main>``,
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from itertools import islice
 from urllib.parse import urljoin, urlsplit
@@ -142,8 +142,10 @@ def prune_furniture(tree: HtmlElement) -> None:
 
 @dataclass
 class _Pruning:
+    """Which elements are furniture; scans of subtrees are counted, so the whole pass stays linear."""
+
     protected: set[str]  # classes that hold the article although they look like furniture
-    scans: int = field(default=_MAX_SCANS)
+    scans: int = _MAX_SCANS
 
     def is_furniture(self, elem: HtmlElement, in_content: bool) -> bool:
         if _is_content(elem) or set((elem.get("class") or "").split()) & self.protected:
@@ -163,7 +165,7 @@ class _Pruning:
         return False
 
     def _holds_no_content(self, elem: HtmlElement) -> bool:
-        return self._scan() and not any(_is_content(e) for e in elem.iterdescendants() if isinstance(e.tag, str))
+        return self._scan() and not _holds_content(elem)
 
     def _scan(self) -> bool:
         """Whether another subtree may be searched; once the budget is spent, everything else stays."""
