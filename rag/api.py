@@ -17,6 +17,7 @@ from .answer.generative import GenerativeAnswerer
 from .config import Settings
 from .embeddings import Embedder
 from .errors import ConfigError, EmptyIndexError, EmptyQuestionError, QuestionTooLongError
+from .ingest.readers import check_readers, discover
 from .llm import ChatModel
 from .retrieve import HybridRetriever, to_passage
 from .chroma_server import ChromaServer
@@ -86,6 +87,7 @@ class RAG:
     def ingest(self, paths: Sequence[str | Path], rebuild: bool = False, prune: bool = False,
                progress: bool = True) -> IngestReport:
         """Index files and folders; unchanged files are skipped, changed ones replaced."""
+        check_readers(discover(list(paths))[0])  # a broken install fails here, once, before the wipe or any write
         if rebuild:
             with self._lock:
                 self._store = None

@@ -43,6 +43,22 @@ class StoreCorruptedError(RagError):
         )
 
 
+class ReaderUnavailableError(RagError):
+    """A file reader's libraries cannot be imported: the whole ingest stops before writing anything.
+
+    Skipping every file of that kind one by one would hide a broken install
+    behind a list of identical skip reasons.
+    """
+
+    def __init__(self, kind: str, module: str, package: str, detail: str) -> None:
+        self.kind = kind
+        self.module = module
+        super().__init__(
+            f"{kind.upper()} files need {module}, which cannot be imported ({detail}): run "
+            f"`pip install {package}` (or `make install`) and ingest again."
+        )
+
+
 class ConfigError(RagError, ValueError):
     """A setting has a value this library cannot use."""
 

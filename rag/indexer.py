@@ -18,6 +18,7 @@ from tqdm.auto import tqdm
 
 from .config import Settings
 from .embeddings import Embedder
+from .errors import ReaderUnavailableError
 from .ingest.chunk import embedding_text
 from .ingest.metadata import Sidecars
 from .ingest.pipeline import build_document, doc_id_for, document_hash, pipeline_fingerprint
@@ -64,6 +65,8 @@ def ingest(
             except SkipFile as exc:
                 report.skipped.append(SkippedFile(path=str(path), reason=str(exc)))
                 continue
+            except ReaderUnavailableError:  # the install, not this file: every file of its kind would fail
+                raise
             except Exception as exc:  # a reader bug on one hostile file must not stop the run
                 reason = f"could not be processed ({type(exc).__name__}: {exc})"
                 report.skipped.append(SkippedFile(path=str(path), reason=reason))

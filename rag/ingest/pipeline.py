@@ -19,7 +19,8 @@ from .clean import clean
 from .metadata import ArticleMeta, byline, front_matter, guess_title, row_key
 from .readers import RawDocument, SkipFile
 
-CLEANER_VERSION = "3"  # 3: paragraphs across wrapped lines, table rows without their outer pipes
+CLEANER_VERSION = "3"  # 3: paragraphs across wrapped lines, table rows without their outer pipes, front matter;
+# HTML without consent dialogs, paywall and sign-up prompts and menus
 # (2: control characters end a line; no sentence is in more than two chunks)
 
 

@@ -8,13 +8,17 @@ extracted main text (trafilatura, pypdf).
 from __future__ import annotations
 
 import hashlib
+import importlib
 import os
 import stat
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
+from ..errors import ReaderUnavailableError
 from .metadata import SIDECAR_NAMES
 
 SUPPORTED = {
@@ -143,6 +147,35 @@ def parse(path: Path, data: bytes) -> RawDocument:
     return RawDocument(path, kind, _decode(data), digest)
 
 
+# What each reader imports, in import order, and the pip package that provides it. lxml_html_clean comes
+# before trafilatura: jusText (under trafilatura) imports lxml.html.clean, which lxml 5.2 moved out into it.
+_NEEDS: dict[str, tuple[tuple[str, str], ...]] = {
+    "html": (("lxml.html", "lxml"), ("lxml_html_clean", "lxml_html_clean"), ("lxml.html.clean", "lxml_html_clean"),
+             ("trafilatura", "trafilatura")),
+    "pdf": (("pypdf", "pypdf"),),
+}
+
+
+def check_readers(files: Iterable[Path]) -> None:
+    """Raise ReaderUnavailableError, before anything is written, if a reader these files need cannot load."""
+    for kind in sorted({SUPPORTED[f.suffix.lower()] for f in files if f.suffix.lower() in SUPPORTED}):
+        require_reader(kind)
+
+
+@cache
+def require_reader(kind: str) -> None:
+    """Import what the reader of ``kind`` needs; a broken install stops the run once, with the fix."""
+    for module, package in _NEEDS.get(kind, ()):
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            missing = getattr(exc, "name", None) or module
+            if not module.startswith(missing):  # a dependency of the package is what is missing
+                package = missing.split(".")[0]
+            first_line = (str(exc).splitlines() or [missing])[0]
+            raise ReaderUnavailableError(kind, missing, package, f"{type(exc).__name__}: {first_line}") from exc
+
+
 def _decode(data: bytes) -> str:
     if data.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
         encoding = "utf-32"
@@ -160,25 +193,24 @@ def _decode(data: bytes) -> str:
 
 
 def _parse_html(path: Path, data: bytes, digest: str) -> RawDocument:
-    import trafilatura
+    require_reader("html")
+    from .html import extract
 
     try:
-        extracted = trafilatura.bare_extraction(
-            data, with_metadata=True, include_comments=False, include_tables=True
-        )
-    except Exception as exc:  # trafilatura raises many types on broken markup
+        page = extract(data)
+    except Exception as exc:  # trafilatura and lxml raise many types on broken markup
         raise SkipFile(f"HTML could not be parsed: {exc}") from exc
-    text = getattr(extracted, "text", None) if extracted is not None else None
-    if not text or not text.strip():
-        raise SkipFile("no article text found in the HTML")
+    if page is None:
+        raise SkipFile("no article text found in the HTML (menus, consent and sign-up boxes and scripts do not count)")
     return RawDocument(
-        path, "html", text, digest,
-        title=(extracted.title or None),
-        published=_iso_date(extracted.date),
+        path, "html", page.text, digest,
+        title=page.title, published=page.published, updated=page.updated,
+        author=page.author, outlet=page.outlet, url=page.url,
     )
 
 
 def _parse_pdf(path: Path, data: bytes, digest: str) -> RawDocument:
+    require_reader("pdf")
     import io
     import logging
 
@@ -224,12 +256,3 @@ def _pdf_field(meta: object, name: str) -> Any:
     if isinstance(value, str) and value.strip() and value.strip().isprintable():
         return " ".join(value.split())
     return None
-
-
-def _iso_date(value: str | None) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value[:10])
-    except ValueError:
-        return None

@@ -1,0 +1,198 @@
+"""The HTML reader: the article, not the furniture around it; its metadata; a broken install stops the run once.
+
+Cases html-cookie-banner and html-ingest-lxml-clean (their inputs copied under
+tests/fixtures/html_case/), then more pages of the same kinds.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from rag import ReaderUnavailableError
+from rag.ingest import readers
+from rag.ingest.readers import SkipFile, parse
+
+from .fixtures.html_pages import COOKIE_CASE_DIR, FURNITURE_PAGES, LXML_CLEAN_CASE_PAGE, NO_ARTICLE_PAGES
+from .fixtures.procs import child_env
+
+
+def _parse_page(tmp_path: Path, html: str, name: str = "page.html") -> readers.RawDocument:
+    path = tmp_path / name
+    path.write_text(html, encoding="utf-8")
+    return parse(path, path.read_bytes())
+
+
+@pytest.fixture
+def cookie_case(tmp_path) -> Path:
+    target = tmp_path / "case"
+    shutil.copytree(COOKIE_CASE_DIR, target)
+    return target
+
+
+def test_cookie_case_indexes_the_article_and_answers_from_it(make_rag, cookie_case):
+    rag = make_rag()
+    report = rag.ingest([cookie_case / "common", cookie_case / "cookie_page.html"], progress=False)
+    assert report.added == 4 and not report.skipped, report.skipped
+    text = " ".join(p.text for p in rag.passages() if p.file_name == "cookie_page.html")
+    assert "The old stone bridge over the river reopened" in text
+    assert "Engineers replaced 60 cracked stones" in text
+    assert "cookie" not in text.lower() and "partners" not in text
+
+    answer = rag.ask("How many stones did engineers replace on the bridge?")
+    assert not answer.abstained
+    cited = [c for c in answer.citations if Path(c.source).name == "cookie_page.html"]
+    assert cited and any("60 cracked stones" in c.quote for c in cited), answer.text
+    raw = parse(cookie_case / "cookie_page.html", (cookie_case / "cookie_page.html").read_bytes())
+    for c in cited:  # offsets still index the extracted main text
+        assert raw.text[c.start:c.end] == c.quote
+
+    assert rag.ask("How long are cookies retained?").abstained
+
+
+@pytest.mark.parametrize("name", sorted(FURNITURE_PAGES))
+def test_furniture_is_dropped_and_the_article_kept(tmp_path, name):
+    page = FURNITURE_PAGES[name]
+    raw = _parse_page(tmp_path, page.html)
+    for phrase in page.keep:
+        assert phrase in raw.text, (phrase, raw.text)
+    for phrase in page.drop:
+        assert phrase.lower() not in raw.text.lower(), (phrase, raw.text)
+
+
+@pytest.mark.parametrize("name", sorted(NO_ARTICLE_PAGES))
+def test_a_page_without_an_article_is_refused(tmp_path, name):
+    with pytest.raises(SkipFile, match="no article text found in the HTML"):
+        _parse_page(tmp_path, NO_ARTICLE_PAGES[name])
+
+
+def test_navigation_only_page_is_reported_by_ingest(make_rag, tmp_path):
+    folder = tmp_path / "pages"
+    folder.mkdir()
+    (folder / "front.html").write_text(NO_ARTICLE_PAGES["navigation-only"])
+    (folder / "story.html").write_text(FURNITURE_PAGES["nav-heavy"].html)
+    report = make_rag().ingest([folder], progress=False)
+    assert report.added == 1
+    assert [(Path(s.path).name, "no article text" in s.reason) for s in report.skipped] == [("front.html", True)]
+
+
+def test_lxml_clean_case_page_is_indexed_with_its_title(make_rag, tmp_path):
+    page = tmp_path / "page.html"
+    shutil.copy(LXML_CLEAN_CASE_PAGE, page)
+    rag = make_rag()
+    report = rag.ingest([page], progress=False)
+    assert report.added == 1, report.skipped
+    assert [d.title for d in rag.documents()] == ["Ferry timetable changes"]
+
+
+@pytest.fixture
+def fresh_reader_check():
+    """require_reader remembers success; forget it around a test that takes a module away."""
+    readers.require_reader.cache_clear()
+    yield
+    readers.require_reader.cache_clear()
+
+
+def test_missing_html_dependency_fails_the_ingest_once_and_keeps_the_index(
+        make_rag, cookie_case, monkeypatch, fresh_reader_check):
+    rag = make_rag()
+    assert rag.ingest([cookie_case], progress=False).added == 4
+    stored = {a.doc_id: a.chunks for a in rag.documents()}
+    (cookie_case / "common" / "storm.txt").write_text("Storm update\n\nThe storm has passed and power is back.\n")
+    shutil.copy(LXML_CLEAN_CASE_PAGE, cookie_case / "ferry.html")
+    # as after an install by pip 23.2: None in sys.modules makes `import lxml_html_clean` fail
+    monkeypatch.setitem(sys.modules, "lxml_html_clean", None)
+    readers.require_reader.cache_clear()
+
+    for rebuild in (False, True):
+        with pytest.raises(ReaderUnavailableError) as caught:
+            rag.ingest([cookie_case], rebuild=rebuild, progress=False)
+        message = str(caught.value)
+        assert "lxml_html_clean" in message and "pip install lxml_html_clean" in message
+        assert {a.doc_id: a.chunks for a in rag.documents()} == stored  # nothing written, nothing wiped
+    assert "power is back" not in " ".join(p.text for p in rag.passages())
+
+    # without the check up front, the first HTML file stops the run: once, and nothing stored is deleted
+    monkeypatch.setattr("rag.api.check_readers", lambda files: None)
+    with pytest.raises(ReaderUnavailableError):
+        rag.ingest([cookie_case], progress=False)
+    after = {a.doc_id: a.chunks for a in rag.documents()}
+    assert after.keys() == stored.keys() and all(after.values())
+
+
+def test_missing_html_dependency_is_one_line_from_the_command(make_rag, model_cache, tmp_path):
+    """A real `rag ingest` whose Python cannot import lxml_html_clean: one error line, exit 1, index kept."""
+    page = tmp_path / "articles" / "page.html"
+    page.parent.mkdir()
+    shutil.copy(LXML_CLEAN_CASE_PAGE, page)
+    (page.parent / "note.txt").write_text("Harbour note\n\nThe harbour reopens on Monday after dredging.\n")
+    rag = make_rag()
+    rag.ingest([page.parent / "note.txt"], progress=False)
+    data_dir = Path(rag.settings.data_dir)
+    shutil.copytree(model_cache, data_dir / "models")
+    script = ("import sys; sys.modules['lxml_html_clean'] = None; sys.argv[0] = 'rag'\n"
+              "from rag.cli import app; app()")
+    proc = subprocess.run([sys.executable, "-c", script, "ingest", "--rebuild", str(page.parent)],
+                          cwd=tmp_path, env=child_env(data_dir), capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: HTML files need lxml_html_clean"), proc.stderr
+    assert "pip install lxml_html_clean" in lines[0] and "skipped" not in proc.stdout + proc.stderr
+    assert [d.file_name for d in make_rag().documents()] == ["note.txt"]
+
+
+def test_metadata_fills_author_outlet_url_and_dates(tmp_path):
+    raw = _parse_page(tmp_path, """<!doctype html><html><head><title>Council passes budget | Harbour Herald</title>
+<meta property="og:site_name" content="Harbour Herald">
+<meta property="og:url" content="https://www.harbourherald.example/news/council-budget?utm_source=feed">
+<link rel="canonical" href="https://www.harbourherald.example/news/council-budget">
+<meta name="author" content="Maria Keller">
+<meta property="article:published_time" content="2025-03-04T09:30:00+01:00">
+<meta property="article:modified_time" content="2025-03-05T12:00:00+01:00">
+</head><body><article><h1>Council passes budget</h1>
+<p>The city council passed next year's budget of 412 million euros on Tuesday by 31 votes to 12.</p>
+<p>Spending on schools rises by six percent, while the road budget is cut.</p></article></body></html>""")
+    assert raw.title == "Council passes budget"
+    assert (raw.author, raw.outlet) == ("Maria Keller", "Harbour Herald")
+    assert raw.url == "https://www.harbourherald.example/news/council-budget"
+    assert (raw.published, raw.updated) == (date(2025, 3, 4), date(2025, 3, 5))
+
+
+def test_metadata_from_json_ld_and_a_relative_canonical_link(tmp_path):
+    raw = _parse_page(tmp_path, """<!doctype html><html><head><title>Ferry fares rise</title>
+<meta property="og:url" content="https://fjordpost.example/a/1">
+<link rel="canonical" href="/news/ferry-fares">
+<script type="application/ld+json">{"@context": "https://schema.org", "@type": "NewsArticle",
+"author": {"@type": "Person", "name": "Jonas Berg"}, "publisher": {"@type": "Organization", "name": "Fjord Post"},
+"datePublished": "2025-03-04", "dateModified": "2025-03-06T08:00:00Z"}</script></head>
+<body><article><h1>Ferry fares rise</h1><p>Ferry fares to the islands rise by ten percent from April, the operator
+said on Monday.</p></article></body></html>""")
+    assert (raw.author, raw.outlet) == ("Jonas Berg", "Fjord Post")
+    assert raw.url == "https://fjordpost.example/news/ferry-fares"
+    assert (raw.published, raw.updated) == (date(2025, 3, 4), date(2025, 3, 6))
+
+
+def test_malformed_metadata_leaves_fields_empty_and_the_page_indexed(make_rag, tmp_path):
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    page = folder / "odd.html"
+    page.write_text("""<!doctype html><html><head><title>Council passes budget</title>
+<meta property="og:site_name" content="   "><meta property="og:url" content="not a url">
+<link rel="canonical" href="http://[::1"><meta name="author" content="">
+<meta property="article:published_time" content="2025-13-45T99:99">
+<meta property="article:modified_time" content="yesterday">
+<script type="application/ld+json">{"@type": "NewsArticle", "author": [{"name": 5}, null, ],
+"datePublished": {"x": 1}, "dateModified": "0000-00-00"</script>
+</head><body><article><h1>Council passes budget</h1>
+<p>The city council passed next year's budget of 412 million euros on Tuesday by 31 votes to 12.</p>
+</article><footer>© 2025 Harbour Herald</footer></body></html>""")
+    raw = parse(page, page.read_bytes())
+    assert "412 million euros" in raw.text
+    assert (raw.published, raw.updated, raw.author, raw.outlet, raw.url) == (None, None, None, None, None)
+    report = make_rag().ingest([folder], progress=False)
+    assert report.added == 1 and not report.skipped
