@@ -20,7 +20,7 @@ from .config import Settings
 from .embeddings import Embedder
 from .errors import ReaderUnavailableError
 from .ingest.chunk import embedding_text
-from .ingest.metadata import Sidecars
+from .ingest.sidecar import Sidecars
 from .ingest.pipeline import build_document, doc_id_for, document_hash, pipeline_fingerprint
 from .ingest.readers import SkipFile, content_hash, discover, parse, read_bytes
 from .sources import resolve_keys

@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from itertools import islice
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 from lxml.html import HtmlElement
+
+from .metadata import parse_date, short_text, web_url
 
 # Words of an id or class (camelCase split) that mark furniture when they start with one of these.
 # A consent manager's or sign-up box's own names: never the article.
@@ -103,12 +105,12 @@ def extract(data: bytes) -> Page | None:
         return None
     page = Page(text)
     readers = {
-        "title": lambda: _text(extracted.title),
-        "published": lambda: _iso_date(extracted.date) or _searched_date(tree),
+        "title": lambda: short_text(extracted.title),
+        "published": lambda: parse_date(extracted.date) or _searched_date(tree),
         "updated": lambda: _modified(tree),
-        "author": lambda: _text(extracted.author),
-        "outlet": lambda: _text(extracted.sitename),
-        "url": lambda: _canonical(tree) or _web_url(extracted.url),
+        "author": lambda: short_text(extracted.author),
+        "outlet": lambda: short_text(extracted.sitename),
+        "url": lambda: _canonical(tree) or web_url(extracted.url),
     }
     for name, read in readers.items():
         try:
@@ -284,7 +286,7 @@ def _searched_date(tree: HtmlElement) -> date | None:
         return None
     from htmldate import find_date
 
-    return _iso_date(find_date(tree, original_date=True, extensive_search=True))
+    return parse_date(find_date(tree, original_date=True, extensive_search=True))
 
 
 def _modified(tree: HtmlElement) -> date | None:
@@ -292,11 +294,11 @@ def _modified(tree: HtmlElement) -> date | None:
     for xpath in ('.//meta[@property="article:modified_time"]/@content', './/meta[@property="og:updated_time"]/@content',
                   './/meta[@itemprop="dateModified"]/@content', './/*[@itemprop="dateModified"]/@datetime'):
         for value in tree.xpath(xpath):
-            if found := _iso_date(value):
+            if found := parse_date(value):
                 return found
     for script in tree.iterfind(".//script[@type='application/ld+json']"):
         if m := re.search(r'"dateModified"\s*:\s*"([^"]{10,40})"', script.text or ""):
-            if found := _iso_date(m.group(1)):
+            if found := parse_date(m.group(1)):
                 return found
     return None
 
@@ -308,35 +310,7 @@ def _canonical(tree: HtmlElement) -> str | None:
             href = link.get("href").strip()
             base = next(iter(tree.xpath('.//meta[@property="og:url"]/@content')), "")
             try:
-                return _web_url(urljoin(base, href) if base else href)
+                return web_url(urljoin(base, href) if base else href)
             except ValueError:
                 return None
     return None
-
-
-def _web_url(value: object) -> str | None:
-    """An absolute http(s) URL, or None."""
-    if not isinstance(value, str) or re.search(r"\s", value.strip()):
-        return None
-    try:
-        parts = urlsplit(value.strip())
-        return value.strip() if parts.scheme in ("http", "https") and parts.hostname else None
-    except ValueError:  # e.g. a broken IPv6 host
-        return None
-
-
-def _text(value: object) -> str | None:
-    return value.strip() or None if isinstance(value, str) else None
-
-
-def _iso_date(value: object) -> date | None:
-    """A date from an ISO 8601 date or timestamp; anything else is None."""
-    if not isinstance(value, str) or len(value.strip()) < 10:
-        return None
-    try:
-        return date.fromisoformat(value.strip()[:10])
-    except ValueError:
-        try:
-            return datetime.fromisoformat(value.strip()).date()
-        except ValueError:
-            return None

@@ -2,7 +2,7 @@
 
 Where each fact comes from, best first:
 1. a metadata sidecar the user put beside the files (``metadata.csv`` or
-   ``metadata.jsonl``; see ``Sidecars``);
+   ``metadata.jsonl``; see ``sidecar.py``);
 2. the file's own metadata: HTML meta tags, Markdown front matter;
 3. the article's printed byline or dateline ("By Jane Doe | Sept. 14, 2025",
    "Published: 14.09.2025", "Updated March 4, 2025");
@@ -18,20 +18,17 @@ field unknown; it never costs the document.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import re
 import tomllib
 from dataclasses import dataclass, fields
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from .clean import CleanText
 
 DateOrder = Literal["DMY", "MDY", "YMD"]
-SIDECAR_NAMES = ("metadata.csv", "metadata.jsonl")
 
 
 @dataclass
@@ -110,7 +107,8 @@ _UPDATED = re.compile(r"^(?:last\s+)?(?:updated|modified|edited)\b(?:\s+on)?[:\s
 _PUBLISHED = re.compile(r"^(?:published|posted|first\s+published|date|dated|released)\b(?:\s+on)?[:\s]*", re.I)
 _BY = re.compile(r"^by\s+(.+)$", re.I)
 _LABEL = re.compile(r"^[^\d:：]{1,40}[:：]\s*(.+)$")  # "Опубликовано: 2025-03-05", "发布日期：2025-03-04"
-_TRAILING_DATE = re.compile(r"\s*,?\s+(?:on\s+)?(?=\S*\d)(\S.*)$")
+_DATE_AFTER = re.compile(r",\s*|\s+on\s+")  # "By Jane Doe, March 3, 2025", "By Jane Doe on 3 March 2025"
+_BY_INSIDE = re.compile(r"\s+by\s+", re.I)  # "Posted on March 3rd, 2025 by Jane Doe"
 
 
 def byline(cleaned: CleanText, order: DateOrder | None = None) -> ArticleMeta:
@@ -140,10 +138,11 @@ def _read_field(field: str, found: ArticleMeta, order: DateOrder | None) -> None
         return
     if m := _BY.match(field):
         name = m.group(1)
-        if tail := _TRAILING_DATE.search(name):  # "By Jane Doe, March 3, 2025"
-            if when := parse_date(tail.group(1), order):
+        for cut in _DATE_AFTER.finditer(name):
+            if when := parse_date(name[cut.end():], order):
                 found.published = found.published or when
-                name = name[: tail.start()]
+                name = name[: cut.start()]
+                break
         name = name.strip(" ,;")
         if name and len(name) <= 80 and not any(ch.isdigit() for ch in name):
             found.author = found.author or name
@@ -152,6 +151,9 @@ def _read_field(field: str, found: ArticleMeta, order: DateOrder | None) -> None
         field = field[m.end():]
     elif m := _LABEL.match(field):
         field = m.group(1)
+    if (by := _BY_INSIDE.search(field)) and any(ch.isdigit() for ch in field[: by.start()]):
+        _read_field("By " + field[by.end():], found, order)  # "... 2025 by Jane Doe": the author part
+        field = field[: by.start()]
     if not found.published:
         found.published = parse_date(field, order)
 
@@ -214,16 +216,16 @@ def meta_from_mapping(data: dict[str, Any], order: DateOrder | None = None) -> A
         return next((lowered[k] for k in _KEYS[name] if lowered.get(k) not in (None, "")), None)
 
     return ArticleMeta(
-        title=_text(first("title")),
+        title=short_text(first("title")),
         published=parse_date(first("published"), order),
         updated=parse_date(first("updated"), order),
-        author=_text(first("author")),
-        outlet=_text(first("outlet")),
-        url=_url(first("url")),
+        author=short_text(first("author")),
+        outlet=short_text(first("outlet")),
+        url=web_url(first("url")),
     )
 
 
-def _text(value: Any) -> str | None:
+def short_text(value: Any) -> str | None:
     """A short one-line string from a metadata value (a list of authors is joined); anything else is None."""
     if isinstance(value, (list, tuple)):
         value = ", ".join(str(v).strip() for v in value if isinstance(v, (str, int, float)) and str(v).strip())
@@ -235,93 +237,12 @@ def _text(value: Any) -> str | None:
     return value[:200] if value and value.isprintable() else None
 
 
-def _url(value: Any) -> str | None:
-    text = _text(value)
-    return text if text and re.match(r"^https?://\S+$", text, re.I) else None
-
-
-# --- sidecars -------------------------------------------------------------------
-
-
-class Sidecars:
-    """``metadata.csv`` / ``metadata.jsonl`` files beside the articles, read once per folder.
-
-    A sidecar's rows name files by a ``file`` column (also ``filename``,
-    ``path`` or ``name``), relative to the sidecar's folder; the other columns
-    are those of front matter (``published``, ``updated``, ``author``,
-    ``outlet``, ``url``, ``title``). A file's facts come from the nearest
-    sidecar that names it, in its own folder or a folder above, up to the
-    folder that was given to ingest. Problems (an unreadable file, a bad
-    line, a row for no file) are collected in ``warnings``; they never stop
-    an ingest.
-    """
-
-    def __init__(self, roots: list[Path], order: DateOrder | None = None) -> None:
-        self._roots = [r.resolve() for r in roots]
-        self._order = order
-        self._rows: dict[Path, dict[str, dict[str, Any]]] = {}
-        self.warnings: list[str] = []
-
-    def row(self, path: Path) -> dict[str, Any] | None:
-        """The sidecar row that names ``path``, or None."""
-        path = path.resolve()
-        for folder in path.parents:
-            if not any(folder == root or root in folder.parents for root in self._roots):
-                return None
-            rows = self._folder(folder)
-            key = path.relative_to(folder).as_posix()
-            if key in rows:
-                return rows[key]
-            if folder in self._roots:
-                return None
+def web_url(value: Any) -> str | None:
+    """An absolute http(s) URL, or None (a relative link, another scheme such as javascript:, a broken host)."""
+    if not isinstance(value, str) or re.search(r"\s", value.strip()):
         return None
-
-    def meta(self, row: dict[str, Any] | None) -> ArticleMeta:
-        return meta_from_mapping(row, self._order) if row else ArticleMeta()
-
-    def _folder(self, folder: Path) -> dict[str, dict[str, Any]]:
-        if folder not in self._rows:
-            rows: dict[str, dict[str, Any]] = {}
-            for name in SIDECAR_NAMES:
-                sidecar = folder / name
-                if sidecar.is_file():
-                    for row in self._read(sidecar):
-                        ref = next((row[k] for k in ("file", "filename", "file_name", "path", "name")
-                                    if isinstance(row.get(k), str) and row[k].strip()), None)
-                        if ref is None:
-                            self.warnings.append(f"{sidecar}: a row names no file (column 'file'); it was ignored")
-                            continue
-                        rows[Path(ref.strip()).as_posix().removeprefix("./")] = row
-            self._rows[folder] = rows
-        return self._rows[folder]
-
-    def _read(self, sidecar: Path) -> list[dict[str, Any]]:
-        try:
-            text = sidecar.read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as exc:
-            self.warnings.append(f"{sidecar}: not read ({exc}); its metadata was not used")
-            return []
-        if sidecar.suffix == ".csv":
-            try:
-                return [dict(r) for r in csv.DictReader(io.StringIO(text))]
-            except csv.Error as exc:
-                self.warnings.append(f"{sidecar}: not valid CSV ({exc}); its metadata was not used")
-                return []
-        rows = []
-        for no, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except ValueError:
-                row = None
-            if isinstance(row, dict):
-                rows.append(row)
-            else:
-                self.warnings.append(f"{sidecar}:{no}: not a JSON object; the line was ignored")
-        return rows
-
-
-def row_key(row: dict[str, Any] | None) -> str:
-    """A stable text of a sidecar row, so that editing the row re-indexes its file."""
-    return json.dumps(row, sort_keys=True, default=str, ensure_ascii=False) if row else ""
+    try:
+        parts = urlsplit(value.strip())
+        return value.strip() if parts.scheme in ("http", "https") and parts.hostname else None
+    except ValueError:  # e.g. a broken IPv6 host
+        return None

@@ -16,7 +16,8 @@ from ..text import line_spans
 from ..types import Chunk, Document
 from .chunk import chunk
 from .clean import clean
-from .metadata import ArticleMeta, byline, front_matter, guess_title, row_key
+from .metadata import ArticleMeta, byline, front_matter, guess_title
+from .sidecar import row_key
 from .readers import RawDocument, SkipFile
 
 CLEANER_VERSION = "3"  # 3: paragraphs across wrapped lines, table rows without their outer pipes, front matter;

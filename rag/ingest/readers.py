@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ReaderUnavailableError
-from .metadata import SIDECAR_NAMES
+from .sidecar import SIDECAR_NAMES
 
 SUPPORTED = {
     ".txt": "text",
@@ -253,6 +253,6 @@ def _pdf_field(meta: object, name: str) -> Any:
         return None
     if isinstance(value, datetime):
         return value.date()
-    if isinstance(value, str) and value.strip() and value.strip().isprintable():
-        return " ".join(value.split())
+    if isinstance(value, str) and value.strip():
+        return value.strip()  # control characters are cut where they start, as everywhere (pipeline._plain)
     return None

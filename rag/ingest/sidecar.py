@@ -1,0 +1,103 @@
+"""Metadata sidecars: ``metadata.csv`` / ``metadata.jsonl`` a user puts beside a scraped corpus.
+
+One row per article, naming it by a ``file`` column; the other columns are
+those of front matter (``published``, ``updated``, ``author``, ``outlet``,
+``url``, ``title``). A sidecar's facts beat everything an article says about
+itself (see ``metadata.py``).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+from .metadata import ArticleMeta, DateOrder, meta_from_mapping
+
+SIDECAR_NAMES = ("metadata.csv", "metadata.jsonl")
+
+
+class Sidecars:
+    """``metadata.csv`` / ``metadata.jsonl`` files beside the articles, read once per folder.
+
+    A sidecar's rows name files by a ``file`` column (also ``filename``,
+    ``path`` or ``name``), relative to the sidecar's folder; the other columns
+    are those of front matter (``published``, ``updated``, ``author``,
+    ``outlet``, ``url``, ``title``). A file's facts come from the nearest
+    sidecar that names it, in its own folder or a folder above, up to the
+    folder that was given to ingest. Problems (an unreadable file, a bad
+    line, a row for no file) are collected in ``warnings``; they never stop
+    an ingest.
+    """
+
+    def __init__(self, roots: list[Path], order: DateOrder | None = None) -> None:
+        self._roots = [r.resolve() for r in roots]
+        self._order = order
+        self._rows: dict[Path, dict[str, dict[str, Any]]] = {}
+        self.warnings: list[str] = []
+
+    def row(self, path: Path) -> dict[str, Any] | None:
+        """The sidecar row that names ``path``, or None."""
+        path = path.resolve()
+        for folder in path.parents:
+            if not any(folder == root or root in folder.parents for root in self._roots):
+                return None
+            rows = self._folder(folder)
+            key = path.relative_to(folder).as_posix()
+            if key in rows:
+                return rows[key]
+            if folder in self._roots:
+                return None
+        return None
+
+    def meta(self, row: dict[str, Any] | None) -> ArticleMeta:
+        return meta_from_mapping(row, self._order) if row else ArticleMeta()
+
+    def _folder(self, folder: Path) -> dict[str, dict[str, Any]]:
+        if folder not in self._rows:
+            rows: dict[str, dict[str, Any]] = {}
+            for name in SIDECAR_NAMES:
+                sidecar = folder / name
+                if sidecar.is_file():
+                    for row in self._read(sidecar):
+                        ref = next((row[k] for k in ("file", "filename", "file_name", "path", "name")
+                                    if isinstance(row.get(k), str) and row[k].strip()), None)
+                        if ref is None:
+                            self.warnings.append(f"{sidecar}: a row names no file (column 'file'); it was ignored")
+                            continue
+                        rows[Path(ref.strip()).as_posix().removeprefix("./")] = row
+            self._rows[folder] = rows
+        return self._rows[folder]
+
+    def _read(self, sidecar: Path) -> list[dict[str, Any]]:
+        try:
+            text = sidecar.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            self.warnings.append(f"{sidecar}: not read ({exc}); its metadata was not used")
+            return []
+        if sidecar.suffix == ".csv":
+            try:
+                return [dict(r) for r in csv.DictReader(io.StringIO(text))]
+            except csv.Error as exc:
+                self.warnings.append(f"{sidecar}: not valid CSV ({exc}); its metadata was not used")
+                return []
+        rows = []
+        for no, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except ValueError:
+                row = None
+            if isinstance(row, dict):
+                rows.append(row)
+            else:
+                self.warnings.append(f"{sidecar}:{no}: not a JSON object; the line was ignored")
+        return rows
+
+
+def row_key(row: dict[str, Any] | None) -> str:
+    """A stable text of a sidecar row, so that editing the row re-indexes its file."""
+    return json.dumps(row, sort_keys=True, default=str, ensure_ascii=False) if row else ""
