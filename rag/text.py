@@ -23,6 +23,7 @@ lines) does not.
 from __future__ import annotations
 
 import os
+import re
 import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
@@ -53,7 +54,9 @@ _TABLE = str.maketrans({
     "‐": "-", "‑": "-", "‒": "-", "–": "-", "—": "-", "―": "-", "−": "-",
     "ł": "l", "ø": "o", "đ": "d", "ħ": "h", "ı": "i", "ŀ": "l", "ŧ": "t", "æ": "ae", "œ": "oe", "þ": "th", "ð": "d",
 })
-_HYPHEN_BREAK = regex.compile(r"(?<=\p{L})-[ \t]*\r?\n[ \t]*(?=\p{Ll})")
+_ANY_MARK = regex.compile(r"\p{M}")
+_HYPHEN_BREAK = regex.compile(r"(?<=\p{L})[-\u00ad\u2010][ \t]*\r?\n[ \t]*(?=\p{Ll})")
+_MAYBE_HYPHEN_BREAK = re.compile(r"[-\u00ad\u2010][ \t]*\r?\n")  # the cheap test first (stdlib re is faster)
 # accents that are optional in typing: every mark on Latin and Greek letters, vowel points in Hebrew and
 # Arabic, the diaeresis of Cyrillic ё/ї; other scripts' marks (Devanagari vowel signs, й's breve) are spelling
 _OPTIONAL_MARKS = regex.compile(
@@ -67,7 +70,7 @@ def fold(text: str) -> str:
 
     Idempotent; plain ASCII text only changes case (the fast path most English text takes).
     """
-    if "\n" in text and "-" in text:
+    if _MAYBE_HYPHEN_BREAK.search(text):
         text = _HYPHEN_BREAK.sub("", text)
     if not unicodedata.is_normalized("NFKC", text):
         text = unicodedata.normalize("NFKC", text)
@@ -75,7 +78,7 @@ def fold(text: str) -> str:
     if text.isascii():
         return text
     text = text.translate(_TABLE)
-    if not unicodedata.is_normalized("NFD", text):  # something decomposes: perhaps a mark to fold
+    if not unicodedata.is_normalized("NFD", text) or _ANY_MARK.search(text):  # a mark, perhaps one to fold
         text = unicodedata.normalize("NFC", _OPTIONAL_MARKS.sub("", unicodedata.normalize("NFD", text)))
     return text
 
@@ -239,6 +242,7 @@ _OWN_LINE = regex.compile(r"^(?:#{1,6}\s|\|)")  # a heading or a table row never
 _BYLINE = regex.compile(r"^(?:by|published|updated|posted|last updated|date|photo|image|source)\b", regex.I)
 _ENDS = regex.compile(r"[.!?:;。！？؟।…]['\"’”»)\]]*$")
 _LAST_WORD = regex.compile(r"(\S+)\.$")
+_HYPHENATED = regex.compile(r"\p{L}[-\u00ad\u2010]$")
 MIN_WRAP_WIDTH = 30  # lines this short are not a wrapping width: titles and bylines
 WRAP_SLACK = 0.8  # real wrapping is not greedy to the character: justified PDFs, hand-wrapped text, "1 July" kept together
 
@@ -248,7 +252,8 @@ def soft_breaks(text: str, lines: list[tuple[int, int]]) -> list[bool]:
 
     A break is soft when nothing but one line break separates the lines; the
     first is not the text's first line (a title), a heading or a table row;
-    the second does not start a bullet, list item, row, quote or byline; the
+    the second does not start a bullet, list item, row, quote or byline; and
+    either a word is hyphenated across the break ("recon-" / "struction"), or the
     first did not end its sentence (or ends in an abbreviation
     Punkt knows, "U.S."); and the first is full: the next line's first word
     would (nearly: ``WRAP_SLACK``) not have fitted on it at the text's
@@ -262,16 +267,14 @@ def soft_breaks(text: str, lines: list[tuple[int, int]]) -> list[bool]:
     width = _wrap_width(lines, adjacent)
     out = []
     for k, ((s1, e1), (s2, e2), joined) in enumerate(zip(lines, lines[1:], adjacent)):
-        if not joined or width is None or k == 0:
-            out.append(False)
-            continue
         first, second = text[s1:e1], text[s2:e2]
-        next_word = len(second.split(None, 1)[0])
-        out.append(
-            not _OWN_LINE.match(first) and not _STRUCTURE.match(second) and not _BYLINE.match(second)
-            and (not _ENDS.search(first) or _abbreviation(first))
-            and (e1 - s1) + 1 + next_word > WRAP_SLACK * width
-        )
+        if not joined or k == 0 or _OWN_LINE.match(first) or _STRUCTURE.match(second) or _BYLINE.match(second):
+            out.append(False)
+        elif _HYPHENATED.search(first) and second[:1].islower():  # "recon-" / "struction": one word
+            out.append(True)
+        else:
+            full = width is not None and (e1 - s1) + 1 + len(second.split(None, 1)[0]) > WRAP_SLACK * width
+            out.append(full and (not _ENDS.search(first) or _abbreviation(first)))
     return out
 
 
@@ -341,13 +344,15 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
     return [span for s, e in blocks(text, start, end) for span in block_sentences(text, s, e)]
 
 
-_SOFT_BREAK = regex.compile(r"(?<=(\p{L}))-[ \t]*\r?\n[ \t]*(?=\p{Ll})|(?<=(.))[ \t]*\r?\n[ \t]*(?=(.))", regex.S)
+_SOFT_BREAK = regex.compile(r"(?<=(\p{L}))[-\u00ad\u2010][ \t]*\r?\n[ \t]*(?=\p{Ll})|(?<=(.))[ \t]*\r?\n[ \t]*(?=(.))", regex.S)
 _CELL = regex.compile(r"\s+\|\s+")
+_LIGATURES = {c: unicodedata.normalize("NFKC", chr(c)) for c in range(0xFB00, 0xFB07)}
 
 
 def reflow(text: str) -> str:
     """A quoted passage as a reader wants it on one line: wrapped lines joined (a word hyphenated across
-    the break made whole; CJK lines joined without a space), a table row's cells as "first: second; third".
+    the break made whole; CJK lines joined without a space), typesetting ligatures ("ﬁ") as letters, a table
+    row's cells as "first: second; third".
 
     For display only: citations keep the verbatim source text.
     """
@@ -356,7 +361,7 @@ def reflow(text: str) -> str:
             return ""
         return "" if _HAS_CJK.match(m.group(2)) and _HAS_CJK.match(m.group(3)) else " "
 
-    text = _SOFT_BREAK.sub(join, text)
+    text = _SOFT_BREAK.sub(join, text).translate(_LIGATURES)
     cells = _CELL.split(text)
     if len(cells) > 1:
         return f"{cells[0]}: " + "; ".join(cells[1:])
