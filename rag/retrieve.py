@@ -1,7 +1,11 @@
 """Hybrid retrieval: dense (Chroma) and BM25 lists fused by reciprocal rank.
 
 RRF needs no score calibration between the two lists, which is why it is
-the default fusion in most hybrid search engines.
+the default fusion in most hybrid search engines. A compound question is
+also retrieved part by part (``rag.questions``), and each passage ranks by
+its best fused score over the whole question and the parts (CombMAX), so the
+passage that answers one part best is not outranked by passages middling for
+every part, as summing the parts' ranks would do.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from datetime import date
 from .bm25_index import BM25Index, Row
 from .embeddings import Embedder
 from .errors import EmptyIndexError
+from .questions import parts
 from .sources import resolve_keys
 from .store import Hit, Store, article_meta, spans_from_meta
 from .text import jaccard, terms
@@ -35,13 +40,13 @@ class HybridRetriever:
         if allowed is not None and not allowed:
             return []
         n = max(self.candidates, top_k * 4)
-        dense = dict(self.store.query_dense(self.embedder.embed_query(query), n, allowed))
-        sparse = dict(bm25.search(query, n, allowed))
-
-        fused: dict[str, float] = {}
-        for ranked in (dense, sparse):  # both dicts keep best-first order
-            for rank, chunk_id in enumerate(ranked, start=1):
-                fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (self.rrf_k + rank)
+        asked = parts(query)
+        queries = [query, *asked] if len(asked) > 1 else [query]  # a compound question's parts too
+        dense_lists = [dict(self.store.query_dense(self.embedder.embed_query(q), n, allowed)) for q in queries]
+        sparse_lists = [dict(bm25.search(q, n, allowed)) for q in queries]
+        rankings = [self._fuse(d, s) for d, s in zip(dense_lists, sparse_lists)]
+        dense, sparse = _best(dense_lists), _best(sparse_lists)
+        fused = _best(rankings)  # a passage ranks by its best match: to the whole question or to one part
         order = sorted(fused, key=lambda cid: (-fused[cid], cid))
 
         passages: list[Passage] = []
@@ -60,6 +65,24 @@ class HybridRetriever:
                 if len(passages) == top_k:
                     break
         return passages
+
+
+    def _fuse(self, dense: dict[str, float], sparse: dict[str, float]) -> dict[str, float]:
+        """Reciprocal rank fusion of one query's dense and BM25 lists: chunk id -> score, best first."""
+        fused: dict[str, float] = {}
+        for ranked in (dense, sparse):  # both dicts keep best-first order
+            for rank, chunk_id in enumerate(ranked, start=1):
+                fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (self.rrf_k + rank)
+        return {cid: fused[cid] for cid in sorted(fused, key=lambda cid: (-fused[cid], cid))}
+
+
+def _best(lists: list[dict[str, float]]) -> dict[str, float]:
+    """Each chunk's best score over several queries' lists (the passage shows its best match)."""
+    best: dict[str, float] = {}
+    for scores in lists:
+        for chunk_id, score in scores.items():
+            best[chunk_id] = max(score, best.get(chunk_id, score))
+    return best
 
 
 def _hits(chunk_ids: list[str], bm25: BM25Index, store: Store) -> list[Hit]:

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..embeddings import Embedder
+from ..questions import parts
 from ..text import jaccard, reflow, terms, word_count, words
 from ..types import Citation, Passage
 from .citations import cite, passage_sentences, with_marker
@@ -99,7 +100,11 @@ class ExtractiveAnswerer:
         self.max_sentences = max_sentences
 
     def answer(self, question: str, passages: list[Passage]) -> ExtractiveResult:
-        ranked = self.rank(question, passages)
+        asked = parts(question)
+        rankings = self.rank_parts(asked, passages)
+        if len(asked) > 1:
+            return self._answer_parts(rankings, passages)
+        ranked = rankings[0]
         if not ranked or ranked[0].score < self.threshold:
             best = ranked[0].score if ranked else 0.0
             return ExtractiveResult(ABSTAIN_TEXT, [], True, best)
@@ -114,25 +119,49 @@ class ExtractiveAnswerer:
                 break
             if cand not in chosen and all(jaccard(cand.terms, c.terms) < 0.5 for c in chosen):
                 chosen.append(cand)
-        text = " ".join(with_marker(reflow(c.text), c.n) for c in chosen)
-        citations = [cite(c.n, passages[c.n - 1], c.start, c.end) for c in chosen]
-        return ExtractiveResult(text, citations, False, ranked[0].score)
+        return _result(chosen, passages, ranked[0].score)
+
+    def _answer_parts(self, rankings: list[list[Candidate]], passages: list[Passage]) -> ExtractiveResult:
+        """A compound question: each part's best sentence, in the parts' order, for every part the evidence
+        answers; an abstention only when it answers none."""
+        chosen: list[Candidate] = []
+        for ranked in rankings:
+            taken = {(c.n, c.start) for c in chosen}  # one sentence may answer two parts: quoted once
+            best = ranked[0] if ranked and ranked[0].score >= self.threshold else None
+            if best is not None and (best.n, best.start) not in taken and len(chosen) < self.max_sentences:
+                chosen.append(best)
+        confidence = max((r[0].score for r in rankings if r), default=0.0)
+        if not chosen:
+            return ExtractiveResult(ABSTAIN_TEXT, [], True, confidence)
+        return _result(chosen, passages, confidence)
 
     def rank(self, question: str, passages: list[Passage]) -> list[Candidate]:
         """Every usable sentence of the passages, best first."""
+        return self.rank_parts([question], passages)[0]
+
+    def rank_parts(self, questions: list[str], passages: list[Passage]) -> list[list[Candidate]]:
+        """Every usable sentence of the passages, best first, for each question (sentences embedded once)."""
         cands = _candidates(passages)
         if not cands:
-            return []
-        q_terms = set(terms(question))
-        _score_lexical(cands, q_terms)
-        vectors = self.embedder.embed_texts([c.text for c in cands] + [question])
-        q_vec = vectors[-1]
-        dense_weight = W_DENSE * self.embedder.familiarity(question)
-        for cand, vec in zip(cands, vectors):
-            cand.dense = max(0.0, sum(a * b for a, b in zip(q_vec, vec)))
-            cand.dense_weight = dense_weight
-            cand.type_cue = _type_cue(question, cand.text)
-        return sorted(cands, key=lambda c: (-c.score, c.n, c.start))
+            return [[] for _ in questions]
+        vectors = self.embedder.embed_texts([c.text for c in cands] + questions)
+        rankings = []
+        for q_vec, question in zip(vectors[len(cands):], questions):
+            scored = [replace(c) for c in cands] if len(questions) > 1 else cands
+            _score_lexical(scored, set(terms(question)))
+            dense_weight = W_DENSE * self.embedder.familiarity(question)
+            for cand, vec in zip(scored, vectors):
+                cand.dense = max(0.0, sum(a * b for a, b in zip(q_vec, vec)))
+                cand.dense_weight = dense_weight
+                cand.type_cue = _type_cue(question, cand.text)
+            rankings.append(sorted(scored, key=lambda c: (-c.score, c.n, c.start)))
+        return rankings
+
+
+def _result(chosen: list[Candidate], passages: list[Passage], confidence: float) -> ExtractiveResult:
+    text = " ".join(with_marker(reflow(c.text), c.n) for c in chosen)
+    citations = [cite(c.n, passages[c.n - 1], c.start, c.end) for c in chosen]
+    return ExtractiveResult(text, citations, False, confidence)
 
 
 def _next_in_line(ranked: list[Candidate], best: Candidate) -> Candidate | None:
