@@ -68,7 +68,7 @@ def doc_id(rag, file_name: str) -> str:
 def test_control_answers_from_storm(rag_cli):
     result = rag_cli("ask", Q, "--source", "storm.txt")
     assert result.exit_code == 0, result.output
-    assert STORM_ANSWER in result.output and "(storm.txt, chars" in result.output
+    assert STORM_ANSWER in result.output and "storm.txt, chars" in result.output
 
 
 def test_typo_is_a_one_line_error_naming_the_key_and_suggesting_the_file(rag_cli):
@@ -83,7 +83,7 @@ def test_typo_is_a_one_line_error_naming_the_key_and_suggesting_the_file(rag_cli
 def test_relative_path_is_resolved_from_the_current_folder(rag_cli):
     result = rag_cli("ask", Q, "--source", "articles/storm.txt")
     assert result.exit_code == 0, result.output
-    assert STORM_ANSWER in result.output and "(storm.txt, chars" in result.output
+    assert STORM_ANSWER in result.output and "storm.txt, chars" in result.output
 
 
 def test_reversed_date_range_is_refused_in_the_cli(rag_cli):

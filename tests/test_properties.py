@@ -129,3 +129,59 @@ def _tokens(embedder, text: str, positions: list[int]) -> int:
     for start, end in runs:
         total += embedder.count_tokens(text[start:end])
     return total
+
+
+# --- any script, any Unicode form, wrapped: offsets stay exact -------------------------------------------
+
+SCRIPT_WORDS = ["Lefèvre", "Zürich", "naïve", "ﬁnal", "ﬂood", "Ｔｏｋｙｏ", "２０２５", "Straße", "Łódź", "東京駅",
+                "该项目总投资约为120亿元", "станций", "Казани", "εισιτήριο", "Νάξο", "الرياض", "नई", "मेट्रो",
+                "서울에서", "Ἀθῆναι", "co-operation", "U.S.", "45\u00a0000", "recon\u00adstruction", "e\u0301te\u0301",
+                "«quoted»", "“curly”", "it’s", "😀", "—", "|", "Dr.", "3.5"]
+ENDS = [".", "!", "?", "。", "？", "؟", ";", ""]
+
+
+@st.composite
+def script_paragraphs(draw) -> str:
+    """Paragraphs of sentences in many scripts, some words decomposed (NFD), some paragraphs hard-wrapped
+    at a random width (sometimes hyphenating a word across the break), separated by blank or single lines."""
+    import textwrap
+    import unicodedata
+
+    paragraphs = []
+    for _ in range(draw(st.integers(1, 5))):
+        sentences = []
+        for _ in range(draw(st.integers(1, 6))):
+            words = draw(st.lists(st.one_of(st.sampled_from(SCRIPT_WORDS), st.text(min_size=1, max_size=8)),
+                                  min_size=1, max_size=25))
+            if draw(st.booleans()):
+                words = [unicodedata.normalize("NFD", w) for w in words]
+            sentences.append(" ".join(words) + draw(st.sampled_from(ENDS)))
+        paragraph = " ".join(sentences)
+        width = draw(st.sampled_from([0, 20, 45, 72]))
+        if width:
+            lines = textwrap.wrap(paragraph, width, break_long_words=False)
+            if len(lines) > 1 and draw(st.booleans()):  # hyphenate the first line's last word across the break
+                last = lines[0].rsplit(" ", 1)[-1]
+                if len(last) > 3 and last.isalpha():
+                    lines[0] = lines[0][: -len(last)] + last[:2] + "-"
+                    lines[1] = last[2:] + " " + lines[1]
+            paragraph = "\n".join(lines)
+        paragraphs.append(paragraph)
+    return "".join(p + draw(st.sampled_from(["\n\n", "\n", "\r\n", "\n\n\n"])) for p in paragraphs)
+
+
+@SLOW
+@given(script_paragraphs(), st.booleans())
+def test_chunks_and_quotes_slice_any_unicode_text_exactly(embedder, text, markdown):
+    from rag.answer.citations import cite, passage_sentences
+    from rag.types import Passage
+
+    cleaned = clean(text, markdown=markdown)
+    for c in chunk(cleaned, "doc", embedder, 64, 16):
+        passage = Passage(chunk_id=c.chunk_id, doc_id="doc", text=c.text, title="t", source="s", file_name="f",
+                          start=c.start, end=c.end, spans=c.spans, score=0.0)
+        sentences = passage_sentences(passage)
+        assert sentences or not c.text.strip()
+        for s, e in sentences:
+            citation = cite(1, passage, s, e)
+            assert text[citation.start:citation.end] == citation.quote == c.text[s:e]
