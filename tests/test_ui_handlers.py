@@ -15,6 +15,9 @@ from tests.conftest import ARTICLES, CALL_FILE
 from tests.fixtures.files import pdf_bytes
 from ui import Handlers
 from ui.handlers import MAX_SECTIONS
+from ui.render import LIBRARY_HEADERS
+
+FILE = LIBRARY_HEADERS.index("File")
 
 CALL_Q = "How long did Trump's phone call with Putin last?"
 
@@ -187,7 +190,7 @@ def test_empty_index_then_upload_then_remove(make_rag, tmp_path):
     assert "virus.exe: unsupported file type" in summary
     assert "empty.txt:" in summary  # skipped by ingest, with its reason
     rows = handlers.library()
-    assert sorted(r[2] for r in rows) == ["call_story.txt", "report.pdf"]
+    assert sorted(r[FILE] for r in rows) == ["call_story.txt", "report.pdf"]
     assert sorted(p.name for p in (tmp_path / "uploads").iterdir()) == ["call_story.txt", "empty.txt", "report.pdf"]
 
     answered = run(handlers, CALL_Q, final_state(empty))
@@ -195,7 +198,7 @@ def test_empty_index_then_upload_then_remove(make_rag, tmp_path):
 
     call_id = next(v for label, v in handlers.article_choices() if "call_story.txt" in label)
     assert handlers.remove([call_id]).startswith("**Removed 1 article(s)**")
-    assert [r[2] for r in handlers.library()] == ["report.pdf"]
+    assert [r[FILE] for r in handlers.library()] == ["report.pdf"]
     assert not (tmp_path / "uploads" / "call_story.txt").exists()
     assert "Choose" in handlers.remove([]) and "Choose" in handlers.upload([])
 

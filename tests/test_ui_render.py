@@ -114,7 +114,7 @@ def test_markdown_copy_has_the_answer_and_its_numbered_sources():
                     citations=[cite(1, p1, "The call lasted 40 minutes.")])
     md = render.answer_markdown(answer)
     assert md == ("**Q:** How long?\n\nThe call lasted 40 minutes. [1]\n\nSources:\n"
-                  "[1] Call story (call.txt, undated): “The call lasted 40 minutes.”\n")
+                  "[1] Call story (undated, call.txt): “The call lasted 40 minutes.”\n")
     abstained = Answer(question="q", text="Not here.", abstained=True, passages=[p1])
     assert "Closest passages:\n[1] Call story" in render.answer_markdown(abstained)
 
@@ -124,5 +124,25 @@ def test_library_rows_are_plain_cells():
         ArticleInfo(doc_id="1", title="<b>T</b>", source="/x/a.txt", file_name="a.txt", chunks=3),
         ArticleInfo(doc_id="2", title="U", source="/x/b.txt", file_name="b.txt", chunks=1, complete=False),
     ])
-    assert rows == [["<b>T</b>", "undated", "a.txt", 3, "indexed"],
-                    ["U", "undated", "b.txt", 1, "incomplete: run the ingest again"]]
+    assert rows == [["<b>T</b>", "undated", "", "", "a.txt", 3, "indexed"],
+                    ["U", "undated", "", "", "b.txt", 1, "incomplete: run the ingest again"]]
+
+
+def test_sources_show_author_outlet_date_and_a_safe_link():
+    from datetime import date
+
+    passage = Passage(chunk_id="c", doc_id="d", text="The bridge reopened.", title="Bridge", source="/x/b.html",
+                      file_name="b.html", start=0, end=20, score=0.03, published=date(2025, 6, 2),
+                      author="Ann <Lee>", outlet="Valley Gazette", url="https://gazette.example/bridge?a=1&b=2")
+    answer = Answer(question="q", text="The bridge reopened. [1]", passages=[passage],
+                    citations=[Citation(n=1, chunk_id="c", doc_id="d", title="Bridge", source="/x/b.html",
+                                        quote="The bridge reopened.", start=0, end=20, passage_start=0,
+                                        passage_end=20)])
+    page = render.sources_html(answer, 1)
+    assert "by Ann <Lee> · Valley Gazette · 2025-06-02" in html.unescape(page) and "<Lee>" not in page
+    href = re.search(r'<a class="source-link" href="([^"]*)" target="_blank" rel="noopener noreferrer">', page)
+    assert href and html.unescape(href.group(1)) == "https://gazette.example/bridge?a=1&b=2"
+    assert "(by Ann <Lee> · Valley Gazette · 2025-06-02, b.html, https://gazette.example/bridge?a=1&b=2)" in (
+        render.answer_markdown(answer))
+    hostile = passage.model_copy(update={"url": "javascript:alert(1)"})
+    assert "href" not in render.sources_html(answer.model_copy(update={"passages": [hostile]}), 1)

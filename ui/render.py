@@ -103,6 +103,20 @@ def _date(value: date | None) -> str:
     return value.isoformat() if value else "undated"
 
 
+def _provenance(passage: Passage) -> str:
+    """Who wrote it, where and when, as plain text: "by Ann Lee · Valley Gazette · 2025-06-02"."""
+    return " · ".join(p for p in (passage.author and f"by {passage.author}", passage.outlet,
+                                  _date(passage.published)) if p)
+
+
+def _link(passage: Passage) -> str:
+    """A link to the article on the web (its canonical URL, http(s) only, checked at ingest), or nothing."""
+    if not passage.url or not passage.url.lower().startswith(("http://", "https://")):
+        return ""
+    return (f' · <a class="source-link" href="{escape(passage.url)}" target="_blank" rel="noopener noreferrer">'
+            f'{escape(passage.outlet or "web")} ↗</a>')
+
+
 def sources_html(answer: Answer, turn: int) -> str:
     """The sources of one answer: every retrieved passage, cited ones open with the quote highlighted."""
     parts = [f'<section class="rag-turn" data-turn="{turn}">',
@@ -126,7 +140,7 @@ def sources_html(answer: Answer, turn: int) -> str:
         parts.append(
             f'<details class="passage{" cited" if n in cited else ""}" id="{passage_id(turn, n)}"{is_open}>'
             f'<summary><span class="num">[{n}]</span> <b>{escape(passage.title)}</b>{tag}'
-            f'<span class="meta"> · {_date(passage.published)} · {escape(passage.file_name)}'
+            f'<span class="meta"> · {escape(_provenance(passage))} · {escape(passage.file_name)}{_link(passage)}'
             f' · score {passage.score:.4f}{dense}</span></summary>'
             f'<div class="passage-text">{_marked(passage.text, ranges)}</div></details>'
         )
@@ -152,23 +166,27 @@ def answer_markdown(answer: Answer) -> str:
     if answer.abstained:
         lines.append("Closest passages:")
         shown = list(enumerate(answer.passages, 1))[:3]
-        lines += [f"[{n}] {p.title} ({p.file_name}, {_date(p.published)})" for n, p in shown]
+        lines += [f"[{n}] {p.title} ({_provenance(p)}, {p.file_name}{_url(p)})" for n, p in shown]
     else:
         lines.append("Sources:")
         for n in sorted({c.n for c in answer.citations}):
             p = answer.passages[n - 1]
             quotes = " … ".join(f"“{c.quote}”" for c in answer.citations if c.n == n)
-            lines.append(f"[{n}] {p.title} ({p.file_name}, {_date(p.published)}): {quotes}")
+            lines.append(f"[{n}] {p.title} ({_provenance(p)}, {p.file_name}{_url(p)}): {quotes}")
     return "\n".join(lines) + "\n"
 
 
-LIBRARY_HEADERS = ["Title", "Date", "File", "Chunks", "Status"]
+def _url(passage: Passage) -> str:
+    return f", {passage.url}" if passage.url else ""
+
+
+LIBRARY_HEADERS = ["Title", "Date", "Author", "Outlet", "File", "Chunks", "Status"]
 
 
 def library_rows(articles: list[ArticleInfo]) -> list[list[str | int]]:
     """Rows of the Library table (plain text cells: the table does not render markup)."""
     return [
-        [a.title, _date(a.published), a.file_name, a.chunks,
+        [a.title, _date(a.published), a.author or "", a.outlet or "", a.file_name, a.chunks,
          "indexed" if a.complete else "incomplete: run the ingest again"]
         for a in articles
     ]
