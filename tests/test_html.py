@@ -157,10 +157,10 @@ def test_metadata_fills_author_outlet_url_and_dates(tmp_path):
 </head><body><article><h1>Council passes budget</h1>
 <p>The city council passed next year's budget of 412 million euros on Tuesday by 31 votes to 12.</p>
 <p>Spending on schools rises by six percent, while the road budget is cut.</p></article></body></html>""")
-    assert raw.title == "Council passes budget"
-    assert (raw.author, raw.outlet) == ("Maria Keller", "Harbour Herald")
-    assert raw.url == "https://www.harbourherald.example/news/council-budget"
-    assert (raw.published, raw.updated) == (date(2025, 3, 4), date(2025, 3, 5))
+    assert raw.meta.title == "Council passes budget"
+    assert (raw.meta.author, raw.meta.outlet) == ("Maria Keller", "Harbour Herald")
+    assert raw.meta.url == "https://www.harbourherald.example/news/council-budget"
+    assert (raw.meta.published, raw.meta.updated) == (date(2025, 3, 4), date(2025, 3, 5))
 
 
 def test_metadata_from_json_ld_and_a_relative_canonical_link(tmp_path):
@@ -172,9 +172,9 @@ def test_metadata_from_json_ld_and_a_relative_canonical_link(tmp_path):
 "datePublished": "2025-03-04", "dateModified": "2025-03-06T08:00:00Z"}</script></head>
 <body><article><h1>Ferry fares rise</h1><p>Ferry fares to the islands rise by ten percent from April, the operator
 said on Monday.</p></article></body></html>""")
-    assert (raw.author, raw.outlet) == ("Jonas Berg", "Fjord Post")
-    assert raw.url == "https://fjordpost.example/news/ferry-fares"
-    assert (raw.published, raw.updated) == (date(2025, 3, 4), date(2025, 3, 6))
+    assert (raw.meta.author, raw.meta.outlet) == ("Jonas Berg", "Fjord Post")
+    assert raw.meta.url == "https://fjordpost.example/news/ferry-fares"
+    assert (raw.meta.published, raw.meta.updated) == (date(2025, 3, 4), date(2025, 3, 6))
 
 
 def test_malformed_metadata_leaves_fields_empty_and_the_page_indexed(make_rag, tmp_path):
@@ -193,6 +193,6 @@ def test_malformed_metadata_leaves_fields_empty_and_the_page_indexed(make_rag, t
 </article><footer>© 2025 Harbour Herald</footer></body></html>""")
     raw = parse(page, page.read_bytes())
     assert "412 million euros" in raw.text
-    assert (raw.published, raw.updated, raw.author, raw.outlet, raw.url) == (None, None, None, None, None)
+    assert (raw.meta.published, raw.meta.updated, raw.meta.author, raw.meta.outlet, raw.meta.url) == (None, None, None, None, None)
     report = make_rag().ingest([folder], progress=False)
     assert report.added == 1 and not report.skipped

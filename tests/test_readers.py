@@ -12,8 +12,8 @@ def test_html_main_text_title_and_date(tmp_path):
     path.write_text(ARTICLE_HTML)
     raw = parse(path, path.read_bytes())
     assert raw.kind == "html"
-    assert raw.title == "Ceasefire talks resume in Geneva"
-    assert raw.published == date(2025, 9, 3)
+    assert raw.meta.title == "Ceasefire talks resume in Geneva"
+    assert raw.meta.published == date(2025, 9, 3)
     assert "exchange 120 prisoners" in raw.text
     assert "alert" not in raw.text and "Home" not in raw.text
 
@@ -24,8 +24,8 @@ def test_pdf_text_and_metadata(tmp_path):
                                title="Riyadh talks"))
     raw = parse(path, path.read_bytes())
     assert "30-day truce" in raw.text
-    assert raw.title == "Riyadh talks"
-    assert raw.published is None and raw.file_date == date(2025, 8, 22)  # when the file was made, not printed
+    assert raw.meta.title == "Riyadh talks"
+    assert raw.meta.published is None and raw.file_date == date(2025, 8, 22)  # when the file was made, not printed
 
 
 def test_text_offsets_are_characters_of_the_file_as_is(tmp_path):

@@ -15,14 +15,14 @@ Anything holding the main content (``<article>``, ``<main>``,
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from itertools import islice
 from urllib.parse import urljoin
 
 from lxml.html import HtmlElement
 
-from .metadata import parse_date, short_text, web_url
+from .metadata import ArticleMeta, parse_date, short_text, web_url
 
 # Words of an id or class (camelCase split) that mark furniture when they start with one of these.
 # A consent manager's or sign-up box's own names: never the article.
@@ -74,15 +74,10 @@ _MAX_SCANS = 2_000  # subtree scans while pruning: nested lookalike markup canno
 
 @dataclass
 class Page:
-    """What the HTML says, already checked: any value that does not parse is None."""
+    """The article's text and what the HTML says about it, already checked: a value that does not parse is None."""
 
     text: str
-    title: str | None = None
-    published: date | None = None
-    updated: date | None = None
-    author: str | None = None
-    outlet: str | None = None
-    url: str | None = None
+    meta: ArticleMeta = field(default_factory=ArticleMeta)
 
 
 def extract(data: bytes) -> Page | None:
@@ -114,7 +109,7 @@ def extract(data: bytes) -> Page | None:
     }
     for name, read in readers.items():
         try:
-            setattr(page, name, read())
+            setattr(page.meta, name, read())
         except Exception:  # one malformed value leaves its field empty, never the page unread
             pass
     return page

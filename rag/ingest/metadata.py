@@ -22,7 +22,6 @@ import re
 import tomllib
 from dataclasses import dataclass, fields
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 

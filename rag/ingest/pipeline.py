@@ -8,6 +8,7 @@ chunks out of date.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from pathlib import Path
 
 from ..config import Settings
@@ -53,8 +54,8 @@ def build_document(raw: RawDocument, embedder: Embedder, settings: Settings,
     cleaned = clean(raw.text, markdown=raw.kind == "markdown", skip_to=body)
     if not cleaned.segments:
         raise SkipFile("no article text left after removing boilerplate")
-    own = ArticleMeta(title=_plain(raw.title), published=raw.published, updated=raw.updated,
-                      author=_plain(raw.author), outlet=_plain(raw.outlet), url=raw.url)
+    own = replace(raw.meta, title=_plain(raw.meta.title), author=_plain(raw.meta.author),
+                  outlet=_plain(raw.meta.outlet))
     meta = (sidecar or ArticleMeta()).over(own).over(front).over(byline(cleaned, order))
     doc_id = doc_id_for(raw.path)
     doc = Document(

@@ -12,13 +12,14 @@ import importlib
 import os
 import stat
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from ..errors import ReaderUnavailableError
+from .metadata import ArticleMeta
 from .sidecar import SIDECAR_NAMES
 
 SUPPORTED = {
@@ -42,12 +43,7 @@ class RawDocument:
     kind: str
     text: str
     content_hash: str
-    title: str | None = None
-    published: date | None = None
-    updated: date | None = None
-    author: str | None = None
-    outlet: str | None = None
-    url: str | None = None
+    meta: ArticleMeta = field(default_factory=ArticleMeta)  # what the file's own metadata says (HTML tags, PDF Info)
     file_date: date | None = None  # when the file was made (a PDF's CreationDate): a printed date beats it
 
 
@@ -202,11 +198,7 @@ def _parse_html(path: Path, data: bytes, digest: str) -> RawDocument:
         raise SkipFile(f"HTML could not be parsed: {exc}") from exc
     if page is None:
         raise SkipFile("no article text found in the HTML (menus, consent and sign-up boxes and scripts do not count)")
-    return RawDocument(
-        path, "html", page.text, digest,
-        title=page.title, published=page.published, updated=page.updated,
-        author=page.author, outlet=page.outlet, url=page.url,
-    )
+    return RawDocument(path, "html", page.text, digest, meta=page.meta)
 
 
 def _parse_pdf(path: Path, data: bytes, digest: str) -> RawDocument:
@@ -235,8 +227,7 @@ def _parse_pdf(path: Path, data: bytes, digest: str) -> RawDocument:
         raise SkipFile("PDF has no extractable text (scanned image?)")
     return RawDocument(
         path, "pdf", text, digest,
-        title=_pdf_field(meta, "title"),
-        author=_pdf_field(meta, "author"),
+        meta=ArticleMeta(title=_pdf_field(meta, "title"), author=_pdf_field(meta, "author")),
         file_date=_pdf_field(meta, "creation_date"),
     )
 
