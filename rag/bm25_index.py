@@ -18,7 +18,7 @@ from pathlib import Path
 import bm25s
 import numpy as np
 
-from .text import MATCHER_VERSION, terms
+from .text import matcher_fingerprint, terms
 
 _MANIFEST = "manifest.json"
 _ROWS = "rows.json"
@@ -100,7 +100,7 @@ class BM25Index:
             StoredChunks.write(tmp, documents, metadatas)
         (tmp / _ROWS).write_text(json.dumps([r.__dict__ for r in self.rows]))
         (tmp / _MANIFEST).write_text(json.dumps(
-            {"count": self.count, "generation": self.generation, "matcher": MATCHER_VERSION}))
+            {"count": self.count, "generation": self.generation, "matcher": matcher_fingerprint()}))
         old = folder.with_name(folder.name + ".old")
         shutil.rmtree(old, ignore_errors=True)
         if folder.exists():
@@ -113,7 +113,7 @@ class BM25Index:
         """The saved index, or None when it is missing, unreadable or built by another matcher (then rebuild).
 
         Terms come from ``rag.text``; an index whose terms an older matcher
-        made would silently miss words, so a new ``MATCHER_VERSION`` rebuilds it.
+        made would silently miss words, so a new ``matcher_fingerprint`` rebuilds it.
         """
         try:
             manifest = json.loads((folder / _MANIFEST).read_text())
@@ -122,7 +122,7 @@ class BM25Index:
             stored = StoredChunks(folder) if (folder / _STORED).exists() else None
         except (OSError, ValueError, TypeError, KeyError):
             return None
-        if manifest.get("matcher") != MATCHER_VERSION or manifest.get("count") != len(rows) or (
+        if manifest.get("matcher") != matcher_fingerprint() or manifest.get("count") != len(rows) or (
                 stored is not None and len(stored._offsets) != len(rows) + 1):
             return None
         return cls(retriever, rows, len(rows), manifest.get("generation"), stored)

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from rag.ingest.chunk import MAX_CHARS_PER_TOKEN, chunk, embedding_text
 from rag.ingest.clean import _whole_line, clean
-from rag.text import line_spans
+from rag.sentences import line_spans
 
 WORDS = ["Kyiv", "talks", "the", "minister", "said", "U.S.", "Dr.", "e.g.", "3.5", "1,200", "co-operation",
          "don't", "Zürich", "naïve", "東京", "😀", "الرياض", "Ω", "https://example.com/a?b=c", "www.x.org",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from ..text import block_sentences, sentence_spans
+from ..sentences import block_sentences, sentence_spans
 from ..types import Citation, Passage
 
 _MARKER = re.compile(r"\[(\d+(?:\s*[-–,]\s*\d+)*)\]")

@@ -20,7 +20,8 @@ from dataclasses import dataclass, replace
 
 from ..embeddings import Embedder
 from ..questions import parts
-from ..text import jaccard, reflow, terms, word_count, words
+from ..sentences import ends_like_a_sentence, is_question, reflow
+from ..text import jaccard, terms, word_count, words
 from ..types import Citation, Passage
 from .citations import cite, passage_sentences, with_marker
 
@@ -38,8 +39,6 @@ _LEANS_BACK = re.compile(
 MIN_WORDS = 4
 HEADING_WORDS = 12
 CONTEXT_WEIGHT = 0.8  # a sentence may lean on the one before it ("The meeting lasted...")
-_ENDS_SENTENCE = re.compile(r"[.!;\"”’')|。！？؟।」』]\s*$")
-_GREEK = re.compile(r"[\u0370-\u03ff\u1f00-\u1fff]")
 
 _NUMBER_Q = re.compile(
     r"\bhow (many|much|long|far|old|big|large|often|high)\b|\bwhat (number|percentage|share|amount|figure)\b",
@@ -177,21 +176,15 @@ def _candidates(passages: list[Passage]) -> list[Candidate]:
             text = p.text[s:e]
             key = " ".join(words(text))
             n_words = word_count(text)
-            if n_words < MIN_WORDS or _is_question(text) or key in seen:
+            if n_words < MIN_WORDS or is_question(text) or key in seen:
                 continue  # fragments, questions (FAQ blocks) and overlap repeats answer nothing
-            if n_words < HEADING_WORDS and not _ENDS_SENTENCE.search(text):
+            if n_words < HEADING_WORDS and not ends_like_a_sentence(text):
                 continue  # a headline or section heading, not a statement
             seen.add(key)
             source_start, source_end = p.to_source(s, e)
             out.append(Candidate(n, s, e, text, set(terms(text)), p.doc_id, source_start, source_end))
     _link_neighbours(out)
     return out
-
-
-def _is_question(sentence: str) -> bool:
-    """Ends in a question mark: "?", the full-width and Arabic ones, or Greek's ";" (U+037E folds to it)."""
-    end = sentence.rstrip()[-1:]
-    return end in "?？؟" or (end in ";\u037e" and bool(_GREEK.search(sentence)))
 
 
 def _link_neighbours(cands: list[Candidate]) -> None:

@@ -22,7 +22,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
-from ..text import sentence_spans, terms
+from ..sentences import sentence_spans
+from ..text import terms
 from ..types import Citation, DroppedCitation, Passage, UnsupportedSentence
 from .citations import cite, parse_markers, passage_sentences, strip_markers
 

@@ -14,7 +14,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Protocol
 
-from ..text import block_sentences, trimmed
+from ..sentences import block_sentences, trimmed
 from ..types import Chunk, Span
 from .clean import CleanText
 

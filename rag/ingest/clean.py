@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ..text import line_spans, soft_breaks
+from ..sentences import line_spans, soft_breaks
 
 # Whole lines that are page furniture, not article text (matched case-insensitively).
 _BOILERPLATE = re.compile(

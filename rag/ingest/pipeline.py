@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..config import Settings
 from ..embeddings import Embedder
-from ..text import line_spans
+from ..sentences import line_spans
 from ..types import Chunk, Document
 from .chunk import chunk
 from .clean import clean
