@@ -196,3 +196,42 @@ def test_malformed_metadata_leaves_fields_empty_and_the_page_indexed(make_rag, t
     assert (raw.meta.published, raw.meta.updated, raw.meta.author, raw.meta.outlet, raw.meta.url) == (None, None, None, None, None)
     report = make_rag().ingest([folder], progress=False)
     assert report.added == 1 and not report.skipped
+
+
+# --- real content that looks like furniture --------------------------------------------------------------------
+
+_CLIMATE = [
+    "EU ministers agree 2040 climate target",
+    "Environment ministers of the 27 member states agreed on Tuesday to cut emissions by 90 percent by 2040.",
+    "The target, which still needs the European Parliament's approval, keeps the bloc on the path set by the",
+    "Up to three percentage points may come from international carbon credits bought from 2036 onwards.",
+    "Poland and Hungary had asked for a lower figure, while Denmark wanted no credits at all, diplomats said.",
+]
+PREMIUM_BODY = f"""<!doctype html><html><head><title>{_CLIMATE[0]} | Brussels Courier</title></head><body>
+<div class="premium-article-body"><h1>{_CLIMATE[0]}</h1><p>{_CLIMATE[1]}</p>
+<p>{_CLIMATE[2]} <a href="/topics/paris-agreement">Paris agreement</a>.</p>
+<p>{_CLIMATE[3]}</p><p>{_CLIMATE[4]}</p>
+<p>Read more: <a href="/topics/emissions-trading">Emissions trading</a></p></div>
+</body></html>"""
+
+WALLACE_COLUMN = """<!doctype html><html><head><title>Why the old bridge matters</title></head><body>
+<div class="wallace-column"><h2 class="gateway-title">Why the old bridge matters</h2>
+<p>The stone bridge has carried the market road over the river since 1742, and for most of that time nobody asked
+whether it could carry more.</p><p>Four months of repairs have shown how much a town depends on one crossing.</p>
+<a class="btn btn-comments" href="/bridge#comments">Join the discussion</a></div>
+</body></html>"""
+
+
+def test_premium_article_body_with_an_agreement_link_is_indexed_whole(tmp_path):
+    """Class "premium-...", a link to the "Paris agreement" ending its sentence: an article, not a paywall prompt."""
+    raw = _parse_page(tmp_path, PREMIUM_BODY)
+    for line in _CLIMATE:
+        assert line in raw.text, (line, raw.text)
+    assert "Paris agreement" in raw.text
+
+
+def test_a_column_named_wallace_with_a_join_the_discussion_button_keeps_its_text(tmp_path):
+    """Marker words match whole: "wallace" is not "wall", "gateway" is not "gate"; "Join the discussion" asks nothing."""
+    raw = _parse_page(tmp_path, WALLACE_COLUMN)
+    assert "carried the market road over the river since 1742" in raw.text
+    assert "how much a town depends on one crossing" in raw.text

@@ -24,32 +24,39 @@ from lxml.html import HtmlElement
 
 from .metadata import ArticleMeta, parse_date, short_text, web_url
 
-# Words of an id or class (camelCase split) that mark furniture when they start with one of these.
+# Words of an id or class (camelCase split) that mark furniture. A word matches whole, plural or joined to one of
+# _PARTS ("cookiebar", "paywallContainer"), never as a prefix: "wall" is not "wallace", "gate" is not "gateway".
 # A consent manager's or sign-up box's own names: never the article.
-_ALWAYS = (
-    "cookie", "consent", "gdpr", "dsgvo", "rgpd", "ccpa", "onetrust", "optanon", "cybot", "cmpbox", "cmpwrapper",
-    "didomi", "usercentrics", "trustarc", "iubenda", "osano", "newsletter", "signup",
-)
+_ALWAYS = ("cookie", "consent", "gdpr", "dsgvo", "rgpd", "ccpa", "onetrust", "optanon", "cybot", "cmpbox", "cmpwrapper",
+           "didomi", "usercentrics", "trustarc", "iubenda", "osano", "newsletter", "signup")
 # Names that also mark real content on some sites (Google asks for paywalled text to be marked class="paywall",
-# sites call article bodies "premium"): furniture only when the element asks the reader to act (a form, an
-# Accept/Subscribe/Log in button) and is not several paragraphs of prose.
-_WHEN_ASKING = (
-    "paywall", "regwall", "wall", "piano", "subscri", "premium", "modal", "popup", "overlay", "dialog",
-    "promo", "upsell", "gate",
-)
+# sites call article bodies "premium"): furniture only outside the main content, when the element asks the reader
+# to act (a form, an Accept/Subscribe/Log in button), is not several paragraphs of prose and not most of the page.
+_WHEN_ASKING = ("paywall", "regwall", "wall", "piano", "subscribe", "subscriber", "subscription", "premium", "modal",
+                "popup", "overlay", "dialog", "promo", "upsell", "gate")
 # Generic names (Adobe's components are all "cmp-..."): furniture only when the text opens like a prompt.
-_WHEN_PROMPTING = ("cmp", "privacy", "banner", "notice", "notif", "alert", "toast", "sticky")
+_WHEN_PROMPTING = ("cmp", "privacy", "banner", "notice", "notif", "notification", "alert", "toast", "sticky")
+_PARTS = "bar|banner|box|notice|popup|modal|dialog|overlay|layer|wrapper|container|form|prompt|wall"
+
+
+def _marker(names: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile(rf"(?:{'|'.join(names)})s?(?:{_PARTS})?")
+
+
+_ALWAYS_RE, _ASKING_RE, _PROMPTING_RE = _marker(_ALWAYS), _marker(_WHEN_ASKING), _marker(_WHEN_PROMPTING)
 _MULTIWORD = re.compile(r"\b(?:sp[-_]message|qc[-_]cmp|tp[-_](?:modal|backdrop|container)|cc[-_](?:window|banner)"
                         r"|sign[-_]up|opt[-_]?in|mc[-_]embed)", re.I)
 _MENU_TAGS = {"nav", "aside", "footer", "menu", "dialog"}
 _MENU_ROLES = {"navigation", "banner", "contentinfo", "complementary", "dialog", "alertdialog", "search"}
 _CONTENT_ROLES = {"main", "article"}
-# What a prompt's button or link says: accept, subscribe, sign up, log in (a "Share" or "Print" button asks nothing)
+# What a prompt's button or link says, in whole words: accept, subscribe, sign up, log in. A "Share" or "Print"
+# button asks nothing, and neither does "Join the discussion" or a link to the "Paris agreement".
 _ACTION = re.compile(
-    r"subscri|sign[ -]?(?:up|in)|log[ -]?in|register|abonn|\btrial|newsletter|member|\bjoin|donat|unlock|upgrade|"
-    r"accept|agree|allow|reject|decline|"
-    r"\bok\b|got it|consent|settings|preferences|zustimm|akzept|ablehn|einstellung|einverstanden|accepter|refuser|"
-    r"aceptar|rechazar|accett|rifiut|akkoord|weiger", re.I)
+    r"\b(?:subscri\w*|sign[ -]?(?:up|in)|log[ -]?in|register|abonn\w*|trial|newsletter|unlock|upgrade|become a member|"
+    r"join (?:now|today|us)|donate|accept\w*|agree|allow|reject\w*|decline|ok|okay|got it|consent|settings|"
+    r"preferences|zustimm\w*|akzept\w*|ablehn\w*|einstellung\w*|einverstanden|accepter|refuser|aceptar|rechazar|"
+    r"accett\w*|rifiut\w*|akkoord|weiger\w*)\b", re.I)
+_MAX_LABEL_WORDS = 8  # "Subscribe for just 1 euro a month"; a longer link is a sentence, not a button
 # The words a prompt opens with, for a box that has such a button but no marker in its markup
 _PROMPT = re.compile(
     r"\b(?:we|this (?:web)?site|our (?:web)?site|our partners) uses? cookies|accept (?:all )?cookies|"
@@ -148,16 +155,16 @@ class _Pruning:
         if _is_content(elem) or set((elem.get("class") or "").split()) & self.protected:
             return False
         tag, role, words = elem.tag.lower(), (elem.get("role") or "").lower(), _marker_words(elem)
-        if any(w.startswith(_ALWAYS) for w in words) or _MULTIWORD.search(_markup(elem)):
+        if _named(words, _ALWAYS_RE) or _MULTIWORD.search(_markup(elem)):
             return self._holds_no_content(elem)
         if tag in _MENU_TAGS or role in _MENU_ROLES or (elem.get("aria-modal") or "").lower() == "true":
             return self._holds_no_content(elem)
         if tag == "header" and not in_content and self._scan() and _is_page_header(elem):
             return self._holds_no_content(elem)
-        if (any(w.startswith(_WHEN_ASKING) for w in words) and self._scan() and _asks(elem)
+        if (_named(words, _ASKING_RE) and self._scan() and _asks(elem)
                 and _prose_paragraphs(elem) < _PROSE_PARAGRAPHS):
             return self._holds_no_content(elem)
-        if any(w.startswith(_WHEN_PROMPTING) for w in words) and self._scan() and _opens_like_prompt(elem):
+        if _named(words, _PROMPTING_RE) and self._scan() and _opens_like_prompt(elem):
             return self._holds_no_content(elem)
         return False
 
@@ -223,6 +230,10 @@ def _marker_words(elem: HtmlElement) -> list[str]:
     return re.findall(r"[a-z]+", raw.lower())
 
 
+def _named(words: list[str], marker: re.Pattern[str]) -> bool:
+    return any(marker.fullmatch(w) for w in words)
+
+
 def _markup(elem: HtmlElement) -> str:
     return f"{elem.get('id') or ''} {elem.get('class') or ''}"
 
@@ -250,13 +261,16 @@ def _is_call_to_action(elem: HtmlElement) -> bool:
     kind = (elem.get("type") or "").lower()
     if elem.tag == "input" and kind in ("email", "hidden"):
         return kind == "email"
-    label = " ".join(elem.get(a) or "" for a in ("value", "title", "aria-label", "id", "class", "href"))
-    if not _ACTION.search(f"{elem.text_content()[:200]} {label}"):
+    text = elem.text_content()[:200]
+    label = " ".join(elem.get(a) or "" for a in ("value", "title", "aria-label", "id", "class"))  # not href
+    if len(text.split()) > _MAX_LABEL_WORDS or not _ACTION.search(f"{text} {label}"):
         return False
     if elem.tag != "a" or elem.get("role") == "button" or re.search(r"\b(?:btn|button|cta)", elem.get("class") or "", re.I):
         return True
     # a link standing on its own ("Already a subscriber? Log in"), not one inside a sentence ("voters can register ...")
-    return len((elem.tail or "").strip()) <= 3
+    previous = elem.getprevious()
+    before = (previous.tail if previous is not None else elem.getparent().text) or ""
+    return before.strip()[-1:] in ("", ".", "?", "!", ":") and len((elem.tail or "").strip()) <= 1
 
 
 def _protected_classes(tree: HtmlElement) -> set[str]:
