@@ -235,3 +235,30 @@ def test_a_column_named_wallace_with_a_join_the_discussion_button_keeps_its_text
     raw = _parse_page(tmp_path, WALLACE_COLUMN)
     assert "carried the market road over the river since 1742" in raw.text
     assert "how much a town depends on one crossing" in raw.text
+
+_FARES = ("Ferry fares to the islands rise by ten percent from April, the operator said on Monday, citing the cost of "
+          "fuel and of the two new boats.", "Season tickets for islanders stay at last year's price until the end of June.")
+SUBSCRIBE_PROMPT = """<div class="promo-box"><p>Subscribe to continue reading: unlimited access to all our journalism for
+one euro in the first month, then 9.99 euros a month. Cancel at any time.</p><a class="btn" href="/subscribe">Subscribe</a></div>"""
+
+
+def test_a_short_article_in_a_premium_box_keeps_its_text_and_the_prompt_elsewhere_goes(tmp_path):
+    """Class "premium" with a Subscribe link, the page's <h1> inside: the article, whatever its name says."""
+    raw = _parse_page(tmp_path, f"""<!doctype html><html><head><title>Ferry fares rise | Island Post</title></head><body>
+<div class="premium"><h1>Ferry fares rise</h1><p>{_FARES[0]}</p><p>{_FARES[1]}</p>
+<p><a href="/subscribe">Subscribe</a></p></div>{SUBSCRIBE_PROMPT}</body></html>""")
+    assert _FARES[0] in raw.text and _FARES[1] in raw.text
+    assert "unlimited access" not in raw.text
+
+
+def test_a_body_level_header_holding_the_headline_keeps_it(tmp_path):
+    """The article's own <header> straight under <body>: its <h1> is the headline; the site's header (a nav) goes."""
+    raw = _parse_page(tmp_path, """<!doctype html><html><head><title>River News</title></head><body>
+<header class="site-header"><div class="logo">River News</div><nav><a href="/">Home</a> <a href="/local">Local</a></nav></header>
+<header class="article-header"><h1>Dam repaired after divers find crack</h1><p class="byline">By Ana Ruiz</p></header>
+<div class="text"><p>The dam on the upper river was repaired on Friday after divers found a crack in May, the water board
+said.</p><p>Boats may use the lock again from Monday, and the footpath over the dam reopens next week.</p></div>
+</body></html>""")
+    assert raw.meta.title == "Dam repaired after divers find crack"
+    assert "divers found a crack in May" in raw.text and "By Ana Ruiz" in raw.text
+    assert "Home" not in raw.text

@@ -9,7 +9,8 @@ article's ``<header>``.) What goes is decided by the page's markup: ids and
 classes of consent managers and sign-up boxes, menu tags and roles, and boxes
 whose button says "Accept" or "Subscribe" and whose text opens like a prompt.
 Anything holding the main content (``<article>``, ``<main>``,
-``itemprop=articleBody``, or a class JSON-LD marks as paywalled content) stays.
+``itemprop=articleBody``, or a class JSON-LD marks as paywalled content) or
+the headline (the ``<h1>`` sharing most words with the page's title) stays.
 """
 
 from __future__ import annotations
@@ -127,7 +128,7 @@ def prune_furniture(tree: HtmlElement) -> None:
     body = tree.find(".//body")
     if body is None:
         body = tree
-    pruning = _Pruning(protected=_protected_classes(tree))
+    pruning = _Pruning(_protected_classes(tree), _kept(tree, body))
     doomed: list[HtmlElement] = []
     stack = [(child, False) for child in reversed(body)]
     while stack:  # depth first without recursion: pages can be 100,000 tags deep
@@ -141,7 +142,7 @@ def prune_furniture(tree: HtmlElement) -> None:
         stack.extend((child, inside) for child in reversed(elem))
     for elem in doomed:
         elem.drop_tree()  # its tail text (the words after it) stays
-    _prune_prompts(body)
+    _prune_prompts(body, pruning.kept)
 
 
 @dataclass
@@ -149,27 +150,23 @@ class _Pruning:
     """Which elements are furniture; scans of subtrees are counted, so the whole pass stays linear."""
 
     protected: set[str]  # classes that hold the article although they look like furniture
+    kept: set[HtmlElement]  # the main content, the headline and everything around them: never furniture
     scans: int = _MAX_SCANS
 
     def is_furniture(self, elem: HtmlElement, in_content: bool) -> bool:
-        if _is_content(elem) or set((elem.get("class") or "").split()) & self.protected:
+        if elem in self.kept or set((elem.get("class") or "").split()) & self.protected:
             return False
         tag, role, words = elem.tag.lower(), (elem.get("role") or "").lower(), _marker_words(elem)
         if _named(words, _ALWAYS_RE) or _MULTIWORD.search(_markup(elem)):
-            return self._holds_no_content(elem)
+            return True
         if tag in _MENU_TAGS or role in _MENU_ROLES or (elem.get("aria-modal") or "").lower() == "true":
-            return self._holds_no_content(elem)
-        if tag == "header" and not in_content and self._scan() and _is_page_header(elem):
-            return self._holds_no_content(elem)
+            return True
+        if tag == "header" and not in_content and self._scan():  # the site's (logo, menu), not an article's own
+            return elem.find(".//h1") is None or elem.find(".//nav") is not None
         if (_named(words, _ASKING_RE) and self._scan() and _asks(elem)
                 and _prose_paragraphs(elem) < _PROSE_PARAGRAPHS):
-            return self._holds_no_content(elem)
-        if _named(words, _PROMPTING_RE) and self._scan() and _opens_like_prompt(elem):
-            return self._holds_no_content(elem)
-        return False
-
-    def _holds_no_content(self, elem: HtmlElement) -> bool:
-        return self._scan() and not _holds_content(elem)
+            return True
+        return _named(words, _PROMPTING_RE) and self._scan() and _opens_like_prompt(elem)
 
     def _scan(self) -> bool:
         """Whether another subtree may be searched; once the budget is spent, everything else stays."""
@@ -177,11 +174,25 @@ class _Pruning:
         return self.scans >= 0
 
 
-def _is_page_header(header: HtmlElement) -> bool:
-    """The site's header (logo, menu), not an article's own header with its headline and byline."""
-    parent = header.getparent()
-    return (parent is None or parent.tag == "body" or header.find(".//h1") is None
-            or header.find(".//nav") is not None)
+def _kept(tree: HtmlElement, body: HtmlElement) -> set[HtmlElement]:
+    """The elements that hold the main content (``<article>``, ``<main>``, ...) or the headline, and the headline."""
+    kept: set[HtmlElement] = set()
+    headline = _headline(tree, body)
+    for elem in (e for e in body.iter() if e is headline or (isinstance(e.tag, str) and _is_content(e))):
+        while elem is not None and elem not in kept:  # each element is added once: linear however deep
+            kept.add(elem)
+            elem = elem.getparent()
+    return kept
+
+
+def _headline(tree: HtmlElement, body: HtmlElement) -> HtmlElement | None:
+    """Of the page's first ``<h1>``s, the one sharing most words with its title (the later on a tie), or its only one."""
+    title = " ".join([tree.findtext(".//title") or "", *tree.xpath('.//meta[@property="og:title"]/@content')])
+    title_words = set(re.findall(r"\w+", title.lower()))
+    h1s = list(islice(body.iter("h1"), 20))
+    shared, last = max(((len(title_words & set(re.findall(r"\w+", h.text_content().lower()))), i)
+                        for i, h in enumerate(h1s)), default=(0, -1))
+    return h1s[last] if shared or len(h1s) == 1 else None
 
 
 def _prose_paragraphs(elem: HtmlElement) -> int:
@@ -201,7 +212,7 @@ def _only_links(text: str, tree: HtmlElement) -> bool:
     return bool(linked) and own_words < _MIN_OWN_WORDS
 
 
-def _prune_prompts(body: HtmlElement) -> None:
+def _prune_prompts(body: HtmlElement, kept: set[HtmlElement]) -> None:
     """Boxes with a button or form that open with the words of a consent, paywall or sign-up prompt, but no marker.
 
     Prompts lead with their message ("We use cookies", "Subscribe to continue
@@ -213,11 +224,11 @@ def _prune_prompts(body: HtmlElement) -> None:
     for control in list(islice(controls, _MAX_CONTROLS)):
         box = control.getparent()
         for _ in range(3):
-            if box is None or box is body or box in seen or _is_content(box):
+            if box is None or box is body or box in seen or box in kept:
                 break
             seen.add(box)
             if _opens_like_prompt(box):
-                if len(box.text_content()) <= _PROMPT_MAX and box.find(".//h1") is None and not _holds_content(box):
+                if len(box.text_content()) <= _PROMPT_MAX:
                     box.drop_tree()
                 break
             box = box.getparent()
@@ -241,10 +252,6 @@ def _markup(elem: HtmlElement) -> str:
 def _is_content(elem: HtmlElement) -> bool:
     return (elem.tag in ("article", "main") or (elem.get("role") or "").lower() in _CONTENT_ROLES
             or (elem.get("itemprop") or "").lower() == "articlebody")
-
-
-def _holds_content(elem: HtmlElement) -> bool:
-    return any(_is_content(e) for e in elem.iterdescendants() if isinstance(e.tag, str))
 
 
 def _asks(elem: HtmlElement) -> bool:
