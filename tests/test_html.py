@@ -262,3 +262,28 @@ said.</p><p>Boats may use the lock again from Monday, and the footpath over the 
     assert raw.meta.title == "Dam repaired after divers find crack"
     assert "divers found a crack in May" in raw.text and "By Ana Ruiz" in raw.text
     assert "Home" not in raw.text
+
+
+def test_a_premium_box_holding_most_of_the_page_is_the_article(tmp_path):
+    """The <h1> above it, a Subscribe link in it: a box named "premium" that is most of the page's text stays."""
+    raw = _parse_page(tmp_path, f"""<!doctype html><html><head><title>Ferry fares rise | Island Post</title></head><body>
+<header><h1>Ferry fares rise</h1></header>
+<div class="premium"><p>{_FARES[0]}</p><p>{_FARES[1]}</p><p><a href="/subscribe">Subscribe</a></p></div>
+<div class="promo-box"><p>Subscribe to continue reading.</p><a class="btn" href="/subscribe">Subscribe</a></div>
+</body></html>""")
+    assert _FARES[0] in raw.text and _FARES[1] in raw.text
+    assert "continue reading" not in raw.text
+
+
+def test_inside_the_article_a_subscriber_box_with_a_newsletter_link_is_content(tmp_path):
+    """Within <article>, "subscriber"/"premium" names mark the paid part of the story, not a prompt."""
+    raw = _parse_page(tmp_path, """<!doctype html><html><head><title>Port strike talks collapse</title></head><body>
+<article><h1>Port strike talks collapse</h1>
+<p>Talks between the port authority and the dockers' union broke down on Wednesday night after eleven hours.</p>
+<div class="subscriber-content"><p>The union wants a pay rise of six percent; the authority has offered three and a
+one-off bonus.</p><p>Container ships are already waiting off the coast, and two lines have said they will divert to
+other ports from Monday.</p>
+<p><a class="cta" href="/newsletters/port">Get the port newsletter</a></p></div>
+</article></body></html>""")
+    assert "offered three and a one-off bonus" in raw.text
+    assert "divert to other ports from Monday" in raw.text

@@ -128,7 +128,7 @@ def prune_furniture(tree: HtmlElement) -> None:
     body = tree.find(".//body")
     if body is None:
         body = tree
-    pruning = _Pruning(_protected_classes(tree), _kept(tree, body))
+    pruning = _Pruning(_protected_classes(tree), _kept(tree, body), _words(body))
     doomed: list[HtmlElement] = []
     stack = [(child, False) for child in reversed(body)]
     while stack:  # depth first without recursion: pages can be 100,000 tags deep
@@ -151,6 +151,7 @@ class _Pruning:
 
     protected: set[str]  # classes that hold the article although they look like furniture
     kept: set[HtmlElement]  # the main content, the headline and everything around them: never furniture
+    page_words: int
     scans: int = _MAX_SCANS
 
     def is_furniture(self, elem: HtmlElement, in_content: bool) -> bool:
@@ -163,8 +164,8 @@ class _Pruning:
             return True
         if tag == "header" and not in_content and self._scan():  # the site's (logo, menu), not an article's own
             return elem.find(".//h1") is None or elem.find(".//nav") is not None
-        if (_named(words, _ASKING_RE) and self._scan() and _asks(elem)
-                and _prose_paragraphs(elem) < _PROSE_PARAGRAPHS):
+        if (not in_content and _named(words, _ASKING_RE) and self._scan() and _asks(elem)
+                and _prose_paragraphs(elem) < _PROSE_PARAGRAPHS and 2 * _words(elem) <= self.page_words):
             return True
         return _named(words, _PROMPTING_RE) and self._scan() and _opens_like_prompt(elem)
 
@@ -193,6 +194,10 @@ def _headline(tree: HtmlElement, body: HtmlElement) -> HtmlElement | None:
     shared, last = max(((len(title_words & set(re.findall(r"\w+", h.text_content().lower()))), i)
                         for i, h in enumerate(h1s)), default=(0, -1))
     return h1s[last] if shared or len(h1s) == 1 else None
+
+
+def _words(elem: HtmlElement) -> int:
+    return sum(len(t.split()) for t in elem.xpath(".//text()[not(parent::script or parent::style)]"))
 
 
 def _prose_paragraphs(elem: HtmlElement) -> int:
