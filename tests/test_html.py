@@ -287,3 +287,16 @@ other ports from Monday.</p>
 </article></body></html>""")
     assert "offered three and a one-off bonus" in raw.text
     assert "divert to other ports from Monday" in raw.text
+
+
+def test_a_date_in_the_running_text_is_not_the_published_date(tmp_path):
+    """No date markup: "first floated on 12 March 2019" is the story's, not the page's; a <time> is a cue."""
+    story = """<article><h1>Tunnel plan revived</h1>{}<p>The tunnel plan, first floated on 12 March 2019, was revived by
+the council on Thursday after years of debate.</p><p>Work could start next spring if the region pays half.</p></article>
+<footer>© 2024 Harbour Herald</footer>"""
+    page = "<!doctype html><html><head><title>Tunnel plan revived</title></head><body>{}</body></html>"
+    raw = _parse_page(tmp_path, page.format(story.format("")))
+    assert "first floated on 12 March 2019" in raw.text
+    assert raw.meta.published is None
+    dated = _parse_page(tmp_path, page.format(story.format('<time datetime="2025-03-06">6 March 2025</time>')))
+    assert dated.meta.published == date(2025, 3, 6)

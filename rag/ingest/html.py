@@ -96,7 +96,7 @@ def extract(data: bytes) -> Page | None:
     if tree is None:
         return None
     prune_furniture(tree)
-    # dates from the page's markup only; the whole-page search runs below, and only for pages that declare none
+    # dates from the page's markup, URL and <time> only: "first floated on 12 March 2019" in the text is no cue
     options = dict(include_comments=False, include_tables=True,
                    date_extraction_params={"original_date": True, "extensive_search": False})
     try:
@@ -109,7 +109,7 @@ def extract(data: bytes) -> Page | None:
     page = Page(text)
     readers = {
         "title": lambda: short_text(extracted.title),
-        "published": lambda: parse_date(extracted.date) or _searched_date(tree),
+        "published": lambda: parse_date(extracted.date),
         "updated": lambda: _modified(tree),
         "author": lambda: short_text(extracted.author),
         "outlet": lambda: short_text(extracted.sitename),
@@ -291,23 +291,6 @@ def _protected_classes(tree: HtmlElement) -> set[str]:
     for script in tree.iterfind(".//script[@type='application/ld+json']"):
         found.update(re.findall(r'"cssSelector"\s*:\s*"\.([\w-]+)"', script.text or ""))
     return found
-
-
-def _searched_date(tree: HtmlElement) -> date | None:
-    """htmldate's search of the whole page (URL, text, "© 2025"), for pages that declare no date.
-
-    A page that does declare one, in a form that does not parse ("2025-13-45"),
-    gets None rather than whatever year the search finds elsewhere on it.
-    """
-    for meta in tree.iter("meta"):
-        key = " ".join(meta.get(a) or "" for a in ("property", "name", "itemprop", "http-equiv")).lower()
-        if re.search(r"publish|\bdate|date\b", key):  # article:published_time, date, DC.date.issued, pubdate
-            return None
-    if any("datePublished" in (script.text or "") for script in tree.iterfind(".//script")):
-        return None
-    from htmldate import find_date
-
-    return parse_date(find_date(tree, original_date=True, extensive_search=True))
 
 
 def _modified(tree: HtmlElement) -> date | None:
