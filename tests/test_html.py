@@ -300,3 +300,43 @@ the council on Thursday after years of debate.</p><p>Work could start next sprin
     assert raw.meta.published is None
     dated = _parse_page(tmp_path, page.format(story.format('<time datetime="2025-03-06">6 March 2025</time>')))
     assert dated.meta.published == date(2025, 3, 6)
+
+
+# More real content named like furniture (first two), and furniture whose <h1> must not pass for the headline
+NEWSLETTER_ISSUE = """<!doctype html><html><head><title>Morning Briefing: the harbour vote | Coastal Times</title></head>
+<body><header><div class="logo">Coastal Times</div><nav><a href="/">Home</a> <a href="/newsletters">Newsletters</a></nav></header>
+<div class="newsletter-issue"><h1>Morning Briefing: the harbour vote</h1><p class="byline">By Sam Ortiz</p>
+<p>Good morning. The council votes tonight on selling the old harbour warehouses to a housing cooperative for
+4.2 million euros.</p><p>Opponents want the buildings kept for the fishing fleet and have collected 3,000 signatures.</p>
+</div>
+<div class="signup-box"><p>Get the Morning Briefing in your inbox every weekday.</p>
+<form><input type="email" name="email"><button>Sign up</button></form></div></body></html>"""
+
+DIALOGUE_INTERVIEW = """<!doctype html><html><head><title>"We built the lock by hand"</title></head><body>
+<div class="dialogue-interview"><h2>"We built the lock by hand"</h2>
+<p><b>Q:</b> How long did the lock take to restore?</p>
+<p><b>A:</b> Three summers. Every gate beam was cut from oak by the volunteers, and the old iron fittings were recast.</p>
+<p><b>Q:</b> What comes next?</p><p><b>A:</b> The upper weir, if the river trust finds the money this year.</p>
+<button class="podcast-subscribe">Subscribe to the podcast</button></div></body></html>"""
+
+CONSENT_WITH_H1 = """<!doctype html><html><head><title>Library opens on Sundays | City Post</title></head><body>
+<header><h1 class="logo">City Post</h1><nav><a href="/">Home</a> <a href="/city">City</a></nav></header>
+<div class="privacy-modal" role="dialog"><h1>We value your privacy</h1><p>We and our partners use cookies to personalise
+content and ads and to measure traffic. Choose "Accept all" to agree or manage your choices in the settings.</p>
+<button>Accept all</button><button>Manage settings</button></div>
+<div class="page"><h1>Library opens on Sundays</h1><p>The central library will open on Sundays from May, the council
+decided on Tuesday after a petition signed by 4,000 residents.</p></div></body></html>"""
+
+
+@pytest.mark.parametrize(("html", "keep", "drop"), [
+    (NEWSLETTER_ISSUE, ("harbour warehouses to a housing cooperative", "collected 3,000 signatures"),
+     ("in your inbox every weekday", "Home")),
+    (DIALOGUE_INTERVIEW, ("Three summers", "cut from oak by the volunteers", "The upper weir"), ()),
+    (CONSENT_WITH_H1, ("petition signed by 4,000 residents",), ("privacy", "cookies", "Accept", "Home")),
+], ids=["newsletter-issue", "dialogue-interview", "consent-with-h1"])
+def test_content_named_like_furniture_stays_and_furniture_with_an_h1_goes(tmp_path, html, keep, drop):
+    raw = _parse_page(tmp_path, html)
+    for phrase in keep:
+        assert phrase in raw.text, (phrase, raw.text)
+    for phrase in drop:
+        assert phrase.lower() not in raw.text.lower(), (phrase, raw.text)
