@@ -16,6 +16,7 @@ the headline (the ``<h1>`` sharing most words with the page's title) stays.
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from itertools import islice
@@ -128,7 +129,8 @@ def prune_furniture(tree: HtmlElement) -> None:
     body = tree.find(".//body")
     if body is None:
         body = tree
-    pruning = _Pruning(_protected_classes(tree), _kept(tree, body), _words(body))
+    kept, words = _survey(body, _headline(tree, body))
+    pruning = _Pruning(_protected_classes(tree), kept, words, words[body])
     doomed: list[HtmlElement] = []
     stack = [(child, False) for child in reversed(body)]
     while stack:  # depth first without recursion: pages can be 100,000 tags deep
@@ -151,6 +153,7 @@ class _Pruning:
 
     protected: set[str]  # classes that hold the article although they look like furniture
     kept: set[HtmlElement]  # the main content, the headline and everything around them: never furniture
+    words: dict[HtmlElement, int]  # the words in each element, script and style left out
     page_words: int
     scans: int = _MAX_SCANS
 
@@ -164,8 +167,8 @@ class _Pruning:
             return True
         if tag == "header" and not in_content and self._scan():  # the site's (logo, menu), not an article's own
             return elem.find(".//h1") is None or elem.find(".//nav") is not None
-        if (not in_content and _named(words, _ASKING_RE) and self._scan() and _asks(elem)
-                and _prose_paragraphs(elem) < _PROSE_PARAGRAPHS and 2 * _words(elem) <= self.page_words):
+        if (not in_content and _named(words, _ASKING_RE) and 2 * self.words[elem] <= self.page_words
+                and self._scan() and _asks(elem) and _prose_paragraphs(elem) < _PROSE_PARAGRAPHS):
             return True
         return _named(words, _PROMPTING_RE) and self._scan() and _opens_like_prompt(elem)
 
@@ -175,15 +178,23 @@ class _Pruning:
         return self.scans >= 0
 
 
-def _kept(tree: HtmlElement, body: HtmlElement) -> set[HtmlElement]:
-    """The elements that hold the main content (``<article>``, ``<main>``, ...) or the headline, and the headline."""
+def _survey(body: HtmlElement, headline: HtmlElement | None) -> tuple[set[HtmlElement], dict[HtmlElement, int]]:
+    """What holds the main content (``<article>``, ``<main>``, ...) or the headline, and how many words each element
+    holds: one pass from the leaves up, so no check rescans a subtree however deep the nesting."""
     kept: set[HtmlElement] = set()
-    headline = _headline(tree, body)
-    for elem in (e for e in body.iter() if e is headline or (isinstance(e.tag, str) and _is_content(e))):
-        while elem is not None and elem not in kept:  # each element is added once: linear however deep
-            kept.add(elem)
-            elem = elem.getparent()
-    return kept
+    words: dict[HtmlElement, int] = defaultdict(int)
+    for elem in reversed(list(body.iter())):  # every element after all of its descendants
+        if isinstance(elem.tag, str):
+            if elem.tag not in ("script", "style"):
+                words[elem] += len((elem.text or "").split())
+            if elem is headline or _is_content(elem):
+                kept.add(elem)
+        parent = elem.getparent()
+        if elem is not body and parent is not None:
+            words[parent] += words[elem] + len((elem.tail or "").split())
+            if elem in kept:
+                kept.add(parent)
+    return kept, words
 
 
 def _headline(tree: HtmlElement, body: HtmlElement) -> HtmlElement | None:
@@ -194,10 +205,6 @@ def _headline(tree: HtmlElement, body: HtmlElement) -> HtmlElement | None:
     shared, last = max(((len(title_words & set(re.findall(r"\w+", h.text_content().lower()))), i)
                         for i, h in enumerate(h1s)), default=(0, -1))
     return h1s[last] if shared or len(h1s) == 1 else None
-
-
-def _words(elem: HtmlElement) -> int:
-    return sum(len(t.split()) for t in elem.xpath(".//text()[not(parent::script or parent::style)]"))
 
 
 def _prose_paragraphs(elem: HtmlElement) -> int:
