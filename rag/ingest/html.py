@@ -47,7 +47,7 @@ def _marker(names: tuple[str, ...]) -> re.Pattern[str]:
 
 _ALWAYS_RE, _ASKING_RE, _PROMPTING_RE = _marker(_ALWAYS), _marker(_WHEN_ASKING), _marker(_WHEN_PROMPTING)
 _MULTIWORD = re.compile(r"\b(?:sp[-_]message|qc[-_]cmp|tp[-_](?:modal|backdrop|container)|cc[-_](?:window|banner)"
-                        r"|sign[-_]up|opt[-_]?in|mc[-_]embed)", re.I)
+                        r"|sign[-_]up|opt[-_]?in|mc[-_]embed)(?![a-z])", re.I)
 _MENU_TAGS = {"nav", "aside", "footer", "menu", "dialog"}
 _MENU_ROLES = {"navigation", "banner", "contentinfo", "complementary", "dialog", "alertdialog", "search"}
 _CONTENT_ROLES = {"main", "article"}
