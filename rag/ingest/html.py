@@ -9,12 +9,14 @@ article's ``<header>``.) What goes is decided by the page's markup: ids and
 classes of consent managers and sign-up boxes, menu tags and roles, and boxes
 whose button says "Accept" or "Subscribe" and whose text opens like a prompt.
 Anything holding the main content (``<article>``, ``<main>``,
-``itemprop=articleBody``, or a class JSON-LD marks as paywalled content) stays.
+``itemprop=articleBody``, or a class JSON-LD marks as paywalled content) or
+the headline (the ``<h1>`` sharing most words with the page's title) stays.
 """
 
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from itertools import islice
@@ -24,32 +26,39 @@ from lxml.html import HtmlElement
 
 from .metadata import ArticleMeta, parse_date, short_text, web_url
 
-# Words of an id or class (camelCase split) that mark furniture when they start with one of these.
+# Words of an id or class (camelCase split) that mark furniture. A word matches whole, plural or joined to one of
+# _PARTS ("cookiebar", "paywallContainer"), never as a prefix: "wall" is not "wallace", "gate" is not "gateway".
 # A consent manager's or sign-up box's own names: never the article.
-_ALWAYS = (
-    "cookie", "consent", "gdpr", "dsgvo", "rgpd", "ccpa", "onetrust", "optanon", "cybot", "cmpbox", "cmpwrapper",
-    "didomi", "usercentrics", "trustarc", "iubenda", "osano", "newsletter", "signup",
-)
+_ALWAYS = ("cookie", "consent", "gdpr", "dsgvo", "rgpd", "ccpa", "onetrust", "optanon", "cybot", "cmpbox", "cmpwrapper",
+           "didomi", "usercentrics", "trustarc", "iubenda", "osano", "newsletter", "signup")
 # Names that also mark real content on some sites (Google asks for paywalled text to be marked class="paywall",
-# sites call article bodies "premium"): furniture only when the element asks the reader to act (a form, an
-# Accept/Subscribe/Log in button) and is not several paragraphs of prose.
-_WHEN_ASKING = (
-    "paywall", "regwall", "wall", "piano", "subscri", "premium", "modal", "popup", "overlay", "dialog",
-    "promo", "upsell", "gate",
-)
+# sites call article bodies "premium"): furniture only outside the main content, when the element asks the reader
+# to act (a form, an Accept/Subscribe/Log in button), is not several paragraphs of prose and not most of the page.
+_WHEN_ASKING = ("paywall", "regwall", "wall", "piano", "subscribe", "subscriber", "subscription", "premium", "modal",
+                "popup", "overlay", "dialog", "promo", "upsell", "gate")
 # Generic names (Adobe's components are all "cmp-..."): furniture only when the text opens like a prompt.
-_WHEN_PROMPTING = ("cmp", "privacy", "banner", "notice", "notif", "alert", "toast", "sticky")
+_WHEN_PROMPTING = ("cmp", "privacy", "banner", "notice", "notif", "notification", "alert", "toast", "sticky")
+_PARTS = "bar|banner|box|notice|popup|modal|dialog|overlay|layer|wrapper|container|form|prompt|wall"
+
+
+def _marker(names: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile(rf"(?:{'|'.join(names)})s?(?:{_PARTS})?")
+
+
+_ALWAYS_RE, _ASKING_RE, _PROMPTING_RE = _marker(_ALWAYS), _marker(_WHEN_ASKING), _marker(_WHEN_PROMPTING)
 _MULTIWORD = re.compile(r"\b(?:sp[-_]message|qc[-_]cmp|tp[-_](?:modal|backdrop|container)|cc[-_](?:window|banner)"
-                        r"|sign[-_]up|opt[-_]?in|mc[-_]embed)", re.I)
+                        r"|sign[-_]up|opt[-_]?in|mc[-_]embed)(?![a-z])", re.I)
 _MENU_TAGS = {"nav", "aside", "footer", "menu", "dialog"}
 _MENU_ROLES = {"navigation", "banner", "contentinfo", "complementary", "dialog", "alertdialog", "search"}
 _CONTENT_ROLES = {"main", "article"}
-# What a prompt's button or link says: accept, subscribe, sign up, log in (a "Share" or "Print" button asks nothing)
+# What a prompt's button or link says, in whole words: accept, subscribe, sign up, log in. A "Share" or "Print"
+# button asks nothing, and neither does "Join the discussion" or a link to the "Paris agreement".
 _ACTION = re.compile(
-    r"subscri|sign[ -]?(?:up|in)|log[ -]?in|register|abonn|\btrial|newsletter|member|\bjoin|donat|unlock|upgrade|"
-    r"accept|agree|allow|reject|decline|"
-    r"\bok\b|got it|consent|settings|preferences|zustimm|akzept|ablehn|einstellung|einverstanden|accepter|refuser|"
-    r"aceptar|rechazar|accett|rifiut|akkoord|weiger", re.I)
+    r"\b(?:subscri\w*|sign[ -]?(?:up|in)|log[ -]?in|register|abonn\w*|trial|newsletter|unlock|upgrade|become a member|"
+    r"join (?:now|today|us)|donate|accept\w*|agree|allow|reject\w*|decline|ok|okay|got it|consent|settings|"
+    r"preferences|zustimm\w*|akzept\w*|ablehn\w*|einstellung\w*|einverstanden|accepter|refuser|aceptar|rechazar|"
+    r"accett\w*|rifiut\w*|akkoord|weiger\w*)\b", re.I)
+_MAX_LABEL_WORDS = 8  # "Subscribe for just 1 euro a month"; a longer link is a sentence, not a button
 # The words a prompt opens with, for a box that has such a button but no marker in its markup
 _PROMPT = re.compile(
     r"\b(?:we|this (?:web)?site|our (?:web)?site|our partners) uses? cookies|accept (?:all )?cookies|"
@@ -88,7 +97,7 @@ def extract(data: bytes) -> Page | None:
     if tree is None:
         return None
     prune_furniture(tree)
-    # dates from the page's markup only; the whole-page search runs below, and only for pages that declare none
+    # dates from the page's markup, URL and <time> only: "first floated on 12 March 2019" in the text is no cue
     options = dict(include_comments=False, include_tables=True,
                    date_extraction_params={"original_date": True, "extensive_search": False})
     try:
@@ -101,7 +110,7 @@ def extract(data: bytes) -> Page | None:
     page = Page(text)
     readers = {
         "title": lambda: short_text(extracted.title),
-        "published": lambda: parse_date(extracted.date) or _searched_date(tree),
+        "published": lambda: parse_date(extracted.date),
         "updated": lambda: _modified(tree),
         "author": lambda: short_text(extracted.author),
         "outlet": lambda: short_text(extracted.sitename),
@@ -120,7 +129,8 @@ def prune_furniture(tree: HtmlElement) -> None:
     body = tree.find(".//body")
     if body is None:
         body = tree
-    pruning = _Pruning(protected=_protected_classes(tree))
+    kept, words = _survey(body, _headline(tree, body))
+    pruning = _Pruning(_protected_classes(tree), kept, words, words[body])
     doomed: list[HtmlElement] = []
     stack = [(child, False) for child in reversed(body)]
     while stack:  # depth first without recursion: pages can be 100,000 tags deep
@@ -134,7 +144,7 @@ def prune_furniture(tree: HtmlElement) -> None:
         stack.extend((child, inside) for child in reversed(elem))
     for elem in doomed:
         elem.drop_tree()  # its tail text (the words after it) stays
-    _prune_prompts(body)
+    _prune_prompts(body, pruning.kept)
 
 
 @dataclass
@@ -142,27 +152,25 @@ class _Pruning:
     """Which elements are furniture; scans of subtrees are counted, so the whole pass stays linear."""
 
     protected: set[str]  # classes that hold the article although they look like furniture
+    kept: set[HtmlElement]  # the main content, the headline and everything around them: never furniture
+    words: dict[HtmlElement, int]  # the words in each element, script and style left out
+    page_words: int
     scans: int = _MAX_SCANS
 
     def is_furniture(self, elem: HtmlElement, in_content: bool) -> bool:
-        if _is_content(elem) or set((elem.get("class") or "").split()) & self.protected:
+        if elem in self.kept or set((elem.get("class") or "").split()) & self.protected:
             return False
         tag, role, words = elem.tag.lower(), (elem.get("role") or "").lower(), _marker_words(elem)
-        if any(w.startswith(_ALWAYS) for w in words) or _MULTIWORD.search(_markup(elem)):
-            return self._holds_no_content(elem)
+        if _named(words, _ALWAYS_RE) or _MULTIWORD.search(_markup(elem)):
+            return True
         if tag in _MENU_TAGS or role in _MENU_ROLES or (elem.get("aria-modal") or "").lower() == "true":
-            return self._holds_no_content(elem)
-        if tag == "header" and not in_content and self._scan() and _is_page_header(elem):
-            return self._holds_no_content(elem)
-        if (any(w.startswith(_WHEN_ASKING) for w in words) and self._scan() and _asks(elem)
-                and _prose_paragraphs(elem) < _PROSE_PARAGRAPHS):
-            return self._holds_no_content(elem)
-        if any(w.startswith(_WHEN_PROMPTING) for w in words) and self._scan() and _opens_like_prompt(elem):
-            return self._holds_no_content(elem)
-        return False
-
-    def _holds_no_content(self, elem: HtmlElement) -> bool:
-        return self._scan() and not _holds_content(elem)
+            return True
+        if tag == "header" and not in_content and self._scan():  # the site's (logo, menu), not an article's own
+            return elem.find(".//h1") is None or elem.find(".//nav") is not None
+        if (not in_content and _named(words, _ASKING_RE) and 2 * self.words[elem] <= self.page_words
+                and self._scan() and _asks(elem) and _prose_paragraphs(elem) < _PROSE_PARAGRAPHS):
+            return True
+        return _named(words, _PROMPTING_RE) and self._scan() and _opens_like_prompt(elem)
 
     def _scan(self) -> bool:
         """Whether another subtree may be searched; once the budget is spent, everything else stays."""
@@ -170,11 +178,33 @@ class _Pruning:
         return self.scans >= 0
 
 
-def _is_page_header(header: HtmlElement) -> bool:
-    """The site's header (logo, menu), not an article's own header with its headline and byline."""
-    parent = header.getparent()
-    return (parent is None or parent.tag == "body" or header.find(".//h1") is None
-            or header.find(".//nav") is not None)
+def _survey(body: HtmlElement, headline: HtmlElement | None) -> tuple[set[HtmlElement], dict[HtmlElement, int]]:
+    """What holds the main content (``<article>``, ``<main>``, ...) or the headline, and how many words each element
+    holds: one pass from the leaves up, so no check rescans a subtree however deep the nesting."""
+    kept: set[HtmlElement] = set()
+    words: dict[HtmlElement, int] = defaultdict(int)
+    for elem in reversed(list(body.iter())):  # every element after all of its descendants
+        if isinstance(elem.tag, str):
+            if elem.tag not in ("script", "style"):
+                words[elem] += len((elem.text or "").split())
+            if elem is headline or _is_content(elem):
+                kept.add(elem)
+        parent = elem.getparent()
+        if elem is not body and parent is not None:
+            words[parent] += words[elem] + len((elem.tail or "").split())
+            if elem in kept:
+                kept.add(parent)
+    return kept, words
+
+
+def _headline(tree: HtmlElement, body: HtmlElement) -> HtmlElement | None:
+    """Of the page's first ``<h1>``s, the one sharing most words with its title (the later on a tie), or its only one."""
+    title = " ".join([tree.findtext(".//title") or "", *tree.xpath('.//meta[@property="og:title"]/@content')])
+    title_words = set(re.findall(r"\w+", title.lower()))
+    h1s = list(islice(body.iter("h1"), 20))
+    shared, last = max(((len(title_words & set(re.findall(r"\w+", h.text_content().lower()))), i)
+                        for i, h in enumerate(h1s)), default=(0, -1))
+    return h1s[last] if shared or len(h1s) == 1 else None
 
 
 def _prose_paragraphs(elem: HtmlElement) -> int:
@@ -194,7 +224,7 @@ def _only_links(text: str, tree: HtmlElement) -> bool:
     return bool(linked) and own_words < _MIN_OWN_WORDS
 
 
-def _prune_prompts(body: HtmlElement) -> None:
+def _prune_prompts(body: HtmlElement, kept: set[HtmlElement]) -> None:
     """Boxes with a button or form that open with the words of a consent, paywall or sign-up prompt, but no marker.
 
     Prompts lead with their message ("We use cookies", "Subscribe to continue
@@ -206,11 +236,11 @@ def _prune_prompts(body: HtmlElement) -> None:
     for control in list(islice(controls, _MAX_CONTROLS)):
         box = control.getparent()
         for _ in range(3):
-            if box is None or box is body or box in seen or _is_content(box):
+            if box is None or box is body or box in seen or box in kept:
                 break
             seen.add(box)
             if _opens_like_prompt(box):
-                if len(box.text_content()) <= _PROMPT_MAX and box.find(".//h1") is None and not _holds_content(box):
+                if len(box.text_content()) <= _PROMPT_MAX:
                     box.drop_tree()
                 break
             box = box.getparent()
@@ -223,6 +253,10 @@ def _marker_words(elem: HtmlElement) -> list[str]:
     return re.findall(r"[a-z]+", raw.lower())
 
 
+def _named(words: list[str], marker: re.Pattern[str]) -> bool:
+    return any(marker.fullmatch(w) for w in words)
+
+
 def _markup(elem: HtmlElement) -> str:
     return f"{elem.get('id') or ''} {elem.get('class') or ''}"
 
@@ -230,10 +264,6 @@ def _markup(elem: HtmlElement) -> str:
 def _is_content(elem: HtmlElement) -> bool:
     return (elem.tag in ("article", "main") or (elem.get("role") or "").lower() in _CONTENT_ROLES
             or (elem.get("itemprop") or "").lower() == "articlebody")
-
-
-def _holds_content(elem: HtmlElement) -> bool:
-    return any(_is_content(e) for e in elem.iterdescendants() if isinstance(e.tag, str))
 
 
 def _asks(elem: HtmlElement) -> bool:
@@ -250,13 +280,16 @@ def _is_call_to_action(elem: HtmlElement) -> bool:
     kind = (elem.get("type") or "").lower()
     if elem.tag == "input" and kind in ("email", "hidden"):
         return kind == "email"
-    label = " ".join(elem.get(a) or "" for a in ("value", "title", "aria-label", "id", "class", "href"))
-    if not _ACTION.search(f"{elem.text_content()[:200]} {label}"):
+    text = elem.text_content()[:200]
+    label = " ".join(elem.get(a) or "" for a in ("value", "title", "aria-label", "id", "class"))  # not href
+    if len(text.split()) > _MAX_LABEL_WORDS or not _ACTION.search(f"{text} {label}"):
         return False
     if elem.tag != "a" or elem.get("role") == "button" or re.search(r"\b(?:btn|button|cta)", elem.get("class") or "", re.I):
         return True
     # a link standing on its own ("Already a subscriber? Log in"), not one inside a sentence ("voters can register ...")
-    return len((elem.tail or "").strip()) <= 3
+    previous = elem.getprevious()
+    before = (previous.tail if previous is not None else elem.getparent().text) or ""
+    return before.strip()[-1:] in ("", ".", "?", "!", ":") and len((elem.tail or "").strip()) <= 1
 
 
 def _protected_classes(tree: HtmlElement) -> set[str]:
@@ -265,23 +298,6 @@ def _protected_classes(tree: HtmlElement) -> set[str]:
     for script in tree.iterfind(".//script[@type='application/ld+json']"):
         found.update(re.findall(r'"cssSelector"\s*:\s*"\.([\w-]+)"', script.text or ""))
     return found
-
-
-def _searched_date(tree: HtmlElement) -> date | None:
-    """htmldate's search of the whole page (URL, text, "© 2025"), for pages that declare no date.
-
-    A page that does declare one, in a form that does not parse ("2025-13-45"),
-    gets None rather than whatever year the search finds elsewhere on it.
-    """
-    for meta in tree.iter("meta"):
-        key = " ".join(meta.get(a) or "" for a in ("property", "name", "itemprop", "http-equiv")).lower()
-        if re.search(r"publish|\bdate|date\b", key):  # article:published_time, date, DC.date.issued, pubdate
-            return None
-    if any("datePublished" in (script.text or "") for script in tree.iterfind(".//script")):
-        return None
-    from htmldate import find_date
-
-    return parse_date(find_date(tree, original_date=True, extensive_search=True))
 
 
 def _modified(tree: HtmlElement) -> date | None:

@@ -8,9 +8,11 @@ Where each fact comes from, best first:
    "Published: 14.09.2025", "Updated March 4, 2025");
 4. a PDF's CreationDate: when the file was made, which a printed date beats.
 
-Dates are read by dateparser, and only where a cue says a date is meant (a
-byline's field, a front-matter key, a sidecar column), so "12 kilometres" or
-"31 to 14" in a first sentence is never a date. An all-numeric date whose day
+Dates are read only where a cue says a date is meant: a byline's field, a
+front-matter key, a sidecar column (these by dateparser), or an HTML page's
+date markup (meta tags, JSON-LD, ``<time>``, a dated URL; htmldate's search of
+the running text is off). So "12 kilometres" or "31 to 14" in a first
+sentence, or "first floated on 12 March 2019" in a story, is never a date. An all-numeric date whose day
 and month could swap (03/04/2025) stays unknown unless ``RAG_DATE_ORDER``
 says how the corpus writes dates. A malformed value anywhere leaves that
 field unknown; it never costs the document.
