@@ -113,10 +113,8 @@ def ask(
 
 
 def _provenance(passage) -> str:
-    """Where a passage comes from, as a reader cites it: author, outlet, date, then the file (and URL)."""
-    parts = [passage.author and f"by {passage.author}", passage.outlet,
-             passage.published and passage.published.isoformat(), passage.file_name, passage.url]
-    return ", ".join(p for p in parts if p)
+    """Where a passage comes from: author, outlet, date, then the file (and URL)."""
+    return ", ".join([*passage.provenance(), passage.file_name, *([passage.url] if passage.url else [])])
 
 
 @app.command()

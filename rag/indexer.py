@@ -57,11 +57,11 @@ def ingest(
             try:
                 data = read_bytes(path, max_bytes)
                 existing = stored.get(doc_id_for(path))
-                row = sidecars.row(path)
-                if existing and existing.is_complete(document_hash(content_hash(data), row), fingerprint):
+                sidecar = sidecars.meta(path)
+                if existing and existing.is_complete(document_hash(content_hash(data), sidecar), fingerprint):
                     report.unchanged += 1
                     continue
-                doc, chunks = build_document(parse(path, data), embedder, settings, sidecars.meta(row), row)
+                doc, chunks = build_document(parse(path, data), embedder, settings, sidecar)
             except SkipFile as exc:
                 report.skipped.append(SkippedFile(path=str(path), reason=str(exc)))
                 continue

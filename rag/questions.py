@@ -14,9 +14,9 @@ import re
 from .text import words
 
 _WH = r"(?:what|which|who|whom|whose|when|where|why|how)\b"
-# ", and how long ...", "; what ...": a second question. Not "Lavrov and Peskov" (a list), not
-# "Putin, who said ..." (a clause about Putin)
-_JOIN = re.compile(rf",?\s+and\s+(?={_WH})|;\s*(?={_WH})", re.I)
+# ", and how long ...", "; what ...": a second question. Not "Lavrov and Peskov" (a list), not "Putin,
+# who said ..." (a clause about Putin), not "between what the UN said and what Russia claimed" (no comma)
+_JOIN = re.compile(rf",\s+and\s+(?={_WH})|;\s*(?={_WH})", re.I)
 MIN_PART_WORDS = 3
 
 

@@ -422,7 +422,7 @@ def spans_from_meta(meta: dict[str, Any]) -> list[Span]:
     return [Span(chunk_start=a, source_start=b, length=c) for a, b, c in json.loads(meta["spans"])]
 
 
-def published_from_meta(meta: dict[str, Any], key: str = "published") -> date | None:
+def date_from_meta(meta: dict[str, Any], key: str) -> date | None:
     return date.fromisoformat(meta[key]) if meta.get(key) else None
 
 
@@ -430,8 +430,8 @@ def article_meta(meta: dict[str, Any]) -> dict[str, Any]:
     """The article facts a chunk's metadata carries, as Passage/ArticleInfo fields (None when unknown;
     chunks stored before these existed have none)."""
     return {
-        "published": published_from_meta(meta),
-        "updated": published_from_meta(meta, "updated"),
+        "published": date_from_meta(meta, "published"),
+        "updated": date_from_meta(meta, "updated"),
         "author": meta.get("author") or None,
         "outlet": meta.get("outlet") or None,
         "url": meta.get("url") or None,

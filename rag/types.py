@@ -72,22 +72,31 @@ class Passage(BaseModel):
     end: int
     spans: list[Span] = Field(default_factory=list, repr=False)
     score: float = Field(description="Reciprocal-rank-fusion score (higher is better).")
-    dense_score: float | None = Field(None, description="Cosine similarity to the query.")
+    dense_score: float | None = Field(
+        None, description="Cosine similarity to the query (its best over a compound question's parts).")
     bm25_score: float | None = None
+
+    def provenance(self) -> list[str]:
+        """Who wrote it, where and when, as a reader cites it: ["by Ann Lee", "Valley Gazette", "2025-06-02"]
+        (known facts only)."""
+        return [p for p in (self.author and f"by {self.author}", self.outlet,
+                            self.published and self.published.isoformat()) if p]
 
     def to_source(self, start: int, end: int) -> tuple[int, int]:
         """Source offsets of ``text[start:end]``, which must lie inside one span (one cleaned segment).
 
-        Raises ValueError for a range outside every span. A passage without
+        Raises ValueError for a range outside every span or across two. A passage without
         spans (built by hand) is taken as one verbatim slice from ``self.start``.
         """
         if not self.spans:
             return self.start + start, self.start + end
         for span in self.spans:
             if span.chunk_start <= start < span.chunk_start + span.length:
+                if end > span.chunk_start + span.length:
+                    break  # across two cleaned segments: no single source range copies it
                 offset = span.source_start - span.chunk_start
-                return start + offset, min(end, span.chunk_start + span.length) + offset
-        raise ValueError(f"range {start}:{end} is not inside the passage's text")
+                return start + offset, end + offset
+        raise ValueError(f"range {start}:{end} does not lie inside one span of the passage's text")
 
 
 class Citation(BaseModel):
@@ -99,6 +108,7 @@ class Citation(BaseModel):
     title: str
     source: str
     published: date | None = None
+    updated: date | None = None
     author: str | None = None
     outlet: str | None = None
     url: str | None = None

@@ -5,7 +5,8 @@ stage of an ingest: right after start, once the store exists, once the side
 index is marked stale but before any write, after the first chunks, with a
 third, two thirds and all chunks written (then the BM25 rebuild is under
 way). Stages are watched from outside (the files and Chroma's row count), not
-timed, so a busy machine moves the moments but never misses one. Then a plain
+timed, with the ingest stopped at each look, so a busy machine moves the
+moments but never lets a run pass a stage unseen. Then a plain
 `rag ingest` completes the index. The result must be exactly an uninterrupted
 run's: same documents and chunk ids and texts, and `rag stats --check`
 finding Chroma and the BM25 side index in agreement.
@@ -81,14 +82,24 @@ STAGES: list[tuple[str, Stage]] = [
 
 
 def _kill_at(stage: Stage, corpus: Path, data_dir: Path, total: int) -> float:
-    """Start an ingest and SIGKILL it the moment ``stage`` is seen; seconds it ran. Fails if it ended first."""
+    """Start an ingest and SIGKILL it at ``stage``; seconds it ran. Fails if the ingest ended first.
+
+    The ingest runs in short steps: stopped (SIGSTOP) while the stage is
+    checked, continued for 10 ms otherwise, so it cannot run through a stage
+    between two looks however busy the machine is (every stage lasts far
+    longer than one step).
+    """
     proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "ingest", str(corpus)], cwd=data_dir.parent,
                             env=child_env(data_dir), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     started = time.perf_counter()
     try:
-        while not stage(data_dir, total):
+        while True:
+            proc.send_signal(signal.SIGSTOP)
+            if stage(data_dir, total):
+                break
             if proc.poll() is not None:
                 pytest.fail(f"the ingest ended (exit {proc.returncode}) before the stage was seen")
+            proc.send_signal(signal.SIGCONT)
             time.sleep(0.01)
         proc.send_signal(signal.SIGKILL)
     finally:

@@ -99,6 +99,7 @@ def test_front_matter_is_metadata_not_text(make_rag, tmp_path):
                                      "https://news.example/ferry")
     assert (docs["toml.md"].title, docs["toml.md"].published) == ("Bus lanes", date(2025, 4, 5))
     assert docs["broken.md"].published is None  # indexed, the field unknown
+    assert "title: [unclosed" in " ".join(p.text for p in rag.passages())  # not front matter: it stays text
     texts = " ".join(p.text for p in rag.passages())
     assert "publisher:" not in texts and "+++" not in texts and "Fares on the island ferry" in texts
     answer = rag.ask("By how much will ferry fares rise?")
@@ -111,6 +112,9 @@ def test_front_matter_parser_reports_where_the_text_begins():
     meta, body = front_matter("---\ndate: 2025-01-02\n---\nBody")
     assert meta.published == date(2025, 1, 2) and body == len("---\ndate: 2025-01-02\n---\n")
     assert front_matter("No front matter\n---\n") == (front_matter("")[0], 0)
+    # a rule around prose is not front matter: the headline stays text
+    assert front_matter("---\nBreaking news: the bridge is closed\n---\nThe bridge closed today.")[1] == 0
+    assert front_matter("---\nsummary: a short one\n---\nBody")[1] == 0  # no key front matter uses
 
 
 def test_a_sidecar_beside_a_scraped_corpus(make_rag, tmp_path):
@@ -134,10 +138,13 @@ def test_a_sidecar_beside_a_scraped_corpus(make_rag, tmp_path):
         date(2025, 6, 1), "Ann Lee", "Valley Gazette", "https://gazette.example/dam")
     assert docs["b.txt"].published == date(2025, 2, 2)  # the sidecar beats the printed byline
     assert docs["c.txt"].published is None and docs["c.txt"].url is None  # bad values: unknown, still indexed
+    assert any("c.txt: published 'not a date' could not be read" in w for w in report.warnings)
+    assert any("c.txt: url 'javascript:alert(1)' could not be read" in w for w in report.warnings)
+    assert any("'gone.txt', which is not a file there" in w for w in report.warnings)
 
     (corpus / "metadata.csv").write_text("file,published\n2025/a.txt,2025-07-01\n", encoding="utf-8")
-    report = rag.ingest([corpus], progress=False)  # an edited row re-indexes its file
-    assert report.updated >= 1 and {a.file_name: a.published for a in rag.documents()}["a.txt"] == date(2025, 7, 1)
+    report = rag.ingest([corpus], progress=False)  # an edited (or removed) row re-indexes its file
+    assert report.updated == 3 and report.unchanged == 0 and {a.file_name: a.published for a in rag.documents()}["a.txt"] == date(2025, 7, 1)
 
 
 def test_a_jsonl_sidecar_and_its_bad_lines(make_rag, tmp_path):
@@ -166,6 +173,6 @@ def test_pdf_metadata_malformed_or_beaten_by_a_printed_date(make_rag, tmp_path):
     assert report.added == 3 and not report.skipped
     docs = {a.file_name: a for a in rag.documents()}
     assert docs["printed.pdf"].published == date(2025, 3, 3)  # printed in the article: beats CreationDate
-    assert docs["printed.pdf"].author == "Scanner"  # the file's own Author field
+    assert docs["printed.pdf"].author == "Ann Lee"  # the printed byline beats the PDF's Author (an account name)
     assert docs["bad-date.pdf"].published is None and docs["bad-date.pdf"].title == "Road works"
     assert docs["created.pdf"].published == date(2025, 8, 22)  # nothing printed: when the file was made

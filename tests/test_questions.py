@@ -15,6 +15,8 @@ from rag.questions import parts
     ("What did Trump tell Putin, who had called him?", None),  # a clause about Putin
     ("Which band is dropping a new single and will reunite for a tour?", None),
     ("Who met, and when?", None),  # a part too short to retrieve on its own
+    ("What is the difference between what the UN said and what Russia claimed?", None),
+    ("What did the minister say about the tariffs and how they affect farmers?", None),
     ("杭州新大桥的总投资是多少？", None),
 ])
 def test_parts_of_a_question(question, expected):

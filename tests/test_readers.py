@@ -24,8 +24,8 @@ def test_pdf_text_and_metadata(tmp_path):
                                title="Riyadh talks"))
     raw = parse(path, path.read_bytes())
     assert "30-day truce" in raw.text
-    assert raw.meta.title == "Riyadh talks"
-    assert raw.meta.published is None and raw.file_date == date(2025, 8, 22)  # when the file was made, not printed
+    assert raw.file_meta.title == "Riyadh talks"
+    assert raw.meta.published is None and raw.file_meta.published == date(2025, 8, 22)  # when made, not printed
 
 
 def test_text_offsets_are_characters_of_the_file_as_is(tmp_path):

@@ -104,9 +104,8 @@ def _date(value: date | None) -> str:
 
 
 def _provenance(passage: Passage) -> str:
-    """Who wrote it, where and when, as plain text: "by Ann Lee · Valley Gazette · 2025-06-02"."""
-    return " · ".join(p for p in (passage.author and f"by {passage.author}", passage.outlet,
-                                  _date(passage.published)) if p)
+    """Who wrote it, where and when, as plain text: "by Ann Lee · Valley Gazette · 2025-06-02" (or "undated")."""
+    return " · ".join(passage.provenance() if passage.published else [*passage.provenance(), "undated"])
 
 
 def _link(passage: Passage) -> str:

@@ -52,6 +52,7 @@ def cite(n: int, passage: Passage, start: int, end: int) -> Citation:
         title=passage.title,
         source=passage.source,
         published=passage.published,
+        updated=passage.updated,
         author=passage.author,
         outlet=passage.outlet,
         url=passage.url,

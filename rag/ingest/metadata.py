@@ -53,7 +53,7 @@ class ArticleMeta:
 
 _YEAR = re.compile(r"(?<!\d)(?:1[89]\d\d|2\d\d\d)(?!\d)|(?<!\d)\d{1,2}[./-]\d{1,2}[./-]\d{2}(?!\d)")
 _ISO = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})(?:[T ][\d:.]+(?:Z|[+-]\d{2}:?\d{2})?)?\s*$")
-_NUMERIC = re.compile(r"^\s*(\d{1,2})[./-](\d{1,2})[./-](\d{2}|\d{4})\s*$")
+_NUMERIC = re.compile(r"(?<![\d./-])(\d{1,2})[./ -](\d{1,2})[./ -](\d{2}|\d{4})(?![\d./-])")
 
 
 def parse_date(value: Any, order: DateOrder | None = None) -> date | None:
@@ -62,9 +62,10 @@ def parse_date(value: Any, order: DateOrder | None = None) -> date | None:
     Accepts ``date``/``datetime`` objects, ISO 8601, and whatever dateparser
     reads with day, month and year all present ("Sept. 14, 2025",
     "March 3rd, 2025", "14.09.2025", "5 марта 2025"). Relative dates
-    ("yesterday") and values without a year are refused: they depend on
-    when the file was read. A numeric date whose first two numbers could
-    both be the month is None unless ``order`` is given.
+    ("yesterday", "3 days ago, 2025") and values without a year are refused:
+    they depend on when the file was read. A numeric date whose first two
+    numbers could both be the month, anywhere in the value, is None unless
+    ``order`` is given.
     """
     if isinstance(value, datetime):
         return value.date()
@@ -77,7 +78,7 @@ def parse_date(value: Any, order: DateOrder | None = None) -> date | None:
             return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
         except ValueError:
             return None
-    numeric = _NUMERIC.match(value)
+    numeric = _NUMERIC.search(value)  # anywhere: "Tue 03/04/2025 10:30" is as ambiguous as "03/04/2025"
     if numeric and order is None:
         first, second = int(numeric.group(1)), int(numeric.group(2))
         if first <= 12 and second <= 12 and first != second:
@@ -88,16 +89,39 @@ def parse_date(value: Any, order: DateOrder | None = None) -> date | None:
 def _dateparser(value: str, order: DateOrder | None) -> date | None:
     import dateparser
 
-    settings: dict[str, Any] = {"REQUIRE_PARTS": ["day", "month", "year"], "RETURN_AS_TIMEZONE_AWARE": False,
-                                "PREFER_DATES_FROM": "past"}
+    settings: dict[str, Any] = {
+        "REQUIRE_PARTS": ["day", "month", "year"], "RETURN_AS_TIMEZONE_AWARE": False,
+        # no "relative-time": "3 days ago, 2025" would depend on when the file was read
+        "PARSERS": ["timestamp", "custom-formats", "absolute-time"],
+    }
     if order:
         settings["DATE_ORDER"] = order
-    languages = ["en"] if value.isascii() else None  # other languages are detected, which costs more
     try:
-        parsed = dateparser.parse(value, languages=languages, settings=settings)
+        parsed = dateparser.parse(value, languages=_languages(value), settings=settings)
     except Exception:  # dateparser raises assorted errors on odd input; a bad date is only unknown
         return None
     return parsed.date() if parsed else None
+
+
+_SCRIPT_LANGUAGES = [  # month names by script; detecting the language among all of dateparser's costs 20 ms a field
+    (re.compile(r"[\u0400-\u04ff]"), ["ru", "uk", "bg", "sr"]),
+    (re.compile(r"[\u0370-\u03ff\u1f00-\u1fff]"), ["el"]),
+    (re.compile(r"[\u3040-\u30ff]"), ["ja"]),
+    (re.compile(r"[\u4e00-\u9fff]"), ["zh", "ja"]),
+    (re.compile(r"[\uac00-\ud7af]"), ["ko"]),
+    (re.compile(r"[\u0600-\u06ff]"), ["ar", "fa"]),
+    (re.compile(r"[\u0590-\u05ff]"), ["he"]),
+]
+
+
+def _languages(value: str) -> list[str] | None:
+    """dateparser languages to try for ``value``: English for ASCII, by script otherwise (None: detect)."""
+    if value.isascii():
+        return ["en", "fr", "de", "es", "it", "pt", "nl"]  # "5 mars 2025", "12. Mai 2025" need no accent
+    for script, languages in _SCRIPT_LANGUAGES:
+        if script.search(value):
+            return languages
+    return None  # Latin with accents: French, German, Spanish, ... (detection)
 
 
 # --- bylines --------------------------------------------------------------------
@@ -190,9 +214,11 @@ _KEYS = {
 def front_matter(text: str, order: DateOrder | None = None) -> tuple[ArticleMeta, int]:
     """Metadata from a YAML (``---``) or TOML (``+++``) block that opens the text, and where the text begins.
 
-    Returns (facts, offset of the first character after the block); (empty,
-    0) when there is none. A block that does not parse still ends at its
-    closing line (it is metadata, not article text) but gives no facts.
+    Returns (facts, offset of the first character after the block), or
+    (empty, 0) when there is none. A block counts only when it parses to a
+    mapping with at least one key front matter uses (title, date, author,
+    ...): an article that opens with a "---" rule and a line of prose keeps
+    its text.
     """
     m = _FRONT.match(text)
     if not m:
@@ -204,17 +230,33 @@ def front_matter(text: str, order: DateOrder | None = None) -> tuple[ArticleMeta
             import yaml
 
             data = yaml.safe_load(m.group(2))
-    except Exception:  # malformed front matter: no facts, but still not article text
-        data = None
-    return (meta_from_mapping(data, order) if isinstance(data, dict) else ArticleMeta()), m.end()
+    except Exception:  # not front matter after all: text
+        return ArticleMeta(), 0
+    known = {k for keys in _KEYS.values() for k in keys}
+    if not isinstance(data, dict) or not known & {_key(k) for k in data}:
+        return ArticleMeta(), 0
+    return meta_from_mapping(data, order), m.end()
+
+
+def row_value(data: dict[str, Any], name: str) -> Any:
+    """The value ``data`` (front matter, a sidecar row) gives for fact ``name`` under any of its key names."""
+    lowered = {_key(k): v for k, v in data.items()}
+    return next((lowered[k] for k in _KEYS[name] if lowered.get(k) not in (None, "")), None)
+
+
+def unread_fields(data: dict[str, Any], meta: ArticleMeta) -> list[str]:
+    """Facts ``data`` gives a value for that ``meta`` could not read (left unknown)."""
+    return [name for name in _KEYS if row_value(data, name) is not None and getattr(meta, name) is None]
+
+
+def _key(name: object) -> str:
+    return str(name).strip().lower().replace("-", "_").replace(" ", "_")
 
 
 def meta_from_mapping(data: dict[str, Any], order: DateOrder | None = None) -> ArticleMeta:
     """Facts from loosely named keys (front matter, a sidecar row); odd or malformed values become None."""
-    lowered = {str(k).strip().lower().replace("-", "_").replace(" ", "_"): v for k, v in data.items()}
-
     def first(name: str) -> Any:
-        return next((lowered[k] for k in _KEYS[name] if lowered.get(k) not in (None, "")), None)
+        return row_value(data, name)
 
     return ArticleMeta(
         title=short_text(first("title")),

@@ -8,7 +8,8 @@ chunks out of date.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import replace
+import json
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from ..config import Settings
@@ -18,7 +19,6 @@ from ..types import Chunk, Document
 from .chunk import chunk
 from .clean import clean
 from .metadata import ArticleMeta, byline, front_matter, guess_title
-from .sidecar import row_key
 from .readers import RawDocument, SkipFile
 
 CLEANER_VERSION = "3"  # 3: paragraphs across wrapped lines, table rows without their outer pipes, front matter;
@@ -38,43 +38,47 @@ def pipeline_fingerprint(settings: Settings, embedder: Embedder) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
-def document_hash(file_hash: str, sidecar_row: dict | None) -> str:
-    """The stored document's version: its file's sha256, and its metadata sidecar row when it has one,
-    so that editing the row re-indexes the file."""
-    if not sidecar_row:
+def document_hash(file_hash: str, sidecar: ArticleMeta | None) -> str:
+    """The stored document's version: its file's sha256, and the facts a metadata sidecar gives it, so that
+    editing its row re-indexes the file (and editing other columns does not)."""
+    if sidecar is None:
         return file_hash
-    return hashlib.sha256(f"{file_hash}|{row_key(sidecar_row)}".encode()).hexdigest()
+    facts = json.dumps(asdict(sidecar), sort_keys=True, default=str)
+    return hashlib.sha256(f"{file_hash}|{facts}".encode()).hexdigest()
 
 
 def build_document(raw: RawDocument, embedder: Embedder, settings: Settings,
-                   sidecar: ArticleMeta | None = None, sidecar_row: dict | None = None) -> tuple[Document, list[Chunk]]:
+                   sidecar: ArticleMeta | None = None) -> tuple[Document, list[Chunk]]:
     """Clean and chunk one parsed file; its facts as ``rag.ingest.metadata`` ranks their sources."""
     order = settings.date_order
     front, body = front_matter(raw.text, order) if raw.kind in ("text", "markdown") else (ArticleMeta(), 0)
     cleaned = clean(raw.text, markdown=raw.kind == "markdown", skip_to=body)
     if not cleaned.segments:
         raise SkipFile("no article text left after removing boilerplate")
-    own = replace(raw.meta, title=_plain(raw.meta.title), author=_plain(raw.meta.author),
-                  outlet=_plain(raw.meta.outlet))
-    meta = (sidecar or ArticleMeta()).over(own).over(front).over(byline(cleaned, order))
+    meta = (sidecar or ArticleMeta()).over(_plain_meta(raw.meta)).over(front).over(byline(cleaned, order)).over(
+        _plain_meta(raw.file_meta))
     doc_id = doc_id_for(raw.path)
     doc = Document(
         doc_id=doc_id,
         source=str(raw.path.resolve()),
         file_name=raw.path.name,
         title=_plain(meta.title) or guess_title(cleaned, fallback=raw.path.stem),
-        published=meta.published or raw.file_date,
+        published=meta.published,
         updated=meta.updated,
         author=meta.author,
         outlet=meta.outlet,
         url=meta.url,
-        content_hash=document_hash(raw.content_hash, sidecar_row),
+        content_hash=document_hash(raw.content_hash, sidecar),
         kind=raw.kind,
         n_chars=len(raw.text),
         dropped_lines=cleaned.dropped,
     )
     chunks = chunk(cleaned, doc_id, embedder, settings.chunk_tokens, settings.chunk_overlap_tokens)
     return doc, chunks
+
+
+def _plain_meta(meta: ArticleMeta) -> ArticleMeta:
+    return replace(meta, title=_plain(meta.title), author=_plain(meta.author), outlet=_plain(meta.outlet))
 
 
 def _plain(value: str | None) -> str | None:

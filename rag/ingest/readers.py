@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ReaderUnavailableError
-from .metadata import ArticleMeta
+from .metadata import ArticleMeta, short_text
 from .sidecar import SIDECAR_NAMES
 
 SUPPORTED = {
@@ -44,7 +44,9 @@ class RawDocument:
     text: str
     content_hash: str
     meta: ArticleMeta = field(default_factory=ArticleMeta)  # what the file's own metadata says (HTML tags, PDF Info)
-    file_date: date | None = None  # when the file was made (a PDF's CreationDate): a printed date beats it
+    # what the file says about itself that the article's own byline beats: a PDF's Info dictionary (the account
+    # that made it as Author, when it was made as CreationDate)
+    file_meta: ArticleMeta = field(default_factory=ArticleMeta)
 
 
 def discover(paths: list[str | Path]) -> tuple[list[Path], list[tuple[str, str]]]:
@@ -227,8 +229,8 @@ def _parse_pdf(path: Path, data: bytes, digest: str) -> RawDocument:
         raise SkipFile("PDF has no extractable text (scanned image?)")
     return RawDocument(
         path, "pdf", text, digest,
-        meta=ArticleMeta(title=_pdf_field(meta, "title"), author=_pdf_field(meta, "author")),
-        file_date=_pdf_field(meta, "creation_date"),
+        file_meta=ArticleMeta(title=_pdf_field(meta, "title"), author=short_text(_pdf_field(meta, "author")),
+                              published=_pdf_field(meta, "creation_date")),
     )
 
 

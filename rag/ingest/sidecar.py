@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .metadata import ArticleMeta, DateOrder, meta_from_mapping
+from .metadata import ArticleMeta, DateOrder, meta_from_mapping, row_value, unread_fields
 
 SIDECAR_NAMES = ("metadata.csv", "metadata.jsonl")
 
@@ -28,36 +28,41 @@ class Sidecars:
     ``outlet``, ``url``, ``title``). A file's facts come from the nearest
     sidecar that names it, in its own folder or a folder above, up to the
     folder that was given to ingest. Problems (an unreadable file, a bad
-    line, a row for no file) are collected in ``warnings``; they never stop
-    an ingest.
+    line, a row for no file, a value that does not parse) are collected in
+    ``warnings``; they never stop an ingest, and cost no article.
     """
 
     def __init__(self, roots: list[Path], order: DateOrder | None = None) -> None:
         self._roots = [r.resolve() for r in roots]
         self._order = order
-        self._rows: dict[Path, dict[str, dict[str, Any]]] = {}
+        self._rows: dict[Path, dict[str, tuple[Path, dict[str, Any]]]] = {}  # folder -> file -> (sidecar, row)
         self.warnings: list[str] = []
 
-    def row(self, path: Path) -> dict[str, Any] | None:
-        """The sidecar row that names ``path``, or None."""
+    def meta(self, path: Path) -> ArticleMeta | None:
+        """The facts the nearest sidecar row gives for ``path``; None when no sidecar names it.
+
+        A value that does not parse (a date that is not one, a URL that is not
+        http(s)) is left unknown and reported in ``warnings``.
+        """
         path = path.resolve()
         for folder in path.parents:
             if not any(folder == root or root in folder.parents for root in self._roots):
                 return None
-            rows = self._folder(folder)
             key = path.relative_to(folder).as_posix()
-            if key in rows:
-                return rows[key]
+            if (found := self._folder(folder).get(key)) is not None:
+                sidecar, row = found
+                meta = meta_from_mapping(row, self._order)
+                for name in unread_fields(row, meta):
+                    self.warnings.append(f"{sidecar}: {key}: {name} {row_value(row, name)!r} could not be read; "
+                                         "left unknown")
+                return meta
             if folder in self._roots:
                 return None
         return None
 
-    def meta(self, row: dict[str, Any] | None) -> ArticleMeta:
-        return meta_from_mapping(row, self._order) if row else ArticleMeta()
-
-    def _folder(self, folder: Path) -> dict[str, dict[str, Any]]:
+    def _folder(self, folder: Path) -> dict[str, tuple[Path, dict[str, Any]]]:
         if folder not in self._rows:
-            rows: dict[str, dict[str, Any]] = {}
+            rows: dict[str, tuple[Path, dict[str, Any]]] = {}
             for name in SIDECAR_NAMES:
                 sidecar = folder / name
                 if sidecar.is_file():
@@ -67,7 +72,11 @@ class Sidecars:
                         if ref is None:
                             self.warnings.append(f"{sidecar}: a row names no file (column 'file'); it was ignored")
                             continue
-                        rows[Path(ref.strip()).as_posix().removeprefix("./")] = row
+                        key = Path(ref.strip()).as_posix().removeprefix("./")
+                        if not (folder / key).is_file():
+                            self.warnings.append(f"{sidecar}: a row names {key!r}, which is not a file there; "
+                                                 "it was ignored")
+                        rows[key] = (sidecar, row)
             self._rows[folder] = rows
         return self._rows[folder]
 
@@ -96,8 +105,3 @@ class Sidecars:
             else:
                 self.warnings.append(f"{sidecar}:{no}: not a JSON object; the line was ignored")
         return rows
-
-
-def row_key(row: dict[str, Any] | None) -> str:
-    """A stable text of a sidecar row, so that editing the row re-indexes its file."""
-    return json.dumps(row, sort_keys=True, default=str, ensure_ascii=False) if row else ""
