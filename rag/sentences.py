@@ -64,7 +64,7 @@ def trimmed(text: str, ranges: Iterable[tuple[int, int]]) -> list[tuple[int, int
 
 # --- paragraphs --------------------------------------------------------------------
 
-_STRUCTURE = regex.compile(r"^(?:#{1,6}\s|[-*+•▪●◦–]\s|\d{1,3}[.)]\s|\||>)")  # heading, bullet, list item, row, quote
+_STRUCTURE = regex.compile(r"^(?:#{1,6}\s|[-*+•▪●◦]\s|\d{1,3}[.)]\s|\||>)")  # heading, bullet, list item, row, quote
 _OWN_LINE = regex.compile(r"^(?:#{1,6}\s|\|)")  # a heading or a table row never wraps onto the next line
 _BYLINE = regex.compile(r"^(?:By\s+\p{Lu}|(?:Published|Updated|Posted|Last updated|Date|Photo|Image|Source)\b)")
 _ENDS = regex.compile(r"[.!?:。！？؟।…]['\"’”»)\]]*$")  # not ";": it never ends a sentence
@@ -89,10 +89,11 @@ def soft_breaks(text: str, lines: list[tuple[int, int]]) -> list[bool]:
     would (nearly: ``WRAP_SLACK``) not have fitted at the run's longest line),
     the first line is full and did not end its sentence (an abbreviation such
     as "St." or "U.S." ends none, nor does anything before a line that goes
-    on in lower case), and either the text goes on (the next line starts in
-    lower case, with a number or an opening quote; the first ends in a comma
-    or a word such as "the" or "with") or the text has wrapped before: until
-    its first wrap, a full line above a capital is the headline ("Council
+    on in lower case), and either the text goes on (the next line starts in lower case,
+    with a number or an opening quote; the first ends in a comma or a word
+    such as "the" or "with"), the two lines are a paragraph of their own (a
+    headline wrapped in two), or the text has wrapped before: until its
+    first wrap, a full line above a capital is the headline ("Council
     approves budget after a long debate" above "The council voted ..."), not
     the start of a sentence.
 
@@ -112,8 +113,9 @@ def soft_breaks(text: str, lines: list[tuple[int, int]]) -> list[bool]:
         else:
             goes_on = bool(_CONTINUES.match(second))
             ended = bool(_ENDS.search(first)) and not goes_on and not _abbreviation(first)
+            two_line_paragraph = k + 2 == len(lines) or not adjacent[k + 1]  # a headline wrapped in two
             out.append(widths[k] is not None and _full(first, second, widths[k]) and not ended
-                       and (goes_on or bool(_MID_PHRASE.search(first)) or any(out)))
+                       and (goes_on or bool(_MID_PHRASE.search(first)) or any(out) or two_line_paragraph))
     return out
 
 
@@ -130,9 +132,10 @@ def _full(first: str, second: str, width: int) -> bool:
 def _wrap_widths(text: str, lines: list[tuple[int, int]], adjacent: list[bool]) -> list[int | None]:
     """For each line, the wrapping width of its run (lines one break apart), None if the run is not wrapped.
 
-    A run of three lines or more is wrapped when its longest line is
-    ``MIN_WRAP_WIDTH`` or longer and most lines but its last are full at that
-    width; one paragraph a line (the sample corpus) is not: its lines are as
+    A run of three lines or more is wrapped when its width (the longest of
+    its prose lines, bar the longest tenth: a table row or a URL is not a
+    width) is ``MIN_WRAP_WIDTH`` or more and most lines but its last are full
+    at that width; one paragraph a line (the sample corpus) is not: its lines are as
     long as their paragraphs, and only the longest looks full. A two-line run
     (a short paragraph) is wrapped at the text's width, when some longer run
     showed one and the first line is full at it.
@@ -146,7 +149,8 @@ def _wrap_widths(text: str, lines: list[tuple[int, int]], adjacent: list[bool]) 
     length = [e - s for s, e in lines]
     own: list[int | None] = []
     for run in runs:
-        width = max(length[i] for i in run)
+        prose = sorted(length[i] for i in run if not _STRUCTURE.match(text[slice(*lines[i])]))
+        width = prose[int(0.9 * (len(prose) - 1))] if prose else 0  # a long table row or URL is no width
         full = sum(_full(text[slice(*lines[i])], text[slice(*lines[i + 1])], width) for i in run[:-1])
         wrapped = len(run) >= 3 and width >= MIN_WRAP_WIDTH and full >= WRAPPED_SHARE * (len(run) - 1)
         own.append(width if wrapped else None)
