@@ -22,6 +22,7 @@ from .llm import ChatModel
 from .retrieve import HybridRetriever, to_passage
 from .chroma_server import ChromaServer
 from .store import Store, article_meta
+from .text import words
 from .types import Answer, ArticleInfo, Filters, IngestReport, Passage
 
 Mode = Literal["extractive", "llm"]
@@ -257,7 +258,7 @@ class RAG:
         return self._open_store().check()
 
     def _check(self, question: str) -> str:
-        if not isinstance(question, str) or not question.strip():
+        if not isinstance(question, str) or not words(question):  # blank, or only punctuation ("???")
             raise EmptyQuestionError()
         question = " ".join(question.split())
         if len(question) > self.settings.max_question_chars:

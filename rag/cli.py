@@ -17,10 +17,17 @@ DataDir = Annotated[Optional[Path], typer.Option("--data-dir", help="Index folde
 
 
 def _rag(data_dir: Path | None):
-    from .api import RAG
-    from .config import Settings
+    """The RAG the settings describe; a bad setting ends the command with one line naming it."""
+    from pydantic import ValidationError
 
-    return RAG(Settings(data_dir=data_dir) if data_dir else Settings())
+    from .api import RAG
+    from .config import Settings, settings_problem
+    from .errors import ConfigError
+
+    try:
+        return RAG(Settings(data_dir=data_dir) if data_dir else Settings())
+    except ValidationError as exc:
+        _fail(ConfigError(settings_problem(exc)))
 
 
 def _printable(text: str, keep: str = "") -> str:

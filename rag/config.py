@@ -6,10 +6,22 @@ from pathlib import Path
 
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_EMBED_MODEL = "all-MiniLM-L6-v2"
+
+
+def settings_problem(exc: ValidationError) -> str:
+    """One line per bad setting, named as the user sets it: "RAG_DATE_ORDER: Input should be 'DMY', ... (got 'x')"."""
+    lines = []
+    for error in exc.errors():
+        name = str(error["loc"][0]) if error["loc"] else "settings"
+        field = Settings.model_fields.get(name)
+        shown = (field.validation_alias.choices[0] if field is not None and field.validation_alias
+                 else f"RAG_{name.upper()}")
+        lines.append(f"{shown}: {error['msg']} (got {error.get('input')!r})")
+    return "; ".join(lines) + ". Fix it in the environment or .env (see .env.example)."
 
 
 class Settings(BaseSettings):
@@ -62,7 +74,11 @@ class Settings(BaseSettings):
     @field_validator("date_order", mode="before")
     @classmethod
     def _date_order_blank_is_unset(cls, value: object) -> object:
-        return None if isinstance(value, str) and not value.strip() else value
+        """Empty means unset; "dmy" means DMY."""
+        if isinstance(value, str):
+            return value.strip().upper() or None
+        return value
+
     top_k: int = Field(5, ge=1, le=50, description="Passages handed to the answerer.")
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
     abstain_threshold: float = Field(

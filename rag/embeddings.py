@@ -17,6 +17,7 @@ import hashlib
 import json
 import logging
 import os
+import unicodedata
 from pathlib import Path
 from typing import Literal
 
@@ -131,8 +132,11 @@ class Embedder:
         return min(1.0, max(0.0, (per_piece - 1.5) / 0.5))
 
     def embed_texts(self, texts: list[str]) -> list[list[float]]:
+        """Vectors of ``texts``, each read in Unicode compatibility form (NFKC): the model's vocabulary has
+        "fi" but not the PDF ligature "ﬁ", "8" but not the full-width "８"."""
         if not texts:
             return []
+        texts = [unicodedata.normalize("NFKC", t) for t in texts]
         if self._onnx is None:
             return self._torch.get_text_embedding_batch(texts)
         # Batch texts of similar length together: padding is computed too, so it is wasted work.
@@ -145,6 +149,7 @@ class Embedder:
         return vectors
 
     def embed_query(self, text: str) -> list[float]:
+        text = unicodedata.normalize("NFKC", text)
         if self._onnx is None:
             return self._torch.get_query_embedding(text)
         return self._onnx.encode([text])[0].tolist()

@@ -75,8 +75,10 @@ def ingest(
                 store.begin_write()
                 changed = True
             old_ids = existing.chunk_ids if existing else set()
-            # a kept chunk (same text, same id) keeps its vector, unless the title it was embedded with changed
-            reusable = old_ids if existing and existing.title == doc.title else set()
+            # a kept chunk (same text, same id) keeps its vector, unless the title it was embedded with or the
+            # pipeline (what the model was fed: CLEANER_VERSION covers the embedder's text normalisation) changed
+            same_pipeline = existing is not None and existing.fingerprint == fingerprint and existing.title == doc.title
+            reusable = old_ids if same_pipeline else set()
             new = [c for c in chunks if c.chunk_id not in reusable]
             texts = [embedding_text(doc.title, c.text, embedder, embedder.max_tokens, c.n_tokens) for c in new]
             batch.append(_Parsed(doc, chunks, new, texts, old_ids, reusable, existing is not None))

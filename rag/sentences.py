@@ -229,7 +229,7 @@ def is_question(sentence: str) -> bool:
 
 _SOFT_BREAK = regex.compile(rf"(?<=(.))[ \t]*{_NEWLINE}[ \t]*(?=(.))", regex.S)
 _CELL = regex.compile(r"\s+\|\s+")
-_LIGATURES = {c: unicodedata.normalize("NFKC", chr(c)) for c in range(0xFB00, 0xFB07)}
+LIGATURES = {c: unicodedata.normalize("NFKC", chr(c)) for c in range(0xFB00, 0xFB07)}  # "ﬁ" -> "fi" (str.translate)
 
 
 def reflow(text: str) -> str:
@@ -245,8 +245,12 @@ def reflow(text: str) -> str:
             return ""
         return " "
 
-    text = _SOFT_BREAK.sub(join, text).replace("\u00ad", "").translate(_LIGATURES)
+    text = _SOFT_BREAK.sub(join, text).replace("\u00ad", "").translate(LIGATURES)
+    cells = table_cells(text)
+    return f"{cells[0]}: " + "; ".join(cells[1:]) if cells else text
+
+
+def table_cells(text: str) -> list[str] | None:
+    """A table row's cells (cleaning left its outer pipes out: "Coastal Strip | 85 | 9"), or None for prose."""
     cells = _CELL.split(text)
-    if len(cells) > 1:
-        return f"{cells[0]}: " + "; ".join(cells[1:])
-    return text
+    return cells if len(cells) > 1 else None

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import unicodedata
 from pathlib import Path, PurePath
 from typing import Iterable, Protocol
 
@@ -51,8 +52,15 @@ def _matches(key: str, docs: list[Indexed]) -> set[str]:
     except (OSError, ValueError, RuntimeError):  # a NUL byte, a symlink loop: not a path, maybe a name
         path = None
     folder = path.rstrip(os.sep) + os.sep if path else None
+    name = _nfc(key)  # a name typed composed matches a file saved decomposed (macOS), and back
     return {d.doc_id for d in docs
-            if key in (d.doc_id, d.file_name) or (path and (d.source == path or d.source.startswith(folder)))}
+            if key == d.doc_id or name == _nfc(d.file_name)
+            or (path and (d.source == path or d.source.startswith(folder)
+                          or _nfc(d.source) == _nfc(path) or _nfc(d.source).startswith(_nfc(folder))))}
+
+
+def _nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
 
 
 def _nearest(key: str, names: list[str]) -> list[str]:

@@ -91,6 +91,8 @@ _WORD_OR_CJK = regex.compile(  # a run of CJK characters is one token; other wor
 )
 # particles that glue CJK words together: a bigram holding one spans a word boundary
 _CJK_GLUE = frozenset("的了是在和与及或也都就将把被着吗呢吧啊之其而这那该")
+_HIRAGANA = regex.compile(r"^\p{Hiragana}+$")  # Japanese written in hiragana alone is grammar: particles, endings
+_HANGUL_PARTICLES = frozenset("은는이가을를의에도로와과만")  # a Korean syllable alone that is a particle
 _STEMMERS = {"latin": "english", "cyrillic": "russian", "greek": "greek", "arabic": "arabic"}
 _NLTK_STOPWORDS = {"cyrillic": "russian", "greek": "greek", "arabic": "arabic", "hebrew": "hebrew", "cjk": "chinese"}
 _EXTRA_STOPWORDS = {"s", "did", "does", "do", "said", "say", "says"}
@@ -117,7 +119,8 @@ def terms(text: str) -> list[str]:
 
     Shapes: one string in, a list of terms out (repeats kept, for BM25's term
     frequencies). CJK runs give their non-stop characters and the bigrams
-    not glued by a particle.
+    not glued by a particle (hiragana alone, and Korean particle syllables,
+    are grammar: left out).
     """
     folded = fold(text)
     tokens = _tokens(folded)
@@ -129,9 +132,9 @@ def terms(text: str) -> list[str]:
     for token in tokens:
         if HAS_CJK.match(token):
             stop = _stopwords("cjk")
-            out += [c for c in token if c not in stop]
+            out += [c for c in token if c not in stop and c not in _HANGUL_PARTICLES and not _HIRAGANA.match(c)]
             out += [a + b for a, b in zip(token, token[1:])
-                    if a not in _CJK_GLUE and b not in _CJK_GLUE and a + b not in stop]
+                    if a not in _CJK_GLUE and b not in _CJK_GLUE and a + b not in stop and not _HIRAGANA.match(a + b)]
             continue
         script = _script(token)
         if token in _stopwords(script):

@@ -59,7 +59,10 @@ def test_bad_questions_raise_clear_errors(corpus_rag):
         corpus_rag.ask("  ")
     with pytest.raises(QuestionTooLongError, match="RAG_MAX_QUESTION_CHARS"):
         corpus_rag.ask("why " * 1000)
-    absurd = corpus_rag.ask("?!?! ### ;;;")
+    for wordless in ("?!?! ### ;;;", "！？。", "…"):  # punctuation only: no question to look for
+        with pytest.raises(EmptyQuestionError):
+            corpus_rag.ask(wordless)
+    absurd = corpus_rag.ask("zxqv blorft wumple?")
     assert absurd.abstained and absurd.error is None
 
 

@@ -221,3 +221,19 @@ def test_other_bad_filter_values_are_one_readable_line():
         Filters.checked(sources="storm.txt", date_to="soon")
     assert "\n" not in str(caught.value)
     assert str(caught.value).startswith("sources: Input should be a valid list; date_to: ")
+
+
+def test_a_name_typed_composed_finds_a_file_saved_decomposed(make_rag, tmp_path):
+    """macOS saves "Besançon" decomposed (NFD); a typed --source is composed (NFC)."""
+    import unicodedata
+
+    folder = tmp_path / "nfd"
+    folder.mkdir()
+    name = unicodedata.normalize("NFD", "Besançon_maire.txt")
+    (folder / name).write_text("Besançon elects a mayor\n\nThe new mayor won 61 percent of the vote.\n",
+                               encoding="utf-8")
+    rag = make_rag()
+    rag.ingest([folder], progress=False)
+    typed = unicodedata.normalize("NFC", "Besançon_maire.txt")
+    answer = rag.ask("What share of the vote did the new mayor win?", filters={"sources": [typed]})
+    assert not answer.abstained and answer.passages[0].file_name == name

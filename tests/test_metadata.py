@@ -56,6 +56,15 @@ def test_date_order_setting_reads_all_numeric_dates(make_rag):
     ("Опубликовано: 5 марта 2025", date(2025, 3, 5), None, None),
     ("发布日期：2025-03-04", date(2025, 3, 4), None, None),
     ("Δημοσιεύθηκε: 2025-03-06", date(2025, 3, 6), None, None),
+    ("March 3, 2025 / 4:05 PM / Updated 2 hours ago", date(2025, 3, 3), None, None),
+    ("Mar. 3, 2025 Updated Mar. 4, 2025", date(2025, 3, 3), date(2025, 3, 4), None),
+    ("Written by Jane Doe on 03 March 2025", date(2025, 3, 3), None, "Jane Doe"),
+    ("Jane Doe, Reuters, 2025-06-07", date(2025, 6, 7), None, None),
+    ("2025年3月3日 新华社", date(2025, 3, 3), None, None),
+    ("Par Jean Dupont, publié le 7 juin 2025", date(2025, 6, 7), None, "Jean Dupont"),
+    ("Автор: Иван Петров, 12 марта 2025", date(2025, 3, 12), None, "Иван Петров"),
+    ("Publicado el 5 de marzo de 2025", date(2025, 3, 5), None, None),
+    ("Tue 03/04/2025 10:30", None, None, None),  # ambiguous wherever it stands
     ("03/04/2025", None, None, None),
     ("04/04/2025", date(2025, 4, 4), None, None),  # day and month cannot swap
 ])
@@ -69,9 +78,18 @@ def test_bylines_in_common_formats(head, published, updated, author):
     "Title\n\nThe council approved 12 kilometres of lanes in a vote of 31 to 14 on 3 March 2025, officials said "
     "after the meeting ended late in the evening with a long debate about parking spaces.",
     "Title\n\nYesterday\n\nBody text here.",
+    "Title\n\n3 days ago, 2025\n\nBody text here.",  # relative, whatever year it names
 ])
 def test_story_sentences_and_relative_dates_are_not_bylines(text):
     assert byline(clean(text)).published is None
+
+
+@pytest.mark.parametrize("sentence", [
+    "The 60,000-seat stadium was designed by Foster and Partners.",
+    "Officials said 1 new crane would be installed by the end of the year.",
+])
+def test_a_story_sentence_gives_no_author(sentence):
+    assert byline(clean(f"New stadium\n\n{sentence}\nIt opens next year.")).author is None
 
 
 def test_parse_date_refuses_what_is_not_a_whole_date():
@@ -176,3 +194,23 @@ def test_pdf_metadata_malformed_or_beaten_by_a_printed_date(make_rag, tmp_path):
     assert docs["printed.pdf"].author == "Ann Lee"  # the printed byline beats the PDF's Author (an account name)
     assert docs["bad-date.pdf"].published is None and docs["bad-date.pdf"].title == "Road works"
     assert docs["created.pdf"].published == date(2025, 8, 22)  # nothing printed: when the file was made
+
+
+def test_a_spreadsheet_sidecar_with_capitalised_columns_and_semicolons(make_rag, tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("Dam repairs begin\n\nWork on the dam starts next week.\n", encoding="utf-8")
+    (corpus / "metadata.csv").write_text("File;Published;Author\na.txt;2025-06-01;Ann Lee\n", encoding="utf-8")
+    rag = make_rag()
+    report = rag.ingest([corpus], progress=False)
+    doc = rag.documents()[0]
+    assert (doc.published, doc.author, report.warnings) == (date(2025, 6, 1), "Ann Lee", [])
+
+
+def test_a_pdf_creation_date_without_a_day_is_no_date(tmp_path):
+    from rag.ingest.readers import parse
+
+    write_pdf(tmp_path / "year.pdf", ["Budget passes", "The council passed the budget."],
+              info={"/CreationDate": "D:2025"})
+    raw = parse(tmp_path / "year.pdf", (tmp_path / "year.pdf").read_bytes())
+    assert raw.file_meta.published is None  # pypdf would say 2025-01-01: a day nobody wrote

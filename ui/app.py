@@ -117,7 +117,7 @@ def build_app(rag: RAG, upload_dir: Path | None = None) -> gr.Blocks:
                                         label="Answer mode", interactive=len(choices) > 1)
         with gr.Tab("Library"):
             table = gr.Dataframe(headers=render.LIBRARY_HEADERS, interactive=False, wrap=True,
-                                 column_widths=["38%", "10%", "30%", "8%", "14%"],
+                                 column_widths=["30%", "10%", "13%", "13%", "18%", "6%", "10%"],  # one per LIBRARY_HEADERS
                                  label="Indexed articles", elem_id="library")
             with gr.Row():
                 with gr.Column():

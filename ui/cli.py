@@ -131,6 +131,7 @@ def main(
     from pydantic import ValidationError
 
     from rag import RAG, RagError, Settings
+    from rag.config import settings_problem
 
     from .app import build_app
 
@@ -138,8 +139,10 @@ def main(
         rag = RAG(Settings(data_dir=data_dir) if data_dir else Settings())
         rag.embedder  # load the model now, not on the first question
         app = build_app(rag, upload_dir)
-    except (RagError, ValidationError) as exc:
+    except RagError as exc:
         fail(str(exc))
+    except ValidationError as exc:
+        fail(settings_problem(exc))
     typer.echo(f"Index: {Path(rag.settings.data_dir).resolve()} ({len(rag.documents())} articles)")
     try:
         app.launch(

@@ -9,7 +9,9 @@ show as the characters they are and run nothing.
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date
+from urllib.parse import urlsplit
 
 from rag import Answer, ArticleInfo, Passage, parse_markers
 
@@ -20,8 +22,11 @@ _NOT_SUPPORTED = "Not supported by the passages"
 
 
 def escape(text: str) -> str:
-    """``text`` safe to drop into HTML or Markdown: it shows verbatim and is never markup."""
-    return str(text).translate(_ESCAPES)
+    """``text`` safe to drop into HTML or Markdown: it shows verbatim and is never markup.
+
+    Composed (NFC): a title saved decomposed ("c" + cedilla) would otherwise draw the mark from a fallback font.
+    """
+    return unicodedata.normalize("NFC", str(text)).translate(_ESCAPES)
 
 
 def passage_id(turn: int, n: int) -> str:
@@ -112,8 +117,9 @@ def _link(passage: Passage) -> str:
     """A link to the article on the web (its canonical URL, http(s) only, checked at ingest), or nothing."""
     if not passage.url or not passage.url.lower().startswith(("http://", "https://")):
         return ""
+    host = urlsplit(passage.url).hostname or "web"  # the outlet's name is already in the line
     return (f' · <a class="source-link" href="{escape(passage.url)}" target="_blank" rel="noopener noreferrer">'
-            f'{escape(passage.outlet or "web")} ↗</a>')
+            f'{escape(host.removeprefix("www."))} ↗</a>')
 
 
 def sources_html(answer: Answer, turn: int) -> str:

@@ -27,6 +27,7 @@ _URL = r"(?:https?://|www\.)\S+"
 _ONLY_URL = re.compile(rf"^(?:{_URL}\s*)+$", re.IGNORECASE)
 _TRAILING_URL = re.compile(rf"(?<=\S){_URL}$", re.IGNORECASE)
 _MD_PREFIX = re.compile(r"^(?:#{1,6}\s+|[>*+-]\s+)")
+_BULLET = re.compile(r"^[-*+•▪●◦]\s+")  # a plain-text list's mark: not the item's words
 
 
 @dataclass
@@ -72,7 +73,7 @@ def clean(source: str, markdown: bool = False, skip_to: int = 0) -> CleanText:
 def _keep(source: str, start: int, end: int, markdown: bool) -> tuple[int, int] | None:
     """The part of one line worth keeping, or None for page furniture."""
     line = source[start:end]
-    if markdown and (m := _MD_PREFIX.match(line)):
+    if m := (_MD_PREFIX if markdown else _BULLET).match(line):
         start += m.end()
     if source.startswith("|", start):  # a table row: its outer pipes are debris, its cells the text
         row = source[start:end]

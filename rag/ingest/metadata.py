@@ -114,37 +114,47 @@ _SCRIPT_LANGUAGES = [  # month names by script; detecting the language among all
 ]
 
 
-def _languages(value: str) -> list[str] | None:
-    """dateparser languages to try for ``value``: English for ASCII, by script otherwise (None: detect)."""
-    if value.isascii():
-        return ["en", "fr", "de", "es", "it", "pt", "nl"]  # "5 mars 2025", "12. Mai 2025" need no accent
+_LATIN_LANGUAGES = ["en", "fr", "de", "es", "it", "pt", "nl", "pl", "cs", "sv", "da", "nb", "fi", "tr", "ro", "hu"]
+
+
+def _languages(value: str) -> list[str]:
+    """dateparser languages to try for ``value``, by its script ("5 mars 2025", "12. Mai 2025" are Latin)."""
     for script, languages in _SCRIPT_LANGUAGES:
         if script.search(value):
             return languages
-    return None  # Latin with accents: French, German, Spanish, ... (detection)
+    return _LATIN_LANGUAGES
 
 
 # --- bylines --------------------------------------------------------------------
 
 HEAD_LINES = 8  # a byline sits above the story
-_FIELD_SEPARATORS = re.compile(r"\s+[|·•—–]\s+|\s{3,}|\s+-\s+")
+_CUES = r"(?:last\s+)?(?:updated|modified|published|posted)\b"
+# fields of a byline: "Jane Doe | Sept. 14, 2025", "March 3, 2025 / 4:05 PM", "Mar. 3, 2025 Updated Mar. 4, 2025"
+_FIELD_SEPARATORS = re.compile(rf"\s+[|·•—–/]\s+|\s{{3,}}|\s+-\s+|\s+(?={_CUES})", re.I)
 _UPDATED = re.compile(r"^(?:last\s+)?(?:updated|modified|edited)\b(?:\s+on)?[:\s]*", re.I)
 _PUBLISHED = re.compile(r"^(?:published|posted|first\s+published|date|dated|released)\b(?:\s+on)?[:\s]*", re.I)
-_BY = re.compile(r"^by\s+(.+)$", re.I)
+# "By Jane Doe", "Written by", "Reporting by", and the word in other languages at a byline's start
+_BY = re.compile(r"^(?:(?:written|story|reporting|words|text)\s+by|by|von|par|por|door|av|от|di)\s+(.+)$", re.I)
+_AUTHOR_LABEL = re.compile(r"^(?:author|autor|auteur|autore|автор|συντάκτης|作者|记者|記者)\s*[:：]\s*(.+)$", re.I)
 _LABEL = re.compile(r"^[^\d:：]{1,40}[:：]\s*(.+)$")  # "Опубликовано: 2025-03-05", "发布日期：2025-03-04"
-_DATE_AFTER = re.compile(r",\s*|\s+on\s+")  # "By Jane Doe, March 3, 2025", "By Jane Doe on 3 March 2025"
+_DATE_AFTER = re.compile(r",\s*|\s+on\s+|\s+le\s+|\s+am\s+")  # "By Jane Doe, March 3, 2025", "... on 3 March 2025"
 _BY_INSIDE = re.compile(r"\s+by\s+", re.I)  # "Posted on March 3rd, 2025 by Jane Doe"
+_PIECES = re.compile(r",\s+|\s+")  # "Jane Doe, Reuters, 2025-06-07", "2025年3月3日 新华社": a date among other words
 
 
 def byline(cleaned: CleanText, order: DateOrder | None = None) -> ArticleMeta:
     """Published and updated dates and the author from the article's first lines.
 
     A line qualifies when it is short (a byline, not a story sentence) and
-    each of its fields, split at "|", "·", "—" or " - ", is read alone: a
-    field after "Updated" is the updated date, after "Published"/"Posted" or
-    any "Label:" the published date, after "By" the author (and a date glued
-    to it, "By Jane Doe, March 3, 2025"), and a field that is a whole date
-    the published date.
+    each of its fields, split at "|", "·", "—", " / ", " - " or before
+    "Updated"/"Published", is read alone: a field after "Updated" is the
+    updated date, after "Published"/"Posted" or any "Label:" the published
+    date, after "By" (or "Written by", "Von", "Par", "Автор:", ...) the
+    author and a date glued to it ("By Jane Doe, March 3, 2025"), and a
+    field that is a date, or holds one among a few names ("Jane Doe,
+    Reuters, 2025-06-07"), the published date. "By" inside a field is read
+    only after a date ("Posted March 3, 2025 by Jane Doe"), never in a
+    sentence ("The stadium was designed by Foster and Partners.").
     """
     found = ArticleMeta()
     for line in cleaned.lines()[:HEAD_LINES]:
@@ -159,38 +169,62 @@ def byline(cleaned: CleanText, order: DateOrder | None = None) -> ArticleMeta:
 
 def _read_field(field: str, found: ArticleMeta, order: DateOrder | None) -> None:
     if m := _UPDATED.match(field):
-        found.updated = found.updated or parse_date(field[m.end():], order)
+        found.updated = found.updated or _date_in(field[m.end():], order)
         return
-    if m := _BY.match(field):
-        name = m.group(1)
-        for cut in _DATE_AFTER.finditer(name):
-            if when := parse_date(name[cut.end():], order):
-                found.published = found.published or when
-                name = name[: cut.start()]
-                break
-        name = name.strip(" ,;")
-        if name and len(name) <= 80 and not any(ch.isdigit() for ch in name):
-            found.author = found.author or name
+    if m := _BY.match(field) or _AUTHOR_LABEL.match(field):
+        _read_author(m.group(1), found, order)
         return
     if m := _PUBLISHED.match(field):
         field = field[m.end():]
     elif m := _LABEL.match(field):
         field = m.group(1)
-    if (by := _BY_INSIDE.search(field)) and any(ch.isdigit() for ch in field[: by.start()]):
-        _read_field("By " + field[by.end():], found, order)  # "... 2025 by Jane Doe": the author part
+    if (by := _BY_INSIDE.search(field)) and parse_date(field[: by.start()], order):
+        _read_author(field[by.end():], found, order)  # "... 2025 by Jane Doe": the author part
         field = field[: by.start()]
     if not found.published:
-        found.published = parse_date(field, order)
+        found.published = _date_in(field, order)
+
+
+def _read_author(name: str, found: ArticleMeta, order: DateOrder | None) -> None:
+    """An author's name, and a date glued after it."""
+    for cut in _DATE_AFTER.finditer(name):
+        if when := parse_date(name[cut.end():], order):
+            found.published = found.published or when
+            name = name[: cut.start()]
+            break
+    pieces = name.split(",")
+    while len(pieces) > 1 and not pieces[-1].strip()[:1].isupper():  # "Jean Dupont, publié": a name is capitalised
+        pieces.pop()
+    name = ",".join(pieces).strip(" ,;.")
+    if name and len(name) <= 80 and not any(ch.isdigit() for ch in name):
+        found.author = found.author or name
+
+
+def _date_in(field: str, order: DateOrder | None) -> date | None:
+    """The field as a date; else a date among its comma- or space-separated pieces, longest run first."""
+    if when := parse_date(field, order):
+        return when
+    pieces = _PIECES.split(field)
+    if len(pieces) > 8:  # a phrase, not a byline's few names and a date
+        return None
+    for size in range(len(pieces) - 1, 0, -1):
+        for start in range(len(pieces) - size + 1):
+            if when := parse_date(" ".join(pieces[start:start + size]), order):
+                return when
+    return None
+
+
+TITLE_CHARS = 200  # a longer "line" is not a headline (a data URI, a 2 MB word): it is cut, never used whole
 
 
 def guess_title(cleaned: CleanText, fallback: str) -> str:
-    """A headline-like line near the top: short and not ending like a sentence."""
-    lines = cleaned.lines()
-    for line in lines[:3]:
-        if len(line.split()) <= 16 and not line.rstrip().endswith((".", "?", "!", ":", ",")):
-            return " ".join(line.split())
+    """A headline-like line near the top: short and not ending like a sentence; else the first line, cut."""
+    lines = [" ".join(line.split()) for line in cleaned.lines()[:3]]
+    for line in lines:
+        if len(line) <= TITLE_CHARS and len(line.split()) <= 16 and not line.endswith((".", "?", "!", ":", ",")):
+            return line
     if lines:
-        first = " ".join(lines[0].split())
+        first = lines[0]
         if len(first) <= 90:
             return first
         cut = first[:90].rsplit(" ", 1)[0]

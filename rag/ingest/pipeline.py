@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..config import Settings
 from ..embeddings import Embedder
-from ..sentences import line_spans
+from ..sentences import LIGATURES, line_spans
 from ..types import Chunk, Document
 from .chunk import chunk
 from .clean import clean
@@ -22,7 +22,7 @@ from .metadata import ArticleMeta, byline, front_matter, guess_title
 from .readers import RawDocument, SkipFile
 
 CLEANER_VERSION = "3"  # 3: paragraphs across wrapped lines, table rows without their outer pipes, front matter;
-# HTML without consent dialogs, paywall and sign-up prompts and menus
+# HTML without consent dialogs, paywall and sign-up prompts and menus; text embedded in NFKC
 # (2: control characters end a line; no sentence is in more than two chunks)
 
 
@@ -62,7 +62,7 @@ def build_document(raw: RawDocument, embedder: Embedder, settings: Settings,
         doc_id=doc_id,
         source=str(raw.path.resolve()),
         file_name=raw.path.name,
-        title=_plain(meta.title) or guess_title(cleaned, fallback=raw.path.stem),
+        title=(_plain(meta.title) or guess_title(cleaned, fallback=raw.path.stem)).translate(LIGATURES),
         published=meta.published,
         updated=meta.updated,
         author=meta.author,

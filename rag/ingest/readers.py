@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import os
+import re
 import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -230,8 +231,19 @@ def _parse_pdf(path: Path, data: bytes, digest: str) -> RawDocument:
     return RawDocument(
         path, "pdf", text, digest,
         file_meta=ArticleMeta(title=_pdf_field(meta, "title"), author=short_text(_pdf_field(meta, "author")),
-                              published=_pdf_field(meta, "creation_date")),
+                              published=_pdf_created(meta)),
     )
+
+
+def _pdf_created(meta: Any) -> date | None:
+    """The Info CreationDate when it names a whole day ("D:20250822..."); pypdf reads "D:2025" as 1 January."""
+    try:
+        raw = meta.get("/CreationDate") if meta is not None else None
+    except Exception:
+        return None
+    if not isinstance(raw, str) or not re.match(r"^(?:D:)?\d{8}", raw.strip()):
+        return None
+    return _pdf_field(meta, "creation_date")
 
 
 def _pdf_field(meta: object, name: str) -> Any:

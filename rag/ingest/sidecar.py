@@ -67,8 +67,9 @@ class Sidecars:
                 sidecar = folder / name
                 if sidecar.is_file():
                     for row in self._read(sidecar):
-                        ref = next((row[k] for k in ("file", "filename", "file_name", "path", "name")
-                                    if isinstance(row.get(k), str) and row[k].strip()), None)
+                        named = {str(k).strip().lower(): v for k, v in row.items()}  # "File" from a spreadsheet
+                        ref = next((named[k] for k in ("file", "filename", "file_name", "path", "name")
+                                    if isinstance(named.get(k), str) and named[k].strip()), None)
                         if ref is None:
                             self.warnings.append(f"{sidecar}: a row names no file (column 'file'); it was ignored")
                             continue
@@ -88,7 +89,11 @@ class Sidecars:
             return []
         if sidecar.suffix == ".csv":
             try:
-                return [dict(r) for r in csv.DictReader(io.StringIO(text))]
+                dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")  # a spreadsheet's ";" or tabs
+            except csv.Error:
+                dialect = csv.excel
+            try:
+                return [dict(r) for r in csv.DictReader(io.StringIO(text), dialect=dialect)]
             except csv.Error as exc:
                 self.warnings.append(f"{sidecar}: not valid CSV ({exc}); its metadata was not used")
                 return []
