@@ -88,13 +88,15 @@ class RAG:
     def ingest(self, paths: Sequence[str | Path], rebuild: bool = False, prune: bool = False,
                progress: bool = True) -> IngestReport:
         """Index files and folders; unchanged files are skipped, changed ones replaced."""
-        check_readers(discover(list(paths))[0])  # a broken install fails here, once, before the wipe or any write
+        found = discover(list(paths))
+        check_readers(found[0])  # a broken install fails here, once, before the wipe or any write
         if rebuild:
             with self._lock:
                 self._store = None
             Store.wipe(self.settings.data_dir, self.settings.collection, ChromaServer.from_settings(self.settings))
         store = self._open_store(create=True)
-        return indexer.ingest(list(paths), store, self.embedder, self.settings, prune=prune, progress=progress)
+        return indexer.ingest(list(paths), store, self.embedder, self.settings, prune=prune, progress=progress,
+                              found=found)
 
     def remove(self, keys: Sequence[str | Path]) -> IngestReport:
         """Take articles out of the index; files on disk are untouched.

@@ -35,11 +35,15 @@ def ingest(
     prune: bool = False,
     progress: bool = True,
     on_file: Callable[[Path], None] | None = None,
+    found: tuple[list[Path], list[tuple[str, str]]] | None = None,
 ) -> IngestReport:
-    """Bring the store in line with ``paths``; one bad file never stops the run."""
+    """Bring the store in line with ``paths``; one bad file never stops the run.
+
+    ``found``: what ``discover(paths)`` gave, when the caller already walked the folders.
+    """
     started = time.perf_counter()
     report = IngestReport()
-    files, skipped = discover(paths)
+    files, skipped = found if found is not None else discover(paths)
     report.skipped += [SkippedFile(path=p, reason=r) for p, r in skipped]
     roots = [Path(p).expanduser() for p in paths]
     sidecars = Sidecars([p if p.is_dir() else p.parent for p in roots], settings.date_order)
