@@ -27,7 +27,7 @@ EXIT_REGRESSION, EXIT_BAD_INPUT, EXIT_ERRORS = 1, 2, 3
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 
-DatasetOpt = typer.Option(..., "--dataset", "-d", help="news, squad2-a, or a path to a gold .jsonl / SQuAD .json")
+DatasetOpt = typer.Option(..., "--dataset", "-d", help="news, chat, squad2-a, rgb, realtimeqa, or a path to a gold .jsonl / SQuAD .json")
 MaxDropOpt = typer.Option(0.02, help="Largest allowed fall of a higher-is-better metric.")
 MaxRiseOpt = typer.Option(0.02, help="Largest allowed rise of a lower-is-better rate (false abstention).")
 LatencyOpt = typer.Option(None, help="Also fail when a latency figure exceeds this multiple of the baseline's.")

@@ -17,9 +17,14 @@ from pydantic import BaseModel
 ROOT = Path(__file__).resolve().parent.parent
 NEWS = ROOT / "eval" / "datasets" / "news.jsonl"
 NEWS_ARTICLES = ROOT / "data" / "articles"
-SQUAD_A = ROOT.parent / "shared" / "benchmarks" / "squad2" / "dev-a.json"
+CHAT = ROOT / "eval" / "datasets" / "chat.jsonl"
+BENCHMARKS = ROOT.parent / "shared" / "benchmarks"
+SQUAD_A = BENCHMARKS / "squad2" / "dev-a.json"
 BASELINES = ROOT / "eval" / "baselines"
-NAMED = {"news": NEWS, "squad2-a": SQUAD_A}
+NAMED = {"news": NEWS, "chat": CHAT, "squad2-a": SQUAD_A, "rgb": BENCHMARKS / "rgb" / "questions.jsonl",
+         "realtimeqa": BENCHMARKS / "realtimeqa" / "questions.jsonl"}
+# benchmark sets bring their own articles, beside their questions
+CORPORA = {"rgb": BENCHMARKS / "rgb" / "corpus", "realtimeqa": BENCHMARKS / "realtimeqa" / "corpus"}
 
 
 class GoldCase(BaseModel):
@@ -31,6 +36,8 @@ class GoldCase(BaseModel):
     sources: list[str]
     answerable: bool
     type: str
+    history: list[str] = []  # earlier user turns of the conversation, asked (and answered) first
+    question_date: str | None = None  # the day it was asked (RealTime QA), for time-aware answering
 
 
 class Dataset(BaseModel):
@@ -114,10 +121,13 @@ def load_dataset(name_or_path: str, work_dir: Path, every: int = 1, corpus: Path
     name = name_or_path if name_or_path in NAMED else path.stem
     if not path.exists():
         known = ", ".join(NAMED)
+        if name_or_path in CORPORA:
+            raise DatasetError(f"dataset {name_or_path!r} needs {path}: put the benchmarks folder "
+                               f"(shared/benchmarks) beside the project")
         raise DatasetError(f"dataset {name_or_path!r} not found: use one of {known} or a path to a file")
     if path.suffix == ".jsonl":
         cases = load_jsonl(path)[::every]
-        folder = Path(corpus) if corpus else NEWS_ARTICLES
+        folder = Path(corpus) if corpus else CORPORA.get(name_or_path, NEWS_ARTICLES)
     elif path.suffix == ".json":
         if corpus:
             raise DatasetError("--corpus applies to .jsonl datasets; a SQuAD file brings its own articles")
@@ -138,7 +148,7 @@ def dataset_hash(dataset: Dataset) -> str:
     """sha256 over the questions and every corpus file's name and bytes."""
     h = hashlib.sha256()
     for case in dataset.cases:
-        h.update(case.model_dump_json().encode())
+        h.update(case.model_dump_json(exclude_defaults=True).encode())  # new optional fields keep old hashes
     for f in sorted(p for p in dataset.corpus.rglob("*") if p.is_file()):
         h.update(f.relative_to(dataset.corpus).as_posix().encode())
         h.update(hashlib.sha256(f.read_bytes()).digest())

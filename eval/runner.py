@@ -71,7 +71,7 @@ def run(dataset: Dataset, settings: Settings, mode: str = "extractive", rag: RAG
     if report.documents_total == 0:
         raise EvalError(f"nothing could be indexed from {dataset.corpus}: {report.summary()}")
     corpus = {p.chunk_id: fold(p.text) for p in rag.passages()}
-    answers = rag.ask_batch([c.question for c in dataset.cases], progress=progress, top_k=settings.top_k)
+    answers = ask_cases(rag, dataset.cases, settings.top_k, progress)
     for answer in answers:
         if answer.error is None and answer.mode != mode:
             raise EvalError(f"asked for {mode} answers but got {answer.mode!r} ones: check the LLM settings")
@@ -93,6 +93,30 @@ def run(dataset: Dataset, settings: Settings, mode: str = "extractive", rag: RAG
         by_type=by_type(cases),
         cases=cases,
     )
+
+
+def ask_cases(rag: RAG, cases: list[GoldCase], top_k: int | None, progress: bool) -> list[Answer]:
+    """Every case's answer, in order; a case with ``history`` is asked as the last turn of its conversation,
+    after its earlier turns were asked and answered as a user of the page would have done."""
+    plain = [i for i, c in enumerate(cases) if not c.history]
+    answers: list[Answer | None] = [None] * len(cases)
+    for i, answer in zip(plain, rag.ask_batch([cases[i].question for i in plain], progress=progress, top_k=top_k)):
+        answers[i] = answer
+    for i, case in enumerate(cases):
+        if case.history:
+            answers[i] = _ask_conversation(rag, case, top_k)
+    return [a for a in answers if a is not None]
+
+
+def _ask_conversation(rag: RAG, case: GoldCase, top_k: int | None) -> Answer:
+    history: list[dict] = []
+    try:
+        for turn in case.history:
+            earlier = rag.ask(turn, history=history, top_k=top_k)
+            history += [{"role": "user", "content": turn}, {"role": "assistant", "content": earlier.text}]
+        return rag.ask(case.question, history=history, top_k=top_k)
+    except Exception as exc:  # as ask_batch does: one bad case must not sink the run
+        return Answer(question=case.question, error=f"{type(exc).__name__}: {exc}")
 
 
 def _shown(path: str | Path) -> str:

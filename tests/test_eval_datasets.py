@@ -75,7 +75,7 @@ def test_bad_jsonl_names_the_line(content, message, tmp_path):
 
 
 @pytest.mark.parametrize("name, message", [
-    ("nosuch", "not found: use one of news, squad2-a"),
+    ("nosuch", "not found: use one of news, chat, squad2-a, rgb, realtimeqa"),
     ("{tmp}/x.csv", "expected a gold .jsonl file or a SQuAD .json file"),
     ("{tmp}/empty.jsonl", "no questions"),
     ("{tmp}/broken.json", "not a SQuAD-format JSON file"),
