@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -12,7 +11,8 @@ from typing import Any, Iterator, Literal, Sequence
 from tqdm.auto import tqdm
 
 from . import indexer
-from .answer.extractive import ExtractiveAnswerer
+from .answer.condense import condense, last_answer
+from .answer.extractive import ExtractiveAnswerer, FollowUp
 from .answer.generative import GenerativeAnswerer
 from .config import Settings
 from .embeddings import Embedder
@@ -26,8 +26,6 @@ from .text import words
 from .types import Answer, ArticleInfo, Filters, IngestReport, Passage
 
 Mode = Literal["extractive", "llm"]
-
-_FOLLOW_UP = re.compile(r"\b(he|she|it|they|him|her|his|hers|its|them|their|this|that|these|those)\b", re.I)
 
 
 class RAG:
@@ -164,13 +162,14 @@ class RAG:
             return
         started = time.perf_counter()
         question = self._check(question)
-        query = _standalone_query(question, history)
+        query = condense(question, history)
         passages = self.retrieve(query, top_k=top_k, filters=filters)
         retrieved = time.perf_counter()
         answerer = ExtractiveAnswerer(
             self.embedder, self.settings.abstain_threshold, self.settings.max_answer_sentences
         )
-        result = answerer.answer(question, passages)
+        follow_up = FollowUp(question, last_answer(history)) if query != question else None
+        result = answerer.answer(query, passages, follow_up)
         done = time.perf_counter()
         yield result.text
         yield Answer(
@@ -182,6 +181,7 @@ class RAG:
             abstained=result.abstained,
             mode="extractive",
             confidence=round(result.confidence, 4),
+            short_answer=result.short_answer,
             timings={
                 "retrieve": round(retrieved - started, 4),
                 "answer": round(done - retrieved, 4),
@@ -272,11 +272,3 @@ def _filters(filters: Filters | dict | None) -> Filters | None:
     if filters is None or isinstance(filters, Filters):
         return filters
     return Filters.checked(**filters)
-
-
-def _standalone_query(question: str, history: list[dict] | None) -> str:
-    """Without an LLM: a follow-up that leans on a pronoun borrows the previous user question."""
-    if not history or not _FOLLOW_UP.search(question):
-        return question
-    previous = [t.get("content", "") for t in history if t.get("role") == "user" and t.get("content")]
-    return f"{previous[-1]} {question}" if previous else question

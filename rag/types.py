@@ -118,6 +118,8 @@ class Citation(BaseModel):
     passage_start: int = Field(description="Offset of the quote inside the passage text.")
     passage_end: int
     added: bool = Field(False, description="True when the model gave no citation and verification added it.")
+    answer_span: tuple[int, int] | None = Field(
+        None, description="The short answer's (start, end) inside ``quote``, when this sentence holds it.")
 
 
 class UnsupportedSentence(BaseModel):
@@ -140,7 +142,11 @@ class Answer(BaseModel):
     """An answer with everything needed to check it."""
 
     question: str
-    query: str = Field("", description="The query sent to retrieval (differs for follow-ups).")
+    query: str = Field("", description="The standalone question answered and retrieved for: a follow-up "
+                                        "rewritten with the conversation's topic, a misspelt one corrected.")
+    short_answer: str | None = Field(
+        None, description="The asked-for span (a name, date, place, duration, number, amount) inside the first "
+                          "cited sentence, e.g. 'more than four hours'; None when the question asks for no type.")
     text: str = ""
     citations: list[Citation] = Field(default_factory=list)
     passages: list[Passage] = Field(default_factory=list)

@@ -10,6 +10,14 @@ where the cosine's weight passes to the term share as far as the embedding
 model cannot read the question's language (``Embedder.familiarity``: an
 English model on Chinese or Russian gives noise), and the answer abstains when the best score is below a threshold calibrated
 on gold questions (see ``eval/calibrate.py`` and the README).
+
+Two rules come before the score (``spans``, ``constraints``): a question that
+asks for a type of span (who, when, where, how long, how many, how much,
+which X) is answered only by a sentence holding a new span of that type, and
+only by a sentence whose article meets the question's years, quarters,
+ordinals and names. A follow-up is answered in its standalone form, but the
+words it carried over from the conversation weigh less than the user's own
+("Which route will they serve first?": "route" and "first" are what is asked).
 """
 
 from __future__ import annotations
@@ -25,6 +33,8 @@ from ..sentences import ends_like_a_sentence, is_question, reflow, table_cells
 from ..text import jaccard, terms, word_count, words
 from ..types import Citation, Passage
 from .citations import cite, passage_sentences, with_marker
+from .constraints import Constraints
+from .spans import AnswerType, expected_type, short_answer, typed_spans
 
 ABSTAIN_TEXT = "The articles do not contain enough evidence to answer this question."
 
@@ -40,6 +50,8 @@ _LEANS_BACK = re.compile(
 MIN_WORDS = 4
 HEADING_WORDS = 12
 CONTEXT_WEIGHT = 0.8  # a sentence may lean on the one before it ("The meeting lasted...")
+CARRIED_WEIGHT = 0.35  # a follow-up's words taken from the conversation, against the user's own
+REPEAT_WEIGHT = 0.75  # a follow-up asks for more than the sentence the last answer already quoted
 
 _NUMBER_Q = re.compile(
     r"\bhow (many|much|long|far|old|big|large|often|high)\b|\bwhat (number|percentage|share|amount|figure)\b"
@@ -83,19 +95,47 @@ class Candidate:
     own_lexical: float = 0.0  # its own share alone
     type_cue: float = 0.0
     dense_weight: float = W_DENSE  # less when the model cannot read the question's language; lexical takes the rest
+    repeats: bool = False  # a follow-up's candidate the last answer already quoted
+    query_dense: float = 0.0  # cosine with the standalone question alone
+    context: str = ""  # the passage's title and text: where the question's constraints are looked for
+    spans: list[tuple[int, int]] | None = None  # spans of the asked-for type in ``text``; None: no type asked
+    meets: bool = True  # the question's years, quarters, ordinals and names are in its article
+
+    @property
+    def eligible(self) -> bool:
+        """May answer: holds the asked-for type of span (if any) and meets the question's constraints."""
+        return self.meets and (self.spans is None or bool(self.spans))
 
     @property
     def score(self) -> float:
-        return self._score(self.lexical)
+        """What ranks the sentences: for a follow-up, its meaning is weighed against the user's own
+        words as much as the standalone question, and a sentence already quoted weighs less."""
+        return self._score(self.lexical) * (REPEAT_WEIGHT if self.repeats else 1.0)
+
+    @property
+    def evidence(self) -> float:
+        """What the abstention rule compares with the threshold: how well it answers the question as asked
+        (for a follow-up, the standalone form)."""
+        return max(self.score, self._score(self.lexical, self.query_dense))
 
     @property
     def own_score(self) -> float:
         """The score without the terms it borrows from the sentence before it: what it adds after that one."""
         return self._score(self.own_lexical)
 
-    def _score(self, lexical: float) -> float:
+    def _score(self, lexical: float, dense: float | None = None) -> float:
         lexical_weight = W_LEXICAL + W_DENSE - self.dense_weight
-        return self.dense_weight * self.dense + lexical_weight * lexical + W_TYPE * self.type_cue
+        dense = self.dense if dense is None else dense
+        return self.dense_weight * dense + lexical_weight * lexical + W_TYPE * self.type_cue
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """What a follow-up's standalone form does not say: the user's own words, and the sentences the
+    conversation's last answer already quoted (the user asks for something beyond them)."""
+
+    own_words: str
+    known: str = ""
 
 
 @dataclass
@@ -104,6 +144,7 @@ class ExtractiveResult:
     citations: list[Citation]
     abstained: bool
     confidence: float
+    short_answer: str | None = None
 
 
 class ExtractiveAnswerer:
@@ -112,71 +153,118 @@ class ExtractiveAnswerer:
         self.threshold = threshold
         self.max_sentences = max_sentences
 
-    def answer(self, question: str, passages: list[Passage]) -> ExtractiveResult:
+    def answer(self, question: str, passages: list[Passage], follow_up: FollowUp | None = None) -> ExtractiveResult:
+        """Quote the sentences that answer ``question`` (for a follow-up, its standalone form), or abstain."""
         asked = parts(question)
-        rankings = self.rank_parts(asked, passages)
+        rankings = self.rank_parts(asked, passages, follow_up)
         if len(asked) > 1:
-            return self._answer_parts(rankings, passages)
+            return self._answer_parts(rankings, passages, asked)
         ranked = rankings[0]
-        if not ranked or ranked[0].score < self.threshold:
-            best = ranked[0].score if ranked else 0.0
-            return ExtractiveResult(ABSTAIN_TEXT, [], True, best)
-        chosen = [ranked[0]]
-        follower = _next_in_line(ranked, ranked[0])
-        if follower is not None and _completes(follower, ranked[0]):
+        eligible = [c for c in ranked if c.eligible]
+        best = eligible[0] if eligible else None
+        if best is None or best.evidence < self.threshold:
+            top = best.evidence if best else (ranked[0].evidence if ranked else 0.0)
+            return ExtractiveResult(ABSTAIN_TEXT, [], True, top)
+        chosen = [best]
+        wanted = set(terms(follow_up.own_words if follow_up else question))
+        kind = expected_type(question)
+        follower = _next_in_line(ranked, best)
+        if follower is not None and _completes(follower, best, wanted):
             chosen.append(follower)
-        for cand in ranked[1:]:
-            if len(chosen) >= self.max_sentences or cand.score < FOLLOW_RATIO * ranked[0].score:
+        for cand in eligible[1:]:
+            if len(chosen) >= self.max_sentences or cand.score < FOLLOW_RATIO * best.score:
                 break
-            if cand not in chosen and all(jaccard(cand.terms, c.terms) < 0.5 for c in chosen):
+            covered = set().union(*(c.terms for c in chosen))
+            # an extra sentence must bring something asked for: a word of the question, or another answer of the
+            # asked-for type (two sources giving two dates are both worth showing)
+            adds = (cand.terms & wanted) - covered or (kind and _new_answer(cand, chosen, kind, question))
+            if cand not in chosen and adds and all(jaccard(cand.terms, c.terms) < 0.5 for c in chosen):
                 chosen.append(cand)
-        return _result(chosen, passages, ranked[0].score)
+        return _result(chosen, passages, best.evidence, expected_type(question), question)
 
-    def _answer_parts(self, rankings: list[list[Candidate]], passages: list[Passage]) -> ExtractiveResult:
+    def _answer_parts(self, rankings: list[list[Candidate]], passages: list[Passage],
+                      asked: list[str]) -> ExtractiveResult:
         """A compound question: each part's best sentence, in the parts' order, for every part the evidence
         answers; an abstention only when it answers none."""
         chosen: list[Candidate] = []
         for ranked in rankings:
             taken = {(c.n, c.start) for c in chosen}  # one sentence may answer two parts: quoted once
-            best = ranked[0] if ranked and ranked[0].score >= self.threshold else None
+            ranked = [c for c in ranked if c.eligible]
+            best = ranked[0] if ranked and ranked[0].evidence >= self.threshold else None
             if best is not None and (best.n, best.start) not in taken and len(chosen) < self.max_sentences:
                 chosen.append(best)
-        confidence = max((r[0].score for r in rankings if r), default=0.0)
+        confidence = max((r[0].evidence for r in rankings if r), default=0.0)
         if not chosen:
             return ExtractiveResult(ABSTAIN_TEXT, [], True, confidence)
-        return _result(chosen, passages, confidence)
+        return _result(chosen, passages, confidence, expected_type(asked[0]), asked[0])
 
     def rank(self, question: str, passages: list[Passage]) -> list[Candidate]:
         """Every usable sentence of the passages, best first."""
         return self.rank_parts([question], passages)[0]
 
-    def rank_parts(self, questions: list[str], passages: list[Passage]) -> list[list[Candidate]]:
+    def rank_parts(self, questions: list[str], passages: list[Passage],
+                   follow_up: FollowUp | None = None) -> list[list[Candidate]]:
         """Every usable sentence of the passages, best first, for each question (sentences embedded once)."""
         cands = _candidates(passages)
         if not cands:
             return [[] for _ in questions]
-        vectors = self.embedder.embed_texts([c.shown for c in cands] + questions)
+        own_words = [follow_up.own_words] if follow_up else []
+        vectors = self.embedder.embed_texts([c.shown for c in cands] + questions + own_words)
+        own = set(terms(own_words[0])) if own_words else None
+        own_vec = vectors[-1] if own_words else None
+        known = " ".join(words(follow_up.known)) if follow_up else ""
         rankings = []
-        for q_vec, question in zip(vectors[len(cands):], questions):
+        for q_vec, question in zip(vectors[len(cands):len(cands) + len(questions)], questions):
             scored = [replace(c) for c in cands] if len(questions) > 1 else cands
-            _score_lexical(scored, set(terms(question)))
+            _score_lexical(scored, set(terms(question)), own)
             dense_weight = W_DENSE * self.embedder.familiarity(question)
             asked = unicodedata.normalize("NFKC", question)
+            kind = expected_type(asked)
+            constraints = Constraints(asked)
             for cand, vec in zip(scored, vectors):
-                cand.dense = max(0.0, sum(a * b for a, b in zip(q_vec, vec)))
+                cand.dense = cand.query_dense = max(0.0, sum(a * b for a, b in zip(q_vec, vec)))
+                if own_vec is not None:  # a follow-up: what the user asked, as much as the topic it is about
+                    cand.dense = (cand.dense + max(0.0, sum(a * b for a, b in zip(own_vec, vec)))) / 2
+                    cand.repeats = bool(known) and " ".join(words(cand.text)) in known
                 cand.dense_weight = dense_weight
-                cand.type_cue = _type_cue(asked, unicodedata.normalize("NFKC", cand.shown))  # "ＥＩＧＨＴ" is a number
+                _check(cand, asked, kind, constraints)
             rankings.append(sorted(scored, key=lambda c: (-c.score, c.n, c.start)))
         return rankings
 
 
-def _result(chosen: list[Candidate], passages: list[Passage], confidence: float) -> ExtractiveResult:
+def _check(cand: Candidate, question: str, kind: AnswerType | None, constraints: Constraints) -> None:
+    """The candidate's answer-type spans, type cue and constraints, for ``question``."""
+    shown = unicodedata.normalize("NFKC", cand.shown)  # "ＥＩＧＨＴ" is a number
+    if kind is None:
+        cand.spans = None
+        cand.type_cue = _type_cue(question, shown)
+    else:
+        cand.spans = typed_spans(cand.text, kind, question, cand.context)
+        cand.type_cue = 1.0 if cand.spans else 0.0
+    cand.meets = not constraints or constraints.met_by(f"{cand.context}\n{cand.text}")
+
+
+def _result(chosen: list[Candidate], passages: list[Passage], confidence: float,
+            kind: AnswerType | None = None, question: str = "") -> ExtractiveResult:
     text = " ".join(with_marker(c.shown, c.n) for c in chosen)
     citations = [cite(c.n, passages[c.n - 1], c.start, c.end) for c in chosen]
-    return ExtractiveResult(text, citations, False, confidence)
+    short = None
+    span = short_answer(chosen[0].text, kind, question, chosen[0].context) if kind else None
+    if span is not None:
+        citations[0] = citations[0].model_copy(update={"answer_span": span})
+        short = " ".join(chosen[0].text[span[0]:span[1]].split())
+    return ExtractiveResult(text, citations, False, confidence, short)
 
 
-def _completes(follower: Candidate, best: Candidate) -> bool:
+def _new_answer(cand: Candidate, chosen: list[Candidate], kind: AnswerType, question: str) -> bool:
+    span = short_answer(cand.text, kind, question, cand.context)
+    if span is None:
+        return False
+    said = set(terms(" ".join(c.text for c in chosen)))
+    return not set(terms(cand.text[span[0]:span[1]])) <= said
+
+
+def _completes(follower: Candidate, best: Candidate, wanted: set[str]) -> bool:
     """The sentence after the best one completes it: close enough in score, or pointing back at it.
 
     Where the model cannot read the language only the term share speaks for
@@ -185,6 +273,8 @@ def _completes(follower: Candidate, best: Candidate) -> bool:
     """
     if _LEANS_BACK.match(follower.text):
         return follower.score >= LEANING_RATIO * best.score
+    if not (follower.terms & wanted) - best.terms:
+        return False  # it adds nothing that was asked for
     score = follower.own_score if follower.dense_weight < W_DENSE else follower.score
     return score >= NEXT_RATIO * best.score
 
@@ -208,17 +298,25 @@ def _candidates(passages: list[Passage]) -> list[Candidate]:
             header = header if cells and header and len(header) == len(cells) else None
             key = " ".join(words(text))
             n_words = word_count(text)
-            if n_words < MIN_WORDS or is_question(text) or key in seen:
-                continue  # fragments, questions (FAQ blocks) and overlap repeats answer nothing
+            if n_words < MIN_WORDS or is_question(text) or key in seen or _mostly_figures(text):
+                continue  # fragments, questions (FAQ blocks), overlap repeats and stray figure rows answer nothing
             if not cells and n_words < HEADING_WORDS and not ends_like_a_sentence(text):
                 continue  # a headline or section heading, not a statement
             seen.add(key)
             shown = _row(cells, header) if cells and header and len(cells) > 2 else reflow(text)
             read = f"{text} {' '.join(header)}" if header else text
             source_start, source_end = p.to_source(s, e)
-            out.append(Candidate(n, s, e, text, shown, set(terms(read)), p.doc_id, source_start, source_end))
+            out.append(Candidate(n, s, e, text, shown, set(terms(read)), p.doc_id, source_start, source_end,
+                                 context=f"{p.title}\n{p.text}"))
     _link_neighbours(out)
     return out
+
+
+def _mostly_figures(text: str) -> bool:
+    """A run of figures without the words to say what they are ("1,313.86 422.88 Q1 Q2 2016 2017")."""
+    tokens = text.split()
+    return len(tokens) >= 6 and sum(any(ch.isalpha() for ch in t) and not any(ch.isdigit() for ch in t)
+                                    for t in tokens) < 0.4 * len(tokens)
 
 
 def _is_header(cells: list[str]) -> bool:
@@ -242,22 +340,30 @@ def _link_neighbours(cands: list[Candidate]) -> None:
                 break
 
 
-def _score_lexical(cands: list[Candidate], q_terms: set[str]) -> None:
-    """Share of the question's terms a sentence holds, rarer terms weighing more."""
+def _score_lexical(cands: list[Candidate], q_terms: set[str], own: set[str] | None = None) -> None:
+    """Share of the question's terms a sentence holds, rarer terms weighing more, and terms carried
+    from the conversation (not in ``own``, the user's words) less."""
     if not q_terms:
         return
     n = len(cands)
     weight = {}
     for t in q_terms:
         df = sum(1 for c in cands if t in c.terms)
-        weight[t] = math.log(1 + n / (df if df else 0.5))
+        weight[t] = math.log(1 + n / (df if df else 0.5)) * (CARRIED_WEIGHT if own and t not in own else 1.0)
     total = sum(weight.values())
+    carried = q_terms - own if own else set()
+    in_passage: dict[str, set[str]] = {}  # a follow-up's carried words count where the sentence's passage holds them
     for c in cands:
-        own = sum(w for t, w in weight.items() if t in c.terms) / total
-        context = c.previous.terms if c.previous else set()
-        both = sum(w for t, w in weight.items() if t in c.terms or t in context) / total
-        c.own_lexical = own
-        c.lexical = max(own, CONTEXT_WEIGHT * both)
+        held = c.terms
+        if carried:
+            if c.context not in in_passage:
+                in_passage[c.context] = set(terms(c.context)) & carried
+            held = c.terms | in_passage[c.context]
+        alone = sum(w for t, w in weight.items() if t in held) / total
+        before = c.previous.terms if c.previous else set()
+        both = sum(w for t, w in weight.items() if t in held or t in before) / total
+        c.own_lexical = alone
+        c.lexical = max(alone, CONTEXT_WEIGHT * both)
 
 
 def _type_cue(question: str, sentence: str) -> float:

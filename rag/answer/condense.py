@@ -1,0 +1,149 @@
+"""A follow-up made standalone without an LLM: "Which route will they serve first?" after
+"How many electric buses will Montréal buy?" is answered as "Which route will Montréal's
+electric buses serve first?".
+
+Extractive answers score sentences against the question, so a bare "they"
+matches nothing. The rewrite carries the conversation's topic the way a reader
+resolves it: a personal pronoun (he, she, his, her) names the person the
+previous turn was about (the answer's new name after a "who" question, else the
+question's name); "they", "them", "it" name the previous question's topic (the
+thing counted after "how many", else its names); an ellipsis ("and what about
+NATO?", "who else?") keeps the previous question's topic beside the new words.
+English only; a question that needs nothing from the conversation is kept as
+it is.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Sequence
+
+from .citations import strip_markers
+
+_PERSONAL = {"he": "subject", "him": "object", "she": "subject", "his": "possessive", "hers": "possessive"}
+_THING = {"they": "subject", "them": "object", "it": "subject", "their": "possessive", "its": "possessive"}
+_PRONOUN = re.compile(r"\b(he|him|his|she|her|hers|they|them|their|it|its)\b", re.I)
+_ELLIPSIS = re.compile(r"^\s*(and|also|what about|how about|and what about|and how about|what else|who else)\b", re.I)
+_DEMONSTRATIVE = re.compile(r"\b(this|that|these|those) (meeting|talks?|call|deal|plan|visit|summit|article|"
+                            r"proposal|agreement|statement|decision|event|story|report)\b", re.I)
+_WH_FIRST = re.compile(r"^(what|which|who|whom|whose|when|where|why|how|did|does|do|is|are|was|were|will|"
+                       r"would|can|could|has|have|had|should)\b", re.I)
+# a run of capitalised words, with the small words names hold ("Côte-des-Neiges", "Bank of England")
+_NAME = re.compile(r"\b[A-Z][\w'’.-]*(?:\s+(?:of|de|la|van|von|der|al|bin)?\s*[A-Z][\w'’.-]*)*", re.U)
+_COUNTED = re.compile(r"\bhow (?:many|much)\s+((?:[a-z-]+\s+){0,2}[a-z-]+?)\s+(?:will|would|did|does|do|is|are|was|"
+                      r"were|has|have|had|can|could|should)\b", re.I)
+_NOT_NAMES = {"I", "The", "A", "An", "In", "On", "At", "And", "But", "What", "Which", "Who", "When", "Where",
+              "Why", "How", "Did", "Does", "Do", "Is", "Are", "Was", "Were", "Will", "It", "They", "He", "She",
+              "This", "That", "These", "Those", "Mr", "Mrs", "Ms", "Dr", "President", "Mayor", "Minister"}
+
+
+def condense(question: str, history: Sequence[dict] | None) -> str:
+    """The standalone form of ``question`` given the conversation so far.
+
+    ``history`` is OpenAI-style turns ({"role": "user"|"assistant", "content": str}), oldest first.
+    Returns ``question`` itself when it is not a follow-up or the conversation names nothing to carry.
+    """
+    previous_q, previous_a = _last_turn(history or [])
+    if not previous_q or not _is_follow_up(question):
+        return question
+    swapped = _swap_name(question, previous_q)
+    if swapped:
+        return swapped
+    person = _person(previous_q, previous_a)
+    topic = _topic(previous_q)
+    resolved = _PRONOUN.sub(lambda m: _referent(m, person, topic), question)
+    if resolved != question and not _PRONOUN.search(resolved) and not _ELLIPSIS.match(question):
+        return resolved
+    context = topic if topic and topic.lower() not in resolved.lower() else _gist(previous_q)
+    return f"{resolved.rstrip()} ({context})" if context else resolved
+
+
+def _swap_name(question: str, previous: str) -> str:
+    """ "And what about Springfield?" after "How many buses will Montréal buy?": the same question of
+    the new name ("How many buses will Springfield buy?")."""
+    m = re.match(r"^\s*(?:and\s+)?(?:what|how) about\s+(.+?)\s*\??\s*$", question, re.I)
+    new = _names(m.group(1)) if m else []
+    old = _names(previous)
+    if not new or not old or new[0] in old:
+        return ""
+    return previous.replace(old[0], new[0], 1)
+
+
+def _gist(question: str) -> str:
+    """The previous question's own words without its opening question words: "Witkoff meet Putin"."""
+    rest = question.strip().rstrip("?").split()
+    while rest and _WH_FIRST.match(rest[0]):
+        rest = rest[1:]
+    return " ".join(rest)
+
+
+def _last_turn(history: Sequence[dict]) -> tuple[str, str]:
+    question = answer = ""
+    for turn in history:
+        content = str(turn.get("content") or "").strip()
+        if turn.get("role") == "user" and content:
+            question, answer = content, ""
+        elif turn.get("role") == "assistant" and content:
+            answer = strip_markers(content)
+    return question, answer
+
+
+def last_answer(history: Sequence[dict] | None) -> str:
+    """The conversation's last answer, without its markers ("" when there is none)."""
+    return _last_turn(history or [])[1]
+
+
+def _is_follow_up(question: str) -> bool:
+    return bool(_PRONOUN.search(question) or _ELLIPSIS.match(question) or _DEMONSTRATIVE.search(question))
+
+
+def _names(text: str) -> list[str]:
+    found = []
+    for m in _NAME.finditer(text):
+        name = m.group(0).strip(" .")
+        while name.split() and name.split()[0].strip("'’") in _NOT_NAMES:  # "Did Witkoff" -> "Witkoff"
+            name = name.split(" ", 1)[1] if " " in name else ""
+        if name and name not in found:
+            found.append(name)
+    return found
+
+
+def _person(question: str, answer: str) -> str:
+    """Who "he"/"she" most likely is: the answer's new name after a "who" question, else the question's
+    full name, else a name of the question the answer shows as a person's ("Lavrov" in "Sergey Lavrov"),
+    else the answer's first full name."""
+    asked = _names(question)
+    told = [re.split(r" (?:of|de|van|von|al|bin) ", n)[0] for n in _names(answer)]  # "Zoé Lefèvre of Montréal"
+    if re.match(r"^\s*who\b", question, re.I):
+        new = [n for n in told if n not in asked and " " in n] or [n for n in told if n not in asked]
+        if new:
+            return new[0]
+    full = [n for n in asked if " " in n]
+    shown = [n for n in asked if any(t.endswith(" " + n) for t in told)]
+    candidates = full or shown or [n for n in told if " " in n] or asked
+    return candidates[0] if candidates else ""
+
+
+def _topic(question: str) -> str:
+    """What "they"/"it" most likely is: the thing counted ("electric buses"), owned by the question's
+    name when it has one ("Montréal's electric buses"); else the question's names."""
+    names = _names(question)
+    counted = _COUNTED.search(question)
+    if counted:
+        thing = counted.group(1)
+        return f"{names[0]}'s {thing}" if names else f"the {thing}"
+    return " and ".join(names[:2])
+
+
+def _referent(m: re.Match, person: str, topic: str) -> str:
+    word = m.group(0)
+    low = word.lower()
+    if low == "her":  # object or possessive: both read well as the name with or without "'s"
+        return person or word
+    if low in _PERSONAL and person:
+        return f"{person}'s" if _PERSONAL[low] == "possessive" else person
+    if low in ("it", "its") and " and " in topic:
+        return word  # "it" is not "Witkoff and Putin": the event between them; context is added instead
+    if low in _THING and topic:
+        return f"{topic}'s" if _THING[low] == "possessive" else topic
+    return word
