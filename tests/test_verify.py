@@ -3,7 +3,7 @@
 import pytest
 
 from rag import Passage
-from rag.answer.verify import split_answer, verify
+from rag.answer.verify import claim_text, non_claim, split_answer, verify
 
 P1 = "Alexander Grushko said Ukraine must not join NATO. He spoke in Moscow on Friday."
 P2 = "The Coalition of the Willing is led by France and the United Kingdom."
@@ -75,3 +75,79 @@ def test_embedding_similarity_can_only_add_support_for_paraphrase():
     assert verify(raw, PASSAGES, abstain_text=NOPE).abstained  # lexically too far
     v = verify(raw, PASSAGES, embed=embed, abstain_text=NOPE)
     assert not v.abstained and [c.n for c in v.citations] == [1]
+
+
+# --- lines that are not claims: headings, labels, source lists ----------------------------------------------
+
+
+@pytest.mark.parametrize("line, in_sources, kind", [
+    ("Sources: [1], [2]", False, "sources"),
+    ("**Sources:**", False, "sources"),
+    ("## References", False, "sources"),
+    ("References:", False, "sources"),
+    ("Citations: [1][2]", False, "sources"),
+    ("Sources used: [1]", False, "sources"),
+    ("Source: lefevre.txt", False, "sources"),
+    ("Quellen:", False, "sources"),
+    ("Références :", False, "sources"),
+    ("Fuentes: [2]", False, "sources"),
+    ("**Answer:**", False, "heading"),
+    ("**Answer**:", False, "heading"),
+    ("## Answer", False, "heading"),
+    ("# Key facts", False, "heading"),
+    ("__Summary__", False, "heading"),
+    ("Answer:", False, "label"),
+    ("Antwort:", False, "label"),
+    ("Here is what the articles say:", False, "label"),
+    ("---", False, "rule"),
+    ("[1] Montréal to buy electric buses", True, "reference"),
+    ("1. Montréal to buy electric buses", True, "reference"),
+    ("- lefevre.txt (2025-03-10)", True, "reference"),
+    # claims, whatever word they start with
+    ("Sources said the deal was close [1].", False, None),
+    ("Sources said the deal was close [1].", True, None),
+    ("References to the treaty were removed from the draft [2].", False, None),
+    ("Citations for speeding rose by 40% [1].", False, None),
+    ("**The city will buy 40 buses [1].**", False, None),
+    ("[1] Montréal to buy electric buses", False, None),  # a reference entry only after a source label
+    ("The deal, sources said, was close: both sides signed it [1].", False, None),
+    ("", False, None),
+])
+def test_non_claim_kinds(line, in_sources, kind):
+    assert non_claim(line, in_sources) == kind
+
+
+@pytest.mark.parametrize("raw", [
+    f"{GRUSHKO} [1]\n\nSources: [1], [2]",
+    f"{GRUSHKO} [1]\n\nReferences:\n[1] T1\n[2] T2",
+    f"{GRUSHKO} [1]\n\n**Sources**\n\n1. T1 (1.txt)\n2. T2 (2.txt)",
+    f"{GRUSHKO} [1]\n\n---\nCitations:\n- [1] T1\n- [2] T2",
+    f"{GRUSHKO} [1] Sources: [1][2]",
+    f"**Answer:**\n{GRUSHKO} [1]",
+    f"## Answer\n\n{GRUSHKO} [1]",
+    f"**Answer:** {GRUSHKO} [1]",
+    f"Answer: {GRUSHKO} [1]\n\nQuellen: [1], [2]",
+])
+def test_non_claim_lines_are_neither_kept_nor_flagged_nor_cited(raw):
+    v = verify(raw, PASSAGES, abstain_text=NOPE)
+    assert v.text == f"{GRUSHKO} [1]"
+    assert v.unsupported == [] and v.dropped == [] and [c.n for c in v.citations] == [1]
+    assert v.supported_share == 1.0
+
+
+def test_a_reply_of_non_claims_only_abstains_without_flags():
+    v = verify("**Answer:**\n\nSources: [1], [2]", PASSAGES, abstain_text=NOPE)
+    assert v.abstained and v.text == NOPE and v.unsupported == []
+
+
+def test_a_sentence_starting_with_sources_is_still_a_claim():
+    v = verify("Sources said Grushko spoke in Moscow on Friday. [1]", PASSAGES, abstain_text=NOPE)
+    assert v.text == "Sources said Grushko spoke in Moscow on Friday. [1]"
+    v = verify(f"{GRUSHKO} [1] Sources said the moon is made of cheese. [1]", PASSAGES, abstain_text=NOPE)
+    assert [u.sentence for u in v.unsupported] == ["Sources said the moon is made of cheese."]
+
+
+def test_claim_text_keeps_the_lines_of_a_claim():
+    raw = "**Answer:** It rained [1].\nIt was\nwrapped [2].\n\nReferences:\n\n[1] T1\n[2] T2\n\nOne more thing [1]."
+    assert claim_text(raw) == "It rained [1].\nIt was\nwrapped [2].\n\nOne more thing [1]."
+

@@ -11,6 +11,10 @@ Each answer sentence is compared with the passages its ``[n]`` markers name:
   claim, with its offsets in the source file.
 The sentinel, or an answer with no supported sentence, is an abstention.
 
+Lines that state nothing (a "**Answer:**" heading, a "Sources: [1], [2]" line,
+a "References:" block of "[1] Title" lines) are dropped first: they are
+neither claims to flag nor places to re-attach markers.
+
 Support is lexical coverage (the share of the sentence's stemmed content words
 found in the passage); when that falls short and an ``embed`` function is
 given, the best sentence cosine may raise it (a paraphrase), averaged with it.
@@ -64,6 +68,54 @@ def split_answer(text: str) -> list[str]:
     return sentences
 
 
+# --- lines that are not claims ------------------------------------------------------
+
+_SOURCE_WORDS = (r"sources?|references?|citations?|cited sources|works cited|bibliography|refs|quellen|quellenangaben"
+                 r"|belege|références|fuentes|referencias|fonti|riferimenti|fontes|referências|bronnen|источники"
+                 r"|来源|出典|参考资料|参考文献")
+_SOURCE_LABEL = re.compile(rf"^(?:{_SOURCE_WORDS})(?:\s+(?:used|cited))?\s*(?:[:：]|$)", re.I)
+_DECORATION = re.compile(r"^[\s>#*_•·\-–—]+|[\s*_]+$")  # quote marks, heading hashes, bullets, bold/italic
+_REFERENCE_ENTRY = re.compile(r"^\s*(?:[-*•]\s+|\[\d+\]|\(\d+\)|\d+[.)]\s)")
+_HEADING = re.compile(r"^\s*(?:#{1,6}\s|(\*\*|__)[^*_]+\1\s*[:：]?\s*$)")
+_LEAD_LABEL = re.compile(  # "**Answer:** It ...", "Answer: It ...": the label goes, the sentence stays
+    r"^\s*(?:(?:\*\*|__)[^*_\n]{1,40}?(?:[:：]\s*(?:\*\*|__)|(?:\*\*|__)\s*[:：])"
+    r"|(?:short |final )?(?:answer|antwort|réponse|respuesta|risposta|resposta|antwoord)\s*[:：])\s*", re.I)
+
+
+def non_claim(line: str, in_sources: bool = False) -> str | None:
+    """What kind of non-claim ``line`` is ("heading", "label", "sources", "reference", "rule"), or None for a claim.
+
+    ``in_sources``: the line follows a source-list label, so "[1] Some title" is an entry of that list.
+    A sentence that merely starts with such a word ("Sources said the deal was close [1].") is a claim.
+    """
+    if not line.strip():
+        return None
+    if not re.search(r"\w", line):
+        return "rule"  # "---", "***": a separator
+    core = _DECORATION.sub("", strip_markers(line))
+    if _SOURCE_LABEL.match(core):
+        return "sources"
+    if in_sources and _REFERENCE_ENTRY.match(line):
+        return "reference"
+    if _HEADING.match(line) and not (parse_markers(line) or re.search(r"[.!?。]\W*$", line)):
+        return "heading"  # "## Answer", "**Key facts**"; a bold sentence with its [n] is still a claim
+    if core.endswith((":", "：")) and len(core.split()) <= 6:
+        return "label"  # "Answer:", "Here is what the articles say:"
+    return None
+
+
+def claim_text(raw: str) -> str:
+    """``raw`` without the lines that state nothing (see ``non_claim``), and without a leading "Answer:" label."""
+    kept: list[str] = []
+    in_sources = False
+    for line in raw.splitlines():
+        kind = non_claim(line, in_sources)
+        in_sources = kind in ("sources", "reference") or (in_sources and not line.strip())
+        if kind is None:
+            kept.append(_LEAD_LABEL.sub("", line, count=1))
+    return re.sub(r"\n\s*\n\s*\n", "\n\n", "\n".join(kept)).strip()  # a dropped block leaves one paragraph break
+
+
 @dataclass
 class _Support:
     score: float
@@ -111,7 +163,7 @@ def verify(raw: str, passages: Sequence[Passage], embed: Embed | None = None,
     unsupported: list[UnsupportedSentence] = []
     dropped: list[DroppedCitation] = []
     supported_count = 0
-    sentences = split_answer(raw)
+    sentences = [s for s in split_answer(claim_text(raw)) if non_claim(s) is None]
     claims = [strip_markers(s) for s in sentences]
     cache: dict[tuple[int, int, float], _Support] = {}
 
