@@ -77,3 +77,10 @@ def test_non_claim_case_through_the_cli_prints_no_flag(non_claim_dir, fake_llm, 
     assert result.output.splitlines()[0] == BUSES_A
     assert "(!)" not in result.output and "[2]" not in result.output
 
+
+
+def test_the_prompt_asks_for_no_heading_and_no_source_list(non_claim_dir, fake_llm, embedder):
+    """Verification drops such lines anyway; asked not to write them, a model spends no tokens on them."""
+    fake_llm.default = "NOT_IN_ARTICLES"
+    _llm(non_claim_dir, fake_llm, embedder).ask(BUSES_Q)
+    assert "no heading, no list of sources" in fake_llm.requests[-1]["messages"][0]["content"]
