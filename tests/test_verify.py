@@ -3,7 +3,15 @@
 import pytest
 
 from rag import Passage
-from rag.answer.verify import claim_text, non_claim, split_answer, verify
+from rag.answer.verify import (
+    UNCHECKED,
+    claim_text,
+    languages,
+    non_claim,
+    other_language,
+    split_answer,
+    verify,
+)
 
 P1 = "Alexander Grushko said Ukraine must not join NATO. He spoke in Moscow on Friday."
 P2 = "The Coalition of the Willing is led by France and the United Kingdom."
@@ -151,3 +159,82 @@ def test_claim_text_keeps_the_lines_of_a_claim():
     raw = "**Answer:** It rained [1].\nIt was\nwrapped [2].\n\nReferences:\n\n[1] T1\n[2] T2\n\nOne more thing [1]."
     assert claim_text(raw) == "It rained [1].\nIt was\nwrapped [2].\n\nOne more thing [1]."
 
+
+# --- claims in another language than their passage ---------------------------------------------------------
+
+LEFEVRE = ("Mayor Zoé Lefèvre of Montréal announced on Tuesday that the city will buy 40 electric buses before the "
+           "end of next year. Lefèvre said the first vehicles would run on the route to the Côte-des-Neiges hospital "
+           "district.")
+ORTIZ = ("Mayor Daniel Ortiz of Springfield announced on Tuesday that the city will buy 25 hydrogen buses over "
+         "three years.")
+BUSES = [
+    Passage(chunk_id=f"b{i}", doc_id=f"b{i}", text=t, title=f"B{i}", source=f"/b/{i}.txt", file_name=f"{i}.txt",
+            start=0, end=len(t), score=1.0)
+    for i, t in enumerate([LEFEVRE, ORTIZ], start=1)
+]
+FORTY = LEFEVRE.split(" Lefèvre said")[0]  # the sentence that states the 40 buses
+
+
+@pytest.mark.parametrize("raw", [
+    "Die Stadt kauft bis Ende nächsten Jahres 40 Elektrobusse [1].",
+    "La ville achètera 40 autobus électriques d'ici la fin de l'année prochaine [1].",
+    "Bürgermeisterin Lefèvre kündigte den Kauf von 40 Elektrobussen an [1].",
+    "Город купит 40 электробусов до конца следующего года [1].",
+    "Die Stadt kauft 40 Elektrobusse [1][2].",  # the passage that lacks the number loses its marker
+])
+def test_a_claim_in_another_language_is_checked_by_its_numbers_and_names(raw):
+    v = verify(raw, BUSES, abstain_text=NOPE)
+    assert not v.abstained and v.unsupported == []
+    (c,) = v.citations
+    assert c.n == 1 and c.quote == FORTY and not c.added
+    assert v.text.endswith(". [1]")
+
+
+def test_a_capitalised_stop_word_is_no_name_to_check():
+    """"La" opens the French claim and a title in passage 3; it must not be required in passage 1."""
+    press = "La Presse first reported the purchase."
+    third = BUSES[0].model_copy(update={"chunk_id": "b3", "doc_id": "b3", "text": press, "end": len(press)})
+    v = verify("La ville achètera 40 autobus électriques [1].", [*BUSES, third], abstain_text=NOPE)
+    assert not v.abstained and [c.quote for c in v.citations] == [FORTY]
+
+
+@pytest.mark.parametrize("raw, cited", [
+    ("Die Stadt kauft bis Ende nächsten Jahres 40 Elektrobusse [2].", [2]),  # passage 2 says 25
+    ("Die Stadt kauft 25 Elektrobusse [1].", [1]),  # a number the cited passage does not hold
+    ("Bürgermeister Ortiz kündigte den Kauf von Elektrobussen an [1].", [1]),  # a name from the other passage
+])
+def test_a_claim_in_another_language_whose_numbers_or_names_disagree_is_unsupported(raw, cited):
+    assert other_language(raw, BUSES[cited[0] - 1].text)  # so the test bites: the cross-language check decided
+    v = verify(raw, BUSES, abstain_text=NOPE)
+    assert v.abstained and [(u.cited, u.reason.startswith(UNCHECKED)) for u in v.unsupported] == [(cited, False)]
+
+
+def test_a_claim_in_another_language_with_nothing_to_compare_is_kept_unchecked_not_abstained():
+    v = verify("Die Stadt kauft neue Elektrobusse [1].", BUSES, abstain_text=NOPE)
+    assert not v.abstained and v.text == "Die Stadt kauft neue Elektrobusse. [1]" and v.citations == []
+    (u,) = v.unsupported
+    assert u.cited == [1] and u.reason.startswith(UNCHECKED)
+
+
+def test_a_same_language_claim_never_passes_on_numbers_and_names_alone():
+    """Matching numbers and names is the fallback for other languages only: English is compared word by word."""
+    raw = "Lefèvre will sell 40 old trams to a museum next year [1]."
+    assert not other_language(raw, LEFEVRE)
+    v = verify(raw, BUSES, abstain_text=NOPE)
+    assert v.abstained and not v.unsupported[0].reason.startswith(UNCHECKED)
+
+
+def test_an_uncited_claim_in_another_language_gets_no_citation():
+    v = verify("Die Stadt kauft 40 Elektrobusse.", BUSES, abstain_text=NOPE)
+    assert v.abstained and [u.reason for u in v.unsupported] == ["no citation"]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("The city will buy 40 electric buses before the end of next year.", "english"),
+    ("Die Stadt kauft bis Ende nächsten Jahres 40 Elektrobusse.", "german"),
+    ("La ville achètera 40 autobus électriques d'ici la fin de l'année prochaine.", "french"),
+    ("Город купит 40 электробусов.", "CYRILLIC"),
+    ("Lefèvre 40.", None),  # no stop word: unsure, so never "another language"
+])
+def test_languages(text, expected):
+    assert (expected in languages(text)) if expected else languages(text) == frozenset()
