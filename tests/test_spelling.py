@@ -152,3 +152,52 @@ def test_speed_on_a_news_sized_vocabulary():
     assert per_question < 0.005, per_question
     assert got.text == "what did zelensky say about china in the president's speech"
 
+
+# --- Store.speller: the index's own words -------------------------------------------------------------
+
+
+def test_the_store_speller_knows_the_sample_corpus(corpus_rag):
+    store = corpus_rag._open_store()
+    speller = store.speller()
+    assert store.speller() is speller  # cached while the index is unchanged
+    got = speller.correct("wat did zelenksy sya abuot china")
+    assert got.text == "what did zelensky say about china"
+    assert speller.correct("How long did Trump's phone call with Putin last?").changes == []
+    assert speller.correct("Lavrvo and Grushkoo").text == "Lavrov and Grushko"  # names from the articles
+
+
+def test_the_store_speller_follows_ingest_and_remove(make_rag, tmp_path):
+    folder = tmp_path / "news"
+    folder.mkdir()
+    (folder / "kyiv.md").write_text("# Talks in Kyiv\n\nZelensky met the envoy in Kyiv to discuss the ceasefire.\n")
+    rag = make_rag()
+    rag.ingest([folder], progress=False)
+    store = rag._open_store()
+    assert store.bm25().texts() is not None  # words come from the side index's stored copy, not from Chroma
+    first = store.speller()
+    assert first.correct("Zelenksy ceasfire").text == "Zelensky ceasefire"
+    assert first.correct("Talks in Kyvi").text == "Talks in Kyiv"  # titles are indexed words too
+    assert first.correct("zorbfissh").changes == []
+
+    (folder / "zorb.md").write_text("# Fish\n\nThe zorbfish was found near Odesa.\n")
+    rag.ingest([folder], progress=False)
+    second = store.speller()
+    assert second is not first
+    assert second.correct("zorbfissh near Odessa").text == "zorbfish near Odesa"
+
+    rag.remove(["zorb.md"])
+    third = store.speller()
+    assert third is not second
+    assert third.correct("zorbfissh").changes == []
+
+
+def test_the_store_speller_reads_chroma_when_the_side_index_keeps_no_copy(corpus_rag, monkeypatch):
+    from rag.bm25_index import BM25Index
+
+    store = corpus_rag._open_store()
+    from_copy = store.speller()
+    monkeypatch.setattr(store, "_speller", None)
+    monkeypatch.setattr(BM25Index, "texts", lambda self: None)
+    from_chroma = store.speller()
+    assert from_chroma is not from_copy and len(from_chroma) == len(from_copy)
+    assert from_chroma.correct("wat did zelenksy sya").text == "what did zelensky say"
