@@ -130,7 +130,7 @@ class Speller:
         self._masks = np.array([_letters(w) for w in self._words], dtype=np.uint32)
 
     @classmethod
-    def from_texts(cls, texts: Iterable[str]) -> "Speller":
+    def from_texts(cls, texts: Iterable[str]) -> Speller:
         """A speller knowing the words of ``texts`` (chunk texts, say)."""
         return cls(vocabulary(texts))
 
@@ -220,7 +220,7 @@ def _letters(word: str) -> int:
     return bits
 
 
-_POP8 = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
+_POP8 = np.array([i.bit_count() for i in range(256)], dtype=np.uint8)
 
 
 def _popcount(values: np.ndarray) -> np.ndarray:
