@@ -12,6 +12,7 @@ import json
 import mmap
 import os
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,6 +89,14 @@ class BM25Index:
         if self._stored is None:
             return {}
         return {cid: self._stored[self._row_of[cid]] for cid in chunk_ids if cid in self._row_of}
+
+    def texts(self) -> Iterator[str] | None:
+        """Each chunk's text as BM25 indexed it (title, a line break, the chunk), from the stored copy, in row
+        order; None when this index holds no copy (built, not yet saved and loaded)."""
+        if self._stored is None:
+            return None
+        stored = self._stored
+        return (f"{meta['title']}\n{text}" for text, meta in (stored[row] for row in range(len(self.rows))))
 
     def save(self, folder: Path, documents: list[str] | None = None, metadatas: list[dict] | None = None) -> None:
         """Write the index (and the chunks' stored copy, when given) and swap it in by rename."""

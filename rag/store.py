@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from .bm25_index import BM25Index, Row
 from .chroma_server import ChromaServer, server_errors
 from .errors import EmbeddingMismatchError, EmptyIndexError, RagError, StoreCorruptedError
+from .spelling import Speller
 from .types import Chunk, Document, Span
 
 if TYPE_CHECKING:
@@ -80,6 +81,8 @@ class Store:
         self._embed_model = embed_model
         self._bm25: BM25Index | None = None
         self._bm25_lock = threading.RLock()
+        self._speller: tuple[BM25Index, Speller] | None = None  # and the side index it was built from
+        self._speller_lock = threading.Lock()
         self._writing = False
         self._name = collection
         self.where = (f"collection {collection!r} on the Chroma server at {server.url}" if server
@@ -232,6 +235,28 @@ class Store:
                 index = self._rebuild_bm25()
             self._bm25 = index
             return index
+
+    def speller(self) -> Speller:
+        """Typo correction against the indexed words (``rag.spelling``), built on first use and again after
+        the index changes.
+
+        It follows ``bm25()``: a side index is replaced (never changed) when
+        the collection's generation moves, on an ingest or remove here or
+        elsewhere, so the speller is kept as long as the same side index
+        object is current. Words come from the side index's stored chunk
+        copy (titles included, as BM25 sees them), from Chroma without one.
+        """
+        index = self.bm25()
+        with self._speller_lock:
+            if self._speller is not None and self._speller[0] is index:
+                return self._speller[1]
+            texts = index.texts()
+            if texts is None:
+                data = self._all(["documents", "metadatas"])
+                texts = (f"{m['title']}\n{d}" for d, m in zip(data["documents"], data["metadatas"]))
+            speller = Speller.from_texts(texts)
+            self._speller = (index, speller)
+            return speller
 
     def _bm25_by_count(self) -> BM25Index:
         total = self.count()
