@@ -11,7 +11,14 @@ Rules (each one keeps a question the speller cannot improve as it was):
 * Only unknown words change. A word is known if its lowercase form, its
   folded form (``rag.text.fold``: no accents, so "Montreal" knows
   "Montréal") or its stem (what BM25 compares: "elections" knows
-  "election") is in the vocabulary.
+  "election") is in the vocabulary, or if it is a common English word
+  (Zipf frequency of at least ``COMMON_ZIPF`` in ``wordfreq``'s English
+  list, which bundles its data: no download): a small index lacks
+  "paying", which must not become "having". Zipf 2.5 is once per 3 million
+  words: "condiment" (2.7) and "postage" (3.5) are words, "abuot" (0) and
+  "zelenksy" (0) are not; "wat" (3.4) and "teh" (3.0) are frequent too,
+  but as typos: a word one edit from a function or question word is
+  corrected however common it is.
 * Left alone: words of 1-2 letters, words holding a digit, words with a
   capital after the first letter (acronyms, "iPhone", "McDonald") and words
   outside the Latin script (Chinese, Russian, ...: inflection and word
@@ -44,6 +51,7 @@ from collections.abc import Iterable, Mapping
 from functools import lru_cache
 
 import numpy as np
+from wordfreq import zipf_frequency
 import regex
 from pydantic import BaseModel, ConfigDict
 from rapidfuzz import process
@@ -52,6 +60,7 @@ from rapidfuzz.distance import OSA
 from .text import _stemmer, fold, nltk_data
 
 # words as a reader sees them: letters, digits and marks; apostrophes and hyphens split ("zelensky's")
+COMMON_ZIPF = 2.5  # see the module docstring
 _TOKEN = regex.compile(r"[\p{L}\p{N}][\p{L}\p{N}\p{M}]*")
 _ASCII_TOKEN = re.compile(r"[a-z0-9]+")  # _TOKEN on lowercase ASCII text, with the faster stdlib re
 _HAS_DIGIT = re.compile(r"\d")
@@ -185,6 +194,8 @@ class Speller:
             return None  # another script (or letters that fold to something else)
         if key in self._known or _stemmer("english").stemWord(key) in self._stems:
             return None
+        if zipf_frequency(key, "en") >= COMMON_ZIPF and not _near_function_word(key):
+            return None  # a common English word the articles lack ("paying", "postage") is not a typo
         return key
 
     def _nearest(self, keys: list[str]) -> dict[str, str | None]:
@@ -210,6 +221,14 @@ class Speller:
                                                            limit=None)]
             out[key] = min(found)[-1] if found else None
         return out
+
+
+@lru_cache(maxsize=4096)
+def _near_function_word(key: str) -> bool:
+    """One edit from a function or question word: "wat" and "teh" are common on the web, as typos of
+    "what" and "the"."""
+    return key not in function_words() and process.extractOne(
+        key, function_words(), scorer=OSA.distance, score_cutoff=1) is not None
 
 
 def _letters(word: str) -> int:

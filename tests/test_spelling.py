@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import unicodedata
 
 import pytest
@@ -130,8 +129,9 @@ def test_vocabulary_counts_surface_words_per_text():
     assert "2024" not in vocab and "s" in vocab
 
 
-def test_speed_on_a_news_sized_vocabulary():
-    """~2,000 chunks of news: built in well under two seconds, a question corrected in under 5 ms."""
+def test_corrects_against_a_news_sized_vocabulary():
+    """~2,000 chunks of 20,000 distinct words: the length/letter pre-filter still finds the right words.
+    (Timing is the benchmark's business, never a test's: see ``python -m bench``.)"""
     import random
 
     rng = random.Random(7)
@@ -139,17 +139,8 @@ def test_speed_on_a_news_sized_vocabulary():
     lexicon = ["".join(rng.choice(letters) for _ in range(rng.randint(5, 12))) for _ in range(20000)]
     tail = " The president said in a speech that Zelensky and China agreed."
     texts = [" ".join(rng.choice(lexicon) for _ in range(200)) + tail for _ in range(2000)]
-    started = time.perf_counter()
     speller = Speller.from_texts(texts)
-    built = time.perf_counter() - started
-    assert built < 2.0, built
-    question = "wat did zelenksy sya abuot chian in teh presdient's speech"
-    speller.correct(question)
-    started = time.perf_counter()
-    for _ in range(20):
-        got = speller.correct(question)
-    per_question = (time.perf_counter() - started) / 20
-    assert per_question < 0.005, per_question
+    got = speller.correct("wat did zelenksy sya abuot chian in teh presdient's speech")
     assert got.text == "what did zelensky say about china in the president's speech"
 
 
@@ -183,7 +174,8 @@ def test_the_store_speller_follows_ingest_and_remove(make_rag, tmp_path):
     rag.ingest([folder], progress=False)
     second = store.speller()
     assert second is not first
-    assert second.correct("zorbfissh near Odessa").text == "zorbfish near Odesa"
+    assert second.correct("zorbfissh near Odsea").text == "zorbfish near Odesa"
+    assert second.correct("near Odessa").changes == []  # a common English spelling is a word, not a typo
 
     rag.remove(["zorb.md"])
     third = store.speller()
@@ -201,3 +193,10 @@ def test_the_store_speller_reads_chroma_when_the_side_index_keeps_no_copy(corpus
     from_chroma = store.speller()
     assert from_chroma is not from_copy and len(from_chroma) == len(from_copy)
     assert from_chroma.correct("wat did zelenksy sya").text == "what did zelensky say"
+
+
+def test_common_english_words_the_articles_lack_are_not_typos():
+    speller = Speller.from_texts(["The purchase will be financed by a provincial programme for hostages."])
+    assert speller.correct("Who is paying for them?").changes == []  # not "having"
+    assert speller.correct("Is there a postage stamp?").changes == []  # not "hostage"
+    assert speller.correct("wat about teh purchse").text == "what about the purchase"  # typos of function words
