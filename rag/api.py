@@ -11,8 +11,8 @@ from typing import Any, Iterator, Literal, Sequence
 from tqdm.auto import tqdm
 
 from . import indexer
-from .answer.condense import condense, last_answer
-from .answer.extractive import ExtractiveAnswerer, FollowUp
+from .answer.base import Answerer, Asked, Draft
+from .answer.extractive import ExtractiveAnswerer
 from .answer.generative import GenerativeAnswerer
 from .config import Settings
 from .embeddings import Embedder
@@ -149,77 +149,51 @@ class RAG:
                mode: Mode | None = None) -> Iterator[str | Answer]:
         """Text deltas as they are written, then the final ``Answer`` with verified citations.
 
-        LLM mode streams the model's words (invalid markers included; the
-        final ``Answer.text`` is the verified text). Extractive mode sends its
-        text in one delta. ``mode`` overrides ``Settings.answer_mode`` for this
-        question ("llm" needs a configured server).
+        One path for both modes: correct typos against the index's words,
+        condense a follow-up into a standalone question (``Answer.query``),
+        retrieve for it, let the answerer stream its drafts, build the
+        ``Answer`` once. LLM mode streams the model's words (invalid markers
+        included; the final ``Answer.text`` is the verified text); extractive
+        mode sends its text in one delta. ``mode`` overrides
+        ``Settings.answer_mode`` for this question ("llm" needs a configured server).
         """
-        mode = mode or self.settings.answer_mode
-        if mode not in ("extractive", "llm"):
-            raise ConfigError(f"Unknown answer mode {mode!r}: use 'extractive' or 'llm'.")
-        if mode == "llm":
-            yield from self._stream_llm(question, history, filters, top_k)
-            return
+        answerer = self._answerer(mode or self.settings.answer_mode)
         started = time.perf_counter()
         question = self._check(question)
-        query = condense(question, history)
-        passages = self.retrieve(query, top_k=top_k, filters=filters)
-        retrieved = time.perf_counter()
-        answerer = ExtractiveAnswerer(
-            self.embedder, self.settings.abstain_threshold, self.settings.max_answer_sentences
-        )
-        follow_up = FollowUp(question, last_answer(history)) if query != question else None
-        result = answerer.answer(query, passages, follow_up)
-        done = time.perf_counter()
-        yield result.text
-        yield Answer(
-            question=question,
-            query=query,
-            text=result.text,
-            citations=result.citations,
-            passages=passages,
-            abstained=result.abstained,
-            mode="extractive",
-            confidence=round(result.confidence, 4),
-            short_answer=result.short_answer,
-            timings={
-                "retrieve": round(retrieved - started, 4),
-                "answer": round(done - retrieved, 4),
-                "total": round(done - started, 4),
-            },
-        )
-
-    def _stream_llm(self, question: str, history: list[dict] | None, filters: Filters | dict | None,
-                    top_k: int | None) -> Iterator[str | Answer]:
-        started = time.perf_counter()
-        question = self._check(question)
-        answerer = GenerativeAnswerer(self.chat, self.embedder, self.settings.max_answer_sentences + 1)
         timings: dict[str, float] = {}
-        query = question
-        if history:
-            query = answerer.rewrite(question, history)
-            timings["rewrite"] = round(time.perf_counter() - started, 4)
+        correction = self._open_store().speller().correct(question)
+        typed = correction.text if _worth_correcting(question, correction.changes) else question
+        query = answerer.condense(typed, history) if history else typed
+        timings["condense"] = round(time.perf_counter() - started, 4)
         mark = time.perf_counter()
         passages = self.retrieve(query, top_k=top_k, filters=filters)
         timings["retrieve"] = round(time.perf_counter() - mark, 4)
         mark = time.perf_counter()
-        verified = None
-        for event in answerer.stream(query, passages):
-            if isinstance(event, str):
+        draft = None
+        for event in answerer.stream(Asked(typed, query, tuple(history or ())), passages):
+            if isinstance(event, Draft):
+                draft = event
+            else:
                 timings.setdefault("first_token", round(time.perf_counter() - started, 4))
                 yield event
-            else:
-                verified = event
-        assert verified is not None
+        assert draft is not None
         timings["answer"] = round(time.perf_counter() - mark, 4)
         timings["total"] = round(time.perf_counter() - started, 4)
         yield Answer(
-            question=question, query=query, text=verified.text, citations=verified.citations,
-            passages=passages, abstained=verified.abstained, mode="llm",
-            confidence=round(verified.supported_share, 4), timings=timings,
-            unsupported=verified.unsupported, dropped_citations=verified.dropped,
-            model=self.settings.llm_model, raw_text=verified.raw,
+            question=question, query=query, text=draft.text, citations=draft.citations, passages=passages,
+            abstained=draft.abstained, mode=answerer.mode, confidence=round(draft.confidence, 4),
+            short_answer=draft.short_answer, corrections=correction.changes if typed != question else [],
+            timings=timings, unsupported=draft.unsupported, dropped_citations=draft.dropped,
+            model=self.settings.llm_model if answerer.mode == "llm" else None, raw_text=draft.raw,
         )
+
+    def _answerer(self, mode: str) -> Answerer:
+        if mode == "extractive":
+            return ExtractiveAnswerer(self.embedder, self.settings.abstain_threshold,
+                                      self.settings.max_answer_sentences)
+        if mode == "llm":
+            return GenerativeAnswerer(self.chat, self.embedder, self.settings.max_answer_sentences + 1)
+        raise ConfigError(f"Unknown answer mode {mode!r}: use 'extractive' or 'llm'.")
 
     def ask_batch(self, questions: Sequence[str], concurrency: int | None = None, progress: bool = True,
                   filters: Filters | dict | None = None, top_k: int | None = None) -> list[Answer]:
@@ -272,3 +246,13 @@ def _filters(filters: Filters | dict | None) -> Filters | None:
     if filters is None or isinstance(filters, Filters):
         return filters
     return Filters.checked(**filters)
+
+
+def _worth_correcting(question: str, changes: list[tuple[str, str]]) -> bool:
+    """Use the corrected question when the typos are many: two words or more, or a third of its content
+    words. A single unknown word in a long question is more often a real word the articles lack
+    ("postage stamp" is not "hostage stamp")."""
+    if not changes:
+        return False
+    content = [w for w in question.split() if len(w.strip(".,;:!?\"'")) > 3]
+    return len(changes) >= 2 or 3 * len(changes) >= len(content)

@@ -144,6 +144,8 @@ class Answer(BaseModel):
     question: str
     query: str = Field("", description="The standalone question answered and retrieved for: a follow-up "
                                         "rewritten with the conversation's topic, a misspelt one corrected.")
+    corrections: list[tuple[str, str]] = Field(
+        default_factory=list, description="Misspelt words corrected before searching: (as typed, as searched).")
     short_answer: str | None = Field(
         None, description="The asked-for span (a name, date, place, duration, number, amount) inside the first "
                           "cited sentence, e.g. 'more than four hours'; None when the question asks for no type.")
@@ -161,6 +163,14 @@ class Answer(BaseModel):
     dropped_citations: list[DroppedCitation] = Field(default_factory=list)
     model: str | None = Field(None, description="The LLM that wrote the answer (None when extractive).")
     raw_text: str = Field("", description="LLM mode: the model's reply before verification.")
+
+    def restated(self) -> str | None:
+        """What was answered when it is not the question as typed: "Searched for: ..." after typo
+        correction, "Answering: ..." for a follow-up made standalone; None otherwise. Shown by the page
+        and the CLI so the reader can see what the quotes answer."""
+        if not self.query or self.query == self.question:
+            return None
+        return f"{'Searched for' if self.corrections else 'Answering'}: {self.query}"
 
 
 class ArticleInfo(BaseModel):

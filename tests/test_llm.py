@@ -147,7 +147,7 @@ def test_follow_up_is_rewritten_by_the_llm_before_retrieval(llm_rag, fake_llm):
     assert convo.endswith("Last question: What did he say about China?")
     assert answer.query == "What did Lavrov say about China?" and answer.question == "What did he say about China?"
     assert "<question>What did Lavrov say about China?</question>" in answer_call["messages"][-1]["content"]
-    assert "rewrite" in answer.timings
+    assert "condense" in answer.timings
 
 
 @pytest.mark.parametrize("reply, error, words", [

@@ -26,17 +26,19 @@ import math
 import re
 import unicodedata
 from dataclasses import dataclass, replace
+from typing import Iterator, Sequence
 
 from ..embeddings import Embedder
 from ..questions import parts
 from ..sentences import ends_like_a_sentence, is_question, reflow, table_cells
 from ..text import jaccard, terms, word_count, words
-from ..types import Citation, Passage
+from ..types import Passage
+from .base import ABSTAIN_TEXT, Asked, Draft
 from .citations import cite, passage_sentences, with_marker
+from .condense import condense, last_answer
 from .constraints import Constraints
 from .spans import AnswerType, expected_type, short_answer, typed_spans
 
-ABSTAIN_TEXT = "The articles do not contain enough evidence to answer this question."
 
 W_DENSE, W_LEXICAL, W_TYPE = 0.45, 0.45, 0.10
 FOLLOW_RATIO = 0.85  # extra sentences must score this close to the best one
@@ -138,22 +140,27 @@ class FollowUp:
     known: str = ""
 
 
-@dataclass
-class ExtractiveResult:
-    text: str
-    citations: list[Citation]
-    abstained: bool
-    confidence: float
-    short_answer: str | None = None
-
-
 class ExtractiveAnswerer:
+    """The offline answerer: quotes sentences, never writes a word of its own (``base.Answerer``)."""
+
+    mode = "extractive"
+
     def __init__(self, embedder: Embedder, threshold: float, max_sentences: int = 3) -> None:
         self.embedder = embedder
         self.threshold = threshold
         self.max_sentences = max_sentences
 
-    def answer(self, question: str, passages: list[Passage], follow_up: FollowUp | None = None) -> ExtractiveResult:
+    def condense(self, question: str, history: Sequence[dict]) -> str:
+        return condense(question, history)
+
+    def stream(self, asked: Asked, passages: Sequence[Passage]) -> Iterator[str | Draft]:
+        """The whole text in one delta, then the draft."""
+        follow_up = FollowUp(asked.question, last_answer(asked.history)) if asked.is_follow_up else None
+        draft = self.answer(asked.query, list(passages), follow_up)
+        yield draft.text
+        yield draft
+
+    def answer(self, question: str, passages: list[Passage], follow_up: FollowUp | None = None) -> Draft:
         """Quote the sentences that answer ``question`` (for a follow-up, its standalone form), or abstain."""
         asked = parts(question)
         rankings = self.rank_parts(asked, passages, follow_up)
@@ -164,7 +171,7 @@ class ExtractiveAnswerer:
         best = eligible[0] if eligible else None
         if best is None or best.evidence < self.threshold:
             top = best.evidence if best else (ranked[0].evidence if ranked else 0.0)
-            return ExtractiveResult(ABSTAIN_TEXT, [], True, top)
+            return Draft(ABSTAIN_TEXT, [], True, top)
         chosen = [best]
         wanted = set(terms(follow_up.own_words if follow_up else question))
         kind = expected_type(question)
@@ -183,7 +190,7 @@ class ExtractiveAnswerer:
         return _result(chosen, passages, best.evidence, expected_type(question), question)
 
     def _answer_parts(self, rankings: list[list[Candidate]], passages: list[Passage],
-                      asked: list[str]) -> ExtractiveResult:
+                      asked: list[str]) -> Draft:
         """A compound question: each part's best sentence, in the parts' order, for every part the evidence
         answers; an abstention only when it answers none."""
         chosen: list[Candidate] = []
@@ -195,7 +202,7 @@ class ExtractiveAnswerer:
                 chosen.append(best)
         confidence = max((r[0].evidence for r in rankings if r), default=0.0)
         if not chosen:
-            return ExtractiveResult(ABSTAIN_TEXT, [], True, confidence)
+            return Draft(ABSTAIN_TEXT, [], True, confidence)
         return _result(chosen, passages, confidence, expected_type(asked[0]), asked[0])
 
     def rank(self, question: str, passages: list[Passage]) -> list[Candidate]:
@@ -245,7 +252,7 @@ def _check(cand: Candidate, question: str, kind: AnswerType | None, constraints:
 
 
 def _result(chosen: list[Candidate], passages: list[Passage], confidence: float,
-            kind: AnswerType | None = None, question: str = "") -> ExtractiveResult:
+            kind: AnswerType | None = None, question: str = "") -> Draft:
     text = " ".join(with_marker(c.shown, c.n) for c in chosen)
     citations = [cite(c.n, passages[c.n - 1], c.start, c.end) for c in chosen]
     short = None
@@ -253,7 +260,7 @@ def _result(chosen: list[Candidate], passages: list[Passage], confidence: float,
     if span is not None:
         citations[0] = citations[0].model_copy(update={"answer_span": span})
         short = " ".join(chosen[0].text[span[0]:span[1]].split())
-    return ExtractiveResult(text, citations, False, confidence, short)
+    return Draft(text, citations, False, confidence, short)
 
 
 def _new_answer(cand: Candidate, chosen: list[Candidate], kind: AnswerType, question: str) -> bool:
