@@ -72,6 +72,9 @@ def ask(
                          "or doc id; repeatable. A key that matches no indexed article is an error.")] = None,
     since: Annotated[Optional[str], typer.Option(help="Published on or after YYYY-MM-DD.")] = None,
     until: Annotated[Optional[str], typer.Option(help="Published on or before YYYY-MM-DD.")] = None,
+    after: Annotated[Optional[list[str]], typer.Option(
+        "--after", help="An earlier question of the conversation (repeatable, oldest first): each is answered "
+                        "first, so a follow-up such as 'Who is paying for them?' is understood.")] = None,
     data_dir: DataDir = None,
 ) -> None:
     """Answer one question with numbered citations."""
@@ -89,8 +92,12 @@ def ask(
     rag = _rag(data_dir)
     live = not as_json and rag.settings.answer_mode == "llm" and sys.stdout.isatty()
     answer = None
+    history: list[dict] = []
     try:
-        for event in rag.stream(question, filters=filters, top_k=top_k):
+        for earlier in after or []:
+            said = rag.ask(earlier, history=history, filters=filters, top_k=top_k)
+            history += [{"role": "user", "content": earlier}, {"role": "assistant", "content": said.text}]
+        for event in rag.stream(question, history=history, filters=filters, top_k=top_k):
             if isinstance(event, str):
                 if live:  # words as the model writes them; the verified text follows
                     typer.echo(_printable(event, keep="\n"), nl=False)
@@ -104,7 +111,11 @@ def ask(
         return
     if live:
         typer.echo("\n\nVerified:")
+    if answer.restated():
+        typer.echo(_printable(answer.restated()))
     typer.echo(_printable(answer.text, keep="\n"))
+    if answer.short_answer and not answer.abstained:
+        typer.echo(f"  Short answer: {_printable(answer.short_answer)}")
     for u in answer.unsupported:
         typer.echo(f"  (!) not supported by the passages: {_printable(u.sentence)}")
     added = sorted({c.n for c in answer.citations if c.added})

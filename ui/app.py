@@ -48,6 +48,8 @@ a.cite { display: inline-block; font-size: 0.75em; font-weight: 600; line-height
   margin: 0 0.1em; border-radius: 0.6em; background: #2563eb; color: #fff !important; text-decoration: none;
   vertical-align: super; cursor: pointer; }
 a.cite:hover { background: #1d4ed8; }
+mark.short-answer { background: #bbf7d0; color: #052e16; font-weight: 600; padding: 0 0.1em; border-radius: 2px; }
+.rag-meta.restated { font-style: italic; margin-bottom: 0.3em; }
 .unsupported { background: rgba(245, 158, 11, 0.25); border-bottom: 2px dotted #d97706; }
 .rag-abstain { border-left: 4px solid #6b7280; padding: 0.3em 0.6em; background: rgba(107, 114, 128, 0.12); }
 .rag-error { border-left: 4px solid #dc2626; padding: 0.3em 0.6em; background: rgba(220, 38, 38, 0.1); }

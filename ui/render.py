@@ -74,10 +74,13 @@ def answer_html(answer: Answer, turn: int) -> str:
             f'The closest passages are under Sources for you to read.</div>'
         )
     ranges = _unsupported_ranges(text, [u.sentence for u in answer.unsupported])
-    cuts = sorted({0, len(text), *(a for a, _ in ranges), *(b for _, b in ranges)})
-    out = []
+    short = _short_answer_range(answer)
+    cuts = sorted({0, len(text), *(a for a, _ in ranges), *(b for _, b in ranges), *(short or ())})
+    out = [f'<div class="rag-meta restated">{escape(answer.restated())}</div>'] if answer.restated() else []
     for a, b in zip(cuts, cuts[1:]):
         piece = _with_badges(text[a:b], turn, answer.passages)
+        if short and short[0] <= a and b <= short[1]:
+            piece = f'<mark class="short-answer" title="The short answer">{piece}</mark>'
         if any(s <= a and b <= e for s, e in ranges):
             piece = f'<span class="unsupported" title="{_NOT_SUPPORTED}">⚠ {piece}</span>'
         out.append(piece)
@@ -85,6 +88,15 @@ def answer_html(answer: Answer, turn: int) -> str:
     if answer.mode == "llm" and answer.model:
         footer = f'<div class="rag-meta">LLM answer by {escape(answer.model)}; citations checked against the passages.</div>'
     return "".join(out) + footer
+
+
+def _short_answer_range(answer: Answer) -> tuple[int, int] | None:
+    """Where the short answer sits in the answer text: inside its quoted sentence, the first one."""
+    if not answer.short_answer or not answer.citations:
+        return None
+    first = answer.text.split(f"[{answer.citations[0].n}]", 1)[0]
+    start = first.find(answer.short_answer)
+    return (start, start + len(answer.short_answer)) if start >= 0 else None
 
 
 def error_html(message: str) -> str:
@@ -167,7 +179,12 @@ def answer_markdown(answer: Answer) -> str:
     """The answer with its numbered sources, ready to paste into a document."""
     if answer.error:
         return f"**Q:** {answer.question}\n\nError: {answer.error}\n"
-    lines = [f"**Q:** {answer.question}", "", answer.text, ""]
+    lines = [f"**Q:** {answer.question}", ""]
+    if answer.restated():
+        lines += [f"_{answer.restated()}_", ""]
+    if answer.short_answer and not answer.abstained:
+        lines += [f"**Short answer:** {answer.short_answer}", ""]
+    lines += [answer.text, ""]
     if answer.abstained:
         lines.append("Closest passages:")
         shown = list(enumerate(answer.passages, 1))[:3]
