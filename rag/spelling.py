@@ -18,7 +18,8 @@ Rules (each one keeps a question the speller cannot improve as it was):
   words: "condiment" (2.7) and "postage" (3.5) are words, "abuot" (0) and
   "zelenksy" (0) are not; "wat" (3.4) and "teh" (3.0) are frequent too,
   but as typos: a word one edit from a function or question word is
-  corrected however common it is.
+  corrected unless it is very common itself (Zipf ``TYPO_ZIPF``, once per
+  10,000 words: "many" is not "any", "day" is not "say").
 * Left alone: words of 1-2 letters, words holding a digit, words with a
   capital after the first letter (acronyms, "iPhone", "McDonald") and words
   outside the Latin script (Chinese, Russian, ...: inflection and word
@@ -61,6 +62,7 @@ from .text import _stemmer, fold, nltk_data
 
 # words as a reader sees them: letters, digits and marks; apostrophes and hyphens split ("zelensky's")
 COMMON_ZIPF = 2.5  # see the module docstring
+TYPO_ZIPF = 4.0  # a word this common is no typo even one edit from a function word ("many", "day")
 _TOKEN = regex.compile(r"[\p{L}\p{N}][\p{L}\p{N}\p{M}]*")
 _ASCII_TOKEN = re.compile(r"[a-z0-9]+")  # _TOKEN on lowercase ASCII text, with the faster stdlib re
 _HAS_DIGIT = re.compile(r"\d")
@@ -194,7 +196,8 @@ class Speller:
             return None  # another script (or letters that fold to something else)
         if key in self._known or _stemmer("english").stemWord(key) in self._stems:
             return None
-        if zipf_frequency(key, "en") >= COMMON_ZIPF and not _near_function_word(key):
+        zipf = zipf_frequency(key, "en")
+        if zipf >= COMMON_ZIPF and (zipf >= TYPO_ZIPF or not _near_function_word(key)):
             return None  # a common English word the articles lack ("paying", "postage") is not a typo
         return key
 

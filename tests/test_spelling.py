@@ -200,3 +200,9 @@ def test_common_english_words_the_articles_lack_are_not_typos():
     assert speller.correct("Who is paying for them?").changes == []  # not "having"
     assert speller.correct("Is there a postage stamp?").changes == []  # not "hostage"
     assert speller.correct("wat about teh purchse").text == "what about the purchase"  # typos of function words
+
+
+def test_very_common_words_near_function_words_stay():
+    speller = Speller.from_texts(["The posts were published."])
+    assert speller.correct("How many posts was that?").changes == []  # not "any"
+    assert speller.correct("What day of the week was that?").changes == []  # not "say"

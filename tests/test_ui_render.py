@@ -146,3 +146,23 @@ def test_sources_show_author_outlet_date_and_a_safe_link():
         render.answer_markdown(answer))
     hostile = passage.model_copy(update={"url": "javascript:alert(1)"})
     assert "href" not in render.sources_html(answer.model_copy(update={"passages": [hostile]}), 1)
+
+
+def test_the_short_answer_is_highlighted_inside_its_quote_and_the_rewrite_is_shown():
+    p = passage("The more than four-hour meeting was held in St. Petersburg on Friday.")
+    quote = p.text
+    answer = Answer(question="How long did it last?", query="How long did it last? (Witkoff meet Putin)",
+                    text=f"{quote} [1]", citations=[cite(1, p, quote)], passages=[p],
+                    short_answer="more than four-hour")
+    out = render.answer_html(answer, 1)
+    marked = re.search(r'<mark class="short-answer"[^>]*>(.*?)</mark>', out)
+    assert marked and visible_text(marked.group(1)) == "more than four-hour"
+    assert "Answering: How long did it last? (Witkoff meet Putin)" in visible_text(out)
+    assert visible_text(out).count("more than four-hour") == 1  # highlighted in place, not repeated
+    markdown = render.answer_markdown(answer)
+    assert "**Short answer:** more than four-hour" in markdown and "_Answering: How long" in markdown
+    corrected = answer.model_copy(update={"corrections": [("lnog", "long")], "query": "How long did it last?",
+                                          "question": "How lnog did it last?"})
+    assert "Searched for: How long did it last?" in visible_text(render.answer_html(corrected, 2))
+    plain = answer.model_copy(update={"query": answer.question, "short_answer": None})
+    assert "Answering" not in render.answer_html(plain, 3) and "short-answer" not in render.answer_html(plain, 3)

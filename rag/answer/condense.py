@@ -18,12 +18,23 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
+from ..text import terms
 from .citations import strip_markers
+
+
+def content_terms(text: str) -> list[str]:
+    """The question's own content words (stop words and question words dropped, as BM25 drops them)."""
+    return terms(text)
 
 _PERSONAL = {"he": "subject", "him": "object", "she": "subject", "his": "possessive", "hers": "possessive"}
 _THING = {"they": "subject", "them": "object", "it": "subject", "their": "possessive", "its": "possessive"}
 _PRONOUN = re.compile(r"\b(he|him|his|she|her|hers|they|them|their|it|its)\b", re.I)
-_ELLIPSIS = re.compile(r"^\s*(and|also|what about|how about|and what about|and how about|what else|who else)\b", re.I)
+_ELLIPSIS = re.compile(r"^\s*(and|also|so|but|then|what about|how about|and what about|and how about|what else|"
+                       r"who else)\b", re.I)
+# "that"/"this" standing for the last answer's subject: "How does Ukraine see that?", "How many posts was that?"
+_THAT = re.compile(r"\b(?:that|this)\s*[?.!]*\s*$|\b(?:was|is|did|does|about|with|after|before|to|of) (?:that|this)\b"
+                   r"(?!\s+[a-z]+(?:ing|ed|s)?\s)|\bboth sides\b|\bthe two\b", re.I)
+MAX_CONTEXTLESS_WORDS = 1  # "Why?", "How long?": a question this bare, naming nothing, leans on the conversation
 _DEMONSTRATIVE = re.compile(r"\b(this|that|these|those) (meeting|talks?|call|deal|plan|visit|summit|article|"
                             r"proposal|agreement|statement|decision|event|story|report)\b", re.I)
 _WH_FIRST = re.compile(r"^(what|which|who|whom|whose|when|where|why|how|did|does|do|is|are|was|were|will|"
@@ -54,7 +65,7 @@ def condense(question: str, history: Sequence[dict] | None) -> str:
     resolved = _PRONOUN.sub(lambda m: _referent(m, person, topic), question)
     if resolved != question and not _PRONOUN.search(resolved) and not _ELLIPSIS.match(question):
         return resolved
-    context = topic if topic and topic.lower() not in resolved.lower() else _gist(previous_q)
+    context = _gist(previous_q)  # "that", "it", an ellipsis: what the last question was about, in its words
     return f"{resolved.rstrip()} ({context})" if context else resolved
 
 
@@ -94,18 +105,24 @@ def last_answer(history: Sequence[dict] | None) -> str:
 
 
 def _is_follow_up(question: str) -> bool:
-    return bool(_PRONOUN.search(question) or _ELLIPSIS.match(question) or _DEMONSTRATIVE.search(question))
+    return bool(_PRONOUN.search(question) or _ELLIPSIS.match(question) or _DEMONSTRATIVE.search(question)
+                or _THAT.search(question)
+                or (len(content_terms(question)) <= MAX_CONTEXTLESS_WORDS and not _names(question)))
 
 
 def _names(text: str) -> list[str]:
     found = []
     for m in _NAME.finditer(text):
-        name = m.group(0).strip(" .")
+        name = re.sub(r"['’]s\b", "", m.group(0)).strip(" .")  # "Witkoff's" -> "Witkoff", "Who's" -> "Who"
         while name.split() and name.split()[0].strip("'’") in _NOT_NAMES:  # "Did Witkoff" -> "Witkoff"
             name = name.split(" ", 1)[1] if " " in name else ""
         if name and name not in found:
             found.append(name)
     return found
+
+
+def _shares_word(name: str, others: list[str]) -> bool:
+    return any(set(name.lower().split()) & set(o.lower().split()) for o in others)
 
 
 def _person(question: str, answer: str) -> str:
@@ -115,7 +132,8 @@ def _person(question: str, answer: str) -> str:
     asked = _names(question)
     told = [re.split(r" (?:of|de|van|von|al|bin) ", n)[0] for n in _names(answer)]  # "Zoé Lefèvre of Montréal"
     if re.match(r"^\s*who\b", question, re.I):
-        new = [n for n in told if n not in asked and " " in n] or [n for n in told if n not in asked]
+        new = [n for n in told if not _shares_word(n, asked)]  # "Steve Witkoff" is not new after "Witkoff's"
+        new = [n for n in new if " " in n] or new
         if new:
             return new[0]
     full = [n for n in asked if " " in n]

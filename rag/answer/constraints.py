@@ -39,9 +39,8 @@ class Constraints:
         return bool(self.years or self.quarters or self.ordinals or self.names)
 
     def met_by(self, text: str) -> bool:
-        """Whether ``text`` (a sentence with its passage and title) meets every year, quarter and
-        ordinal, and names at least one of the question's names, at least half of its words (the
-        quiz-style preamble of a news question names more than its answer's article needs to)."""
+        """Whether ``text`` (a sentence with its passage and title) holds every year, quarter and ordinal
+        of the question: figures are said one way, so a miss means another year or event."""
         if self.years and not self.years <= set(_YEAR.findall(text)):
             return False
         if self.quarters:
@@ -50,11 +49,17 @@ class Constraints:
                 return False
         if self.ordinals and not self.ordinals <= set(_ORDINAL.findall(text)):
             return False
-        if self.names:
-            held = set(terms(text))
-            if not any(2 * len(name & held) >= len(name) for name in self.names):
-                return False  # "World Cup Final" is met by "World Cup 2014 winner"; "Springfield" by Springfield only
         return True
+
+    def names_met_by(self, text: str) -> bool:
+        """Whether ``text`` names at least one of the question's names, at least half of its words ("World
+        Cup Final" is met by "World Cup 2014 winner"). Names are a softer constraint than figures: an
+        article may say "the city" for Montréal or leave its own subject unnamed in a passage, and a
+        news-quiz question's preamble names more than its answer's article needs to."""
+        if not self.names:
+            return True
+        held = set(terms(text))
+        return any(2 * len(name & held) >= len(name) for name in self.names)
 
 
 def context_of(sentence: str, passage_text: str, title: str) -> str:

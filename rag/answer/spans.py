@@ -26,15 +26,24 @@ _NUM = (r"(?:\d[\d,.]*(?:\s?(?:million|billion|trillion|thousand|hundred))?|(?:o
 _MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|"
           r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?")
 _DAY = r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
+_YEAR = r"(?:1\d{3}|20\d\d)"
+_ORDINAL_WORD = (r"(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|"
+                 r"thirteenth|fourteenth|fifteenth|sixteenth|seventeenth|eighteenth|nineteenth|twentieth|"
+                 r"twenty-first)")
+_CENTURY = (rf"(?:(?:early|mid|late)[\s-]+)?(?:\d{{1,2}}(?:st|nd|rd|th)|{_ORDINAL_WORD})(?:\s+(?:and|or|to)\s+"
+            rf"(?:\d{{1,2}}(?:st|nd|rd|th)|{_ORDINAL_WORD}))?[\s-]+centur(?:y|ies)")
 _UNIT_TIME = r"(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?|centuries|century|nights?)"
 
 _SPANS: dict[str, re.Pattern] = {
     "duration": re.compile(rf"\b(?:(?:more|less|fewer) than |about |nearly |almost |over |under |around )?"
-                           rf"{_NUM}[\s-]{_UNIT_TIME}\b|\b(?:an?|one) (?:hour|day|week|month|year|minute)\b", re.I),
+                           rf"{_NUM}[\s-]{_UNIT_TIME}\b|\b(?:an?|one) (?:hour|day|week|month|year|minute)\b|"
+                           rf"\b(?:until|into|through|till)\s+(?:the\s+)?{_CENTURY}|\b(?:seconds|minutes|hours|days|"
+                           rf"weeks|months|years|decades|centuries)\b", re.I),
     "date": re.compile(rf"\b(?:{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?|\d{{1,2}}(?:st|nd|rd|th)?\s+"
-                       rf"(?:of\s+)?{_MONTH}(?:,?\s+\d{{4}})?|{_MONTH}\s+\d{{4}}|(?:in|since|by|until|from)\s+"
-                       rf"(?:1[5-9]\d\d|20\d\d)|(?:early|mid|late)[\s-]+{_MONTH}|(?:on\s+)?{_DAY}|"
-                       rf"(?:1[5-9]\d\d|20\d\d)|(?:next|last|this)\s+(?:week|month|year|{_DAY})|yesterday|today|"
+                       rf"(?:of\s+)?{_MONTH}(?:,?\s+\d{{4}})?|{_MONTH}\s+\d{{4}}|(?:in|since|by|until|from|of|around|"
+                       rf"circa|before|after|between)\s+\d{{3,4}}s?|(?:early|mid|late)[\s-]+(?:{_MONTH}|\d{{4}}s?)|"
+                       rf"(?:on\s+)?{_DAY}|{_YEAR}s?|\d{{1,4}}\s?(?:BC|BCE|AD|CE)|{_CENTURY}|"
+                       rf"(?:next|last|this)\s+(?:week|month|year|{_DAY})|yesterday|today|"
                        rf"tomorrow|tonight|(?:in|within)\s+{_NUM}\s+{_UNIT_TIME}|{_NUM}\s+{_UNIT_TIME}\s+"
                        rf"(?:ago|later|earlier|from now)|{_MONTH}(?=\s|,|\.))\b", re.I),
     "amount": re.compile(rf"(?:[$€£¥]\s?{_NUM}|\b{_NUM}\s?(?:%|percent|per cent|dollars|euros|pounds|yen|"
@@ -46,6 +55,12 @@ _NAME = re.compile(r"[“\"‘]([^”\"’]{2,60})[”\"’]|\b(?:[A-Z][\w'’.&
                    r"von|der)?\s*[A-Z][\w'’.&-]*)*", re.U)
 _LOCATIVE = re.compile(r"\b(?:at|in|on|near|to|from|outside|inside|into|across)\s+((?:the|a|an)\s+[\w-]+(?:\s+[\w-]+){0,3})",
                        re.I)  # "at the north quay"
+_GROUP = re.compile(r"\b(?:the\s+)?(?:[a-z-]+\s+){0,2}(?:parties|party|government|governments|officials|police|court|"
+                    r"courts|army|troops|soldiers|leaders|members|voters|citizens|people|residents|workers|"
+                    r"scientists|researchers|doctors|experts|critics|authorities|ministry|council|committee|"
+                    r"parliament|congress|senate|monarch|king|queen|emperor|pope|church|company|companies|firm|"
+                    r"bank|investors|students|teachers|officers|rebels|settlers|colonists|missionaries|merchants|"
+                    r"farmers|nobles|priests|bishops|community|consortium|partnership|manufacturers)\b")
 _AGENT = re.compile(r"\bby\s+((?:an?|the|its|their)\s+[\w-]+(?:\s+[\w-]+){0,4})", re.I)  # "financed by a ... programme"
 _ENTITY_HEAD = (r"(?:country|countries|nation|city|cities|state|states|company|companies|firm|team|club|show|series|"
                 r"film|movie|book|song|album|group|organi[sz]ation|party|agency|network|brand|app|airline|bank|"
@@ -103,7 +118,7 @@ def typed_spans(sentence: str, kind: AnswerType, question: str, context: str = "
             s, e = m.span(1) if m.group(1) else m.span()
             found.append((s, e))
         if kind == "person":
-            found += [m.span(1) for m in _AGENT.finditer(sentence)]
+            found += [m.span(1) for m in _AGENT.finditer(sentence)] + [m.span() for m in _GROUP.finditer(sentence)]
         if kind == "place":
             found += [m.span(1) for m in _LOCATIVE.finditer(sentence)]
     else:
