@@ -141,3 +141,25 @@ def test_a_question_typed_in_a_hurry_is_answered_like_the_corrected_one(corpus_r
     assert hurried.corrections and hurried.restated().startswith("Searched for: ")
     assert hurried.text == plain.text and not hurried.abstained
     assert "40-minute" in hurried.text
+
+
+def test_a_summary_quotes_different_facts_from_different_articles_in_date_order(make_rag, tmp_path):
+    folder = tmp_path / "talks"
+    folder.mkdir()
+    days = {"a.txt": ("2025-03-01", "The envoy met the president in Geneva for three hours on Monday. "
+                                    "The talks in Geneva ended without a deal, officials said."),
+            "b.txt": ("2025-03-08", "A second round of talks in Geneva produced a prisoner exchange agreement. "
+                                    "Both delegations praised the Geneva talks as constructive."),
+            "c.txt": ("2025-03-15", "The third round of Geneva talks collapsed after a dispute over the ceasefire line. "
+                                    "Markets fell sharply after the Geneva talks collapsed.")}
+    for name, (day, text) in days.items():
+        (folder / name).write_text(f"Geneva talks\n\nPublished: {day}\n\n{text}\n")
+    rag = make_rag()
+    rag.ingest([folder], progress=False)
+    answer = rag.ask("Summarise the Geneva talks.")
+    assert not answer.abstained
+    cited = [answer.passages[c.n - 1] for c in answer.citations]
+    assert len({p.doc_id for p in cited}) == 3  # one article is not the whole story
+    dates = [p.published for p in cited]
+    assert dates == sorted(dates)  # oldest first
+    assert 3 <= len(answer.citations) <= 4

@@ -41,6 +41,10 @@ _WH_FIRST = re.compile(r"^(what|which|who|whom|whose|when|where|why|how|did|does
                        r"would|can|could|has|have|had|should)\b", re.I)
 # a run of capitalised words, with the small words names hold ("Côte-des-Neiges", "Bank of England")
 _NAME = re.compile(r"\b[A-Z][\w'’.-]*(?:\s+(?:of|de|la|van|von|der|al|bin)?\s*[A-Z][\w'’.-]*)*", re.U)
+# a person's name follows a role: "Kremlin spokesman Dmitry Peskov", "envoy, Steve Witkoff,"
+_ROLE_BEFORE = re.compile(r"\b(?:spokes(?:man|woman|person)|president|minister|envoy|secretary|mayor|governor|"
+                          r"senator|chancellor|leader|chief|director|ceo|adviser|advisor|general|official|"
+                          r"ambassador|judge|king|queen|pope)\W{1,3}$", re.I)
 _COUNTED = re.compile(r"\bhow (?:many|much)\s+((?:[a-z-]+\s+){0,2}[a-z-]+?)\s+(?:will|would|did|does|do|is|are|was|"
                       r"were|has|have|had|can|could|should)\b", re.I)
 _NOT_NAMES = {"I", "The", "A", "An", "In", "On", "At", "And", "But", "What", "Which", "Who", "When", "Where",
@@ -133,7 +137,9 @@ def _person(question: str, answer: str) -> str:
     told = [re.split(r" (?:of|de|van|von|al|bin) ", n)[0] for n in _names(answer)]  # "Zoé Lefèvre of Montréal"
     if re.match(r"^\s*who\b", question, re.I):
         new = [n for n in told if not _shares_word(n, asked)]  # "Steve Witkoff" is not new after "Witkoff's"
-        new = [n for n in new if " " in n] or new
+        people = [n for n in new if _ROLE_BEFORE.search(answer.split(n)[0]) or re.search(
+            rf"{re.escape(n)}\W+(?:said|says|told|added|stated|announced)\b", answer)]
+        new = people or [n for n in new if " " in n] or new
         if new:
             return new[0]
     full = [n for n in asked if " " in n]

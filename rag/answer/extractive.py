@@ -33,6 +33,7 @@ from ..questions import parts
 from ..sentences import ends_like_a_sentence, is_question, reflow, table_cells
 from ..text import jaccard, terms, word_count, words
 from ..types import Passage
+from .abstention import answer_probability
 from .base import ABSTAIN_TEXT, Asked, Draft
 from .citations import cite, passage_sentences, with_marker
 from .condense import condense, last_answer
@@ -53,6 +54,13 @@ MIN_WORDS = 4
 HEADING_WORDS = 12
 CONTEXT_WEIGHT = 0.8  # a sentence may lean on the one before it ("The meeting lasted...")
 CARRIED_WEIGHT = 0.35  # a follow-up's words taken from the conversation, against the user's own
+BROAD_SENTENCES = 4  # a summary or comparison quotes up to this many sentences...
+BROAD_RATIO = 0.6  # ...each scoring at least this share of the best
+# "Summarise the talks", "How do X and Y compare?", "What happened with X?", "Give me an overview of ..."
+_BROAD = re.compile(r"\b(?:summari[sz]e|summary|sum up|overview|rundown|recap|compare|comparison|contrast|"
+                    r"differ(?:ence)?s?|what happened|what(?:'s| is| has) (?:been )?happening|main points|"
+                    r"key points|(?:latest|main|key) developments)\b", re.I)
+NAME_MISS_WEIGHT = 0.85  # a sentence whose passage names none of the question's names
 REPEAT_WEIGHT = 0.75  # a follow-up asks for more than the sentence the last answer already quoted
 
 _NUMBER_Q = re.compile(
@@ -101,7 +109,8 @@ class Candidate:
     query_dense: float = 0.0  # cosine with the standalone question alone
     context: str = ""  # the passage's title and text: where the question's constraints are looked for
     spans: list[tuple[int, int]] | None = None  # spans of the asked-for type in ``text``; None: no type asked
-    meets: bool = True  # the question's years, quarters, ordinals and names are in its article
+    meets: bool = True  # the question's years, quarters and ordinals are in its passage or title
+    names_met: bool = True  # ...and one of its names
 
     @property
     def eligible(self) -> bool:
@@ -112,13 +121,15 @@ class Candidate:
     def score(self) -> float:
         """What ranks the sentences: for a follow-up, its meaning is weighed against the user's own
         words as much as the standalone question, and a sentence already quoted weighs less."""
-        return self._score(self.lexical) * (REPEAT_WEIGHT if self.repeats else 1.0)
+        return (self._score(self.lexical) * (REPEAT_WEIGHT if self.repeats else 1.0)
+                * (1.0 if self.names_met else NAME_MISS_WEIGHT))
 
     @property
     def evidence(self) -> float:
         """What the abstention rule compares with the threshold: how well it answers the question as asked
         (for a follow-up, the standalone form)."""
-        return max(self.score, self._score(self.lexical, self.query_dense))
+        return max(self.score, self._score(self.lexical, self.query_dense)
+                   * (1.0 if self.names_met else NAME_MISS_WEIGHT))
 
     @property
     def own_score(self) -> float:
@@ -169,12 +180,15 @@ class ExtractiveAnswerer:
         ranked = rankings[0]
         eligible = [c for c in ranked if c.eligible]
         best = eligible[0] if eligible else None
-        if best is None or best.evidence < self.threshold:
-            top = best.evidence if best else (ranked[0].evidence if ranked else 0.0)
-            return Draft(ABSTAIN_TEXT, [], True, top)
+        confidence = answer_probability(evidence_features(best, eligible)) if best else 0.0
+        if best is None or confidence < self.threshold:
+            return Draft(ABSTAIN_TEXT, [], True, confidence)
+        kind = expected_type(question)
+        if kind is None and _BROAD.search(question):
+            chosen = _overview(eligible, best, passages, Constraints(question), BROAD_SENTENCES)
+            return _result(chosen, passages, confidence)
         chosen = [best]
         wanted = set(terms(follow_up.own_words if follow_up else question))
-        kind = expected_type(question)
         follower = _next_in_line(ranked, best)
         if follower is not None and _completes(follower, best, wanted):
             chosen.append(follower)
@@ -185,22 +199,24 @@ class ExtractiveAnswerer:
             # an extra sentence must bring something asked for: a word of the question, or another answer of the
             # asked-for type (two sources giving two dates are both worth showing)
             adds = (cand.terms & wanted) - covered or (kind and _new_answer(cand, chosen, kind, question))
-            if cand not in chosen and adds and all(jaccard(cand.terms, c.terms) < 0.5 for c in chosen):
+            if cand not in chosen and adds and cand.names_met and all(jaccard(cand.terms, c.terms) < 0.5 for c in chosen):
                 chosen.append(cand)
-        return _result(chosen, passages, best.evidence, expected_type(question), question)
+        return _result(chosen, passages, confidence, kind, question)
 
     def _answer_parts(self, rankings: list[list[Candidate]], passages: list[Passage],
                       asked: list[str]) -> Draft:
         """A compound question: each part's best sentence, in the parts' order, for every part the evidence
         answers; an abstention only when it answers none."""
         chosen: list[Candidate] = []
+        confidence = 0.0
         for ranked in rankings:
             taken = {(c.n, c.start) for c in chosen}  # one sentence may answer two parts: quoted once
             ranked = [c for c in ranked if c.eligible]
-            best = ranked[0] if ranked and ranked[0].evidence >= self.threshold else None
+            p = answer_probability(evidence_features(ranked[0], ranked)) if ranked else 0.0
+            confidence = max(confidence, p)
+            best = ranked[0] if ranked and p >= self.threshold else None
             if best is not None and (best.n, best.start) not in taken and len(chosen) < self.max_sentences:
                 chosen.append(best)
-        confidence = max((r[0].evidence for r in rankings if r), default=0.0)
         if not chosen:
             return Draft(ABSTAIN_TEXT, [], True, confidence)
         return _result(chosen, passages, confidence, expected_type(asked[0]), asked[0])
@@ -248,7 +264,9 @@ def _check(cand: Candidate, question: str, kind: AnswerType | None, constraints:
     else:
         cand.spans = typed_spans(cand.text, kind, question, cand.context)
         cand.type_cue = 1.0 if cand.spans else 0.0
-    cand.meets = not constraints or constraints.met_by(f"{cand.context}\n{cand.text}")
+    where = f"{cand.context}\n{cand.text}"
+    cand.meets = not constraints or constraints.met_by(where)
+    cand.names_met = not constraints or constraints.names_met_by(where)
 
 
 def _result(chosen: list[Candidate], passages: list[Passage], confidence: float,
@@ -261,6 +279,48 @@ def _result(chosen: list[Candidate], passages: list[Passage], confidence: float,
         citations[0] = citations[0].model_copy(update={"answer_span": span})
         short = " ".join(chosen[0].text[span[0]:span[1]].split())
     return Draft(text, citations, False, confidence, short)
+
+
+def _overview(eligible: list[Candidate], best: Candidate, passages: list[Passage], constraints: Constraints,
+              limit: int) -> list[Candidate]:
+    """A summary or comparison: the best sentence about each thing compared, then the best sentences that say
+    something else (not paraphrases: term overlap under a third), new articles first, ordered by date.
+
+    Maximal marginal relevance (Carbonell and Goldstein, SIGIR 1998) with the article as the unit of novelty.
+    """
+    pool = [c for c in eligible if c.score >= BROAD_RATIO * best.score]
+    chosen = [best]
+    for name in constraints.names:  # "How do Lavrov's and Peskov's views compare?": one sentence each
+        about = next((c for c in pool if name <= c.terms and c not in chosen), None)
+        if about is not None and len(chosen) < limit and not any(name <= c.terms for c in chosen):
+            chosen.append(about)
+    while len(chosen) < limit:
+        seen_docs = {c.doc_id for c in chosen}
+        fresh = [c for c in pool if c not in chosen and all(jaccard(c.terms, o.terms) < 0.34 for o in chosen)]
+        if not fresh:
+            break
+        chosen.append(max(fresh, key=lambda c: (c.doc_id not in seen_docs, c.score)))
+    order = {id(c): i for i, c in enumerate(chosen)}
+
+    def when(c: Candidate) -> tuple:
+        day = passages[c.n - 1].published
+        return (day is None, day.toordinal() if day else 0, c.doc_id, c.source_start, order[id(c)])
+    return sorted(chosen, key=when)
+
+
+def evidence_features(best: Candidate, eligible: list[Candidate]) -> dict[str, float]:
+    """What the abstention model weighs (see ``abstention``): the best eligible sentence and its rivals."""
+    rival = next((c for c in eligible if c is not best), None)
+    others = [c for c in eligible[:6] if c is not best][:5]
+    return {
+        "evidence": best.evidence,
+        "dense": best.query_dense,
+        "lexical": best.lexical,
+        "typed": float(best.spans is not None),
+        "margin": best.evidence - (rival.evidence if rival else 0.0),
+        "first": float(best.n == 1),
+        "support": sum(c.doc_id == best.doc_id for c in others) / len(others) if others else 0.0,
+    }
 
 
 def _new_answer(cand: Candidate, chosen: list[Candidate], kind: AnswerType, question: str) -> bool:

@@ -48,7 +48,8 @@ _SPANS: dict[str, re.Pattern] = {
                        rf"(?:ago|later|earlier|from now)|{_MONTH}(?=\s|,|\.))\b", re.I),
     "amount": re.compile(rf"(?:[$€£¥]\s?{_NUM}|\b{_NUM}\s?(?:%|percent|per cent|dollars|euros|pounds|yen|"
                          rf"yuan|rubles|cents)|\b\d[\d,.]*\s?(?:%|bn|m)\b)", re.I),
-    "number": re.compile(rf"(?:[$€£¥]\s?)?\b{_NUM}\b(?:\s?%)?", re.I),
+    "number": re.compile(rf"(?:[$€£¥]\s?)?\b{_NUM}\b(?!\s+of\s+(?:the|its|his|her|their|our|my|these|those)\b)"
+                         rf"(?:\s?%)?", re.I),  # "one of its closest allies" counts nothing
 }
 # a run of capitalised words ("Steve Witkoff", "Côte-des-Neiges", "Bank of England"), or a quoted title
 _NAME = re.compile(r"[“\"‘]([^”\"’]{2,60})[”\"’]|\b(?:[A-Z][\w'’.&-]*)(?:\s+(?:of|de|the|and|for|la|al|bin|van|"
