@@ -82,8 +82,9 @@ class Settings(BaseSettings):
     top_k: int = Field(5, ge=1, le=50, description="Passages handed to the answerer.")
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
     abstain_threshold: float = Field(
-        0.43, description="Extractive answers below this evidence score abstain (calibrated, see README)."
-    )
+        0.39, description="Extractive answers abstain below this probability that the best sentence answers "
+                          "(a logistic model over the evidence and its cutoff, both fitted by "
+                          "eval/fit_abstention.py into rag/answer/abstention.json; see README).")
     max_answer_sentences: int = Field(3, ge=1, le=10)
     max_question_chars: int = Field(2000, ge=10)
     concurrency: int = Field(4, ge=1, le=64, description="Default parallelism of ask_batch.")

@@ -163,3 +163,17 @@ def test_a_summary_quotes_different_facts_from_different_articles_in_date_order(
     dates = [p.published for p in cited]
     assert dates == sorted(dates)  # oldest first
     assert 3 <= len(answer.citations) <= 4
+
+
+def test_the_abstention_cutoff_is_the_one_fitted_with_the_model():
+    import json
+
+    from rag import Settings
+    from rag.answer.abstention import FEATURES, MODEL, answer_probability
+
+    fitted = json.loads(MODEL.read_text())
+    assert Settings().abstain_threshold == fitted["threshold"]  # the default and the model cannot drift apart
+    assert set(fitted["weights"]) == set(FEATURES) and all(abs(w) < 10 for w in fitted["weights"].values())
+    strong = dict(evidence=0.8, dense=0.7, lexical=0.8, typed=1.0, margin=0.2, first=1.0, support=0.6)
+    weak = dict(evidence=0.25, dense=0.2, lexical=0.1, typed=0.0, margin=0.0, first=0.0, support=0.0)
+    assert answer_probability(weak) < fitted["threshold"] < answer_probability(strong)

@@ -8,8 +8,8 @@ so it cannot pass for a citation). Each candidate sentence is scored by
 + 0.10 * answer-type cue (a number for "how many", a date for "when", ...)
 where the cosine's weight passes to the term share as far as the embedding
 model cannot read the question's language (``Embedder.familiarity``: an
-English model on Chinese or Russian gives noise), and the answer abstains when the best score is below a threshold calibrated
-on gold questions (see ``eval/calibrate.py`` and the README).
+English model on Chinese or Russian gives noise), and the answer abstains when a small logistic model over the best
+sentence's evidence (``abstention``, fitted by ``eval/fit_abstention.py`` on five gold sets) says it is unlikely to answer.
 
 Two rules come before the score (``spans``, ``constraints``): a question that
 asks for a type of span (who, when, where, how long, how many, how much,
