@@ -113,7 +113,8 @@ def _ask_conversation(rag: RAG, case: GoldCase, top_k: int | None) -> Answer:
     try:
         for turn in case.history:
             earlier = rag.ask(turn, history=history, top_k=top_k)
-            history += [{"role": "user", "content": turn}, {"role": "assistant", "content": earlier.text}]
+            history += [{"role": "user", "content": earlier.query or turn},  # as the page keeps it: standalone
+                        {"role": "assistant", "content": earlier.text}]
         return rag.ask(case.question, history=history, top_k=top_k)
     except Exception as exc:  # as ask_batch does: one bad case must not sink the run
         return Answer(question=case.question, error=f"{type(exc).__name__}: {exc}")

@@ -12,6 +12,7 @@ from tqdm.auto import tqdm
 
 from . import indexer
 from .answer.base import Answerer, Asked, Draft
+from .answer.verify import languages
 from .answer.extractive import ExtractiveAnswerer
 from .answer.generative import GenerativeAnswerer
 from .config import Settings
@@ -126,10 +127,11 @@ class RAG:
     def retrieve(self, question: str, top_k: int | None = None,
                  filters: Filters | dict | None = None) -> list[Passage]:
         """Passages for ``question``, best first."""
-        question = self._check(question)
-        store = self._open_store()
-        retriever = HybridRetriever(store, self.embedder, rrf_k=self.settings.rrf_k)
-        return retriever.retrieve(question, top_k or self.settings.top_k, _filters(filters))
+        return self._retrieve(self._check(question), top_k, filters)
+
+    def _retrieve(self, query: str, top_k: int | None, filters: Filters | dict | None) -> list[Passage]:
+        retriever = HybridRetriever(self._open_store(), self.embedder, rrf_k=self.settings.rrf_k)
+        return retriever.retrieve(query, top_k or self.settings.top_k, _filters(filters))
 
     def passages(self, doc_id: str | None = None) -> list[Passage]:
         """Every indexed chunk as a Passage (score 0), in source order: for eval and browsing."""
@@ -161,12 +163,10 @@ class RAG:
         started = time.perf_counter()
         question = self._check(question)
         timings: dict[str, float] = {}
-        correction = self._open_store().speller().correct(question)
-        typed = correction.text if _worth_correcting(question, correction.changes) else question
-        query = answerer.condense(typed, history) if history else typed
+        typed, query, corrections = self.standalone(question, history, answerer)
         timings["condense"] = round(time.perf_counter() - started, 4)
         mark = time.perf_counter()
-        passages = self.retrieve(query, top_k=top_k, filters=filters)
+        passages = self._retrieve(query, top_k, filters)  # checked as typed; the carried context may add length
         timings["retrieve"] = round(time.perf_counter() - mark, 4)
         mark = time.perf_counter()
         draft = None
@@ -182,10 +182,22 @@ class RAG:
         yield Answer(
             question=question, query=query, text=draft.text, citations=draft.citations, passages=passages,
             abstained=draft.abstained, mode=answerer.mode, confidence=round(draft.confidence, 4),
-            short_answer=draft.short_answer, corrections=correction.changes if typed != question else [],
+            short_answer=draft.short_answer, corrections=corrections,
             timings=timings, unsupported=draft.unsupported, dropped_citations=draft.dropped,
             model=self.settings.llm_model if answerer.mode == "llm" else None, raw_text=draft.raw,
         )
+
+    def standalone(self, question: str, history: list[dict] | None,
+                   answerer: Answerer) -> tuple[str, str, list[tuple[str, str]]]:
+        """(the question as typed with its typos corrected, its standalone form, the corrections made).
+
+        Corrections are used only when the question is English and the typos are many (``_worth_correcting``).
+        """
+        correction = self._open_store().speller().correct(question)
+        used = _worth_correcting(question, correction.changes)
+        typed = correction.text if used else question
+        query = answerer.condense(typed, history) if history else typed
+        return typed, query, correction.changes if used else []
 
     def _answerer(self, mode: str) -> Answerer:
         if mode == "extractive":
@@ -249,10 +261,12 @@ def _filters(filters: Filters | dict | None) -> Filters | None:
 
 
 def _worth_correcting(question: str, changes: list[tuple[str, str]]) -> bool:
-    """Use the corrected question when the typos are many: two words or more, or a third of its content
-    words. A single unknown word in a long question is more often a real word the articles lack
-    ("postage stamp" is not "hostage stamp")."""
-    if not changes:
+    """Use the corrected question when it is English and the typos are many: two words or more, or a third
+    of its content words. A single unknown word in a long question is more often a real word the articles
+    lack ("postage stamp" is not "hostage stamp"); a German or French question's words are not English
+    typos ("Wie viele Busse" is not "Win views Russo")."""
+    langs = languages(question)
+    if not changes or (langs and "english" not in langs):
         return False
     content = [w for w in question.split() if len(w.strip(".,;:!?\"'")) > 3]
     return len(changes) >= 2 or 3 * len(changes) >= len(content)

@@ -78,6 +78,7 @@ def ask(
     data_dir: DataDir = None,
 ) -> None:
     """Answer one question with numbered citations."""
+    from .answer.verify import UNCHECKED
     from .errors import RagError
     from .types import Filters
 
@@ -96,7 +97,7 @@ def ask(
     try:
         for earlier in after or []:
             said = rag.ask(earlier, history=history, filters=filters, top_k=top_k)
-            history += [{"role": "user", "content": earlier}, {"role": "assistant", "content": said.text}]
+            history += [{"role": "user", "content": said.query or earlier}, {"role": "assistant", "content": said.text}]
         for event in rag.stream(question, history=history, filters=filters, top_k=top_k):
             if isinstance(event, str):
                 if live:  # words as the model writes them; the verified text follows
@@ -117,7 +118,10 @@ def ask(
     if answer.short_answer and not answer.abstained:
         typer.echo(f"  Short answer: {_printable(answer.short_answer)}")
     for u in answer.unsupported:
-        typer.echo(f"  (!) not supported by the passages: {_printable(u.sentence)}")
+        if u.reason.startswith(UNCHECKED):  # kept, neither confirmed nor contradicted
+            typer.echo(f"  (?) not checked (another language than its passage): {_printable(u.sentence)}")
+        else:
+            typer.echo(f"  (!) not supported by the passages: {_printable(u.sentence)}")
     added = sorted({c.n for c in answer.citations if c.added})
     if added:
         typer.echo(f"  (citations {added} were added by verification)")

@@ -19,7 +19,7 @@ Rules (each one keeps a question the speller cannot improve as it was):
   "zelenksy" (0) are not; "wat" (3.4) and "teh" (3.0) are frequent too,
   but as typos: a word one edit from a function or question word is
   corrected unless it is very common itself (Zipf ``TYPO_ZIPF``, once per
-  10,000 words: "many" is not "any", "day" is not "say").
+  100,000 words: "many" is not "any", "day" is not "say").
 * Left alone: words of 1-2 letters, words holding a digit, words with a
   capital after the first letter (acronyms, "iPhone", "McDonald") and words
   outside the Latin script (Chinese, Russian, ...: inflection and word
@@ -32,6 +32,9 @@ Rules (each one keeps a question the speller cannot improve as it was):
   did, say, about, ...: a question is likelier to hold "what" than "was"),
   then the most chunks, then the closest length, then alphabetical order.
   No candidate within the distance: the word stays.
+* A capitalised word inside the question that ``wordfreq`` knows is a name
+  the articles may lack ("Olaf Scholz" is not "Olaf Schools"); one it has
+  never seen ("Zelenksy") is a typo.
 * Only the misspelled word's characters change: casing follows the
   original ("Zelenksy?" -> "Zelensky?"), punctuation and spaces stay.
 
@@ -151,7 +154,9 @@ class Speller:
 
     def correct(self, question: str) -> Correction:
         """``question`` with its unknown words replaced by their nearest known words; see the module docstring."""
-        found = [(m, key) for m in _TOKEN.finditer(question) if (key := self._unknown(m.group())) is not None]
+        tokens = list(_TOKEN.finditer(question))
+        found = [(m, key) for m in tokens if (key := self._unknown(m.group())) is not None
+                 and not _a_real_name(m, key, tokens[0])]
         if not found:
             return Correction(text=question)
         nearest = self._nearest(list(dict.fromkeys(key for _, key in found)))
@@ -224,6 +229,13 @@ class Speller:
                                                            limit=None)]
             out[key] = min(found)[-1] if found else None
         return out
+
+
+def _a_real_name(m: regex.Match, key: str, first: regex.Match) -> bool:
+    """A capitalised word inside the question that the web has seen ("Scholz", "Olaf") names someone the
+    articles may simply not hold: "correcting" it to an indexed name would answer about someone else.
+    One the web has never seen ("Zelenksy", "Witkof") is a typo."""
+    return m.group()[0].isupper() and m.start() != first.start() and zipf_frequency(key, "en") > 0
 
 
 @lru_cache(maxsize=4096)

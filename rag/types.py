@@ -156,7 +156,8 @@ class Answer(BaseModel):
     mode: Literal["extractive", "llm"] = "extractive"
     error: str | None = None
     confidence: float | None = Field(
-        None, description="Extractive: the evidence score the abstention rule compared; LLM: share of supported sentences.")
+        None, description="Extractive: the probability that the best sentence answers (rag.answer.abstention), "
+                          "compared with Settings.abstain_threshold; LLM: share of supported sentences.")
     timings: dict[str, float] = Field(default_factory=dict)
     unsupported: list[UnsupportedSentence] = Field(
         default_factory=list, description="LLM mode: sentences no cited passage states (kept, to be marked).")

@@ -172,8 +172,30 @@ def test_the_abstention_cutoff_is_the_one_fitted_with_the_model():
     from rag.answer.abstention import FEATURES, MODEL, answer_probability
 
     fitted = json.loads(MODEL.read_text())
-    assert Settings().abstain_threshold == fitted["threshold"]  # the default and the model cannot drift apart
+    assert Settings.model_fields["abstain_threshold"].default == fitted["threshold"]  # the default and the model cannot drift apart
     assert set(fitted["weights"]) == set(FEATURES) and all(abs(w) < 10 for w in fitted["weights"].values())
     strong = dict(evidence=0.8, dense=0.7, lexical=0.8, typed=1.0, margin=0.2, first=1.0, support=0.6)
     weak = dict(evidence=0.25, dense=0.2, lexical=0.1, typed=0.0, margin=0.0, first=0.0, support=0.0)
     assert answer_probability(weak) < fitted["threshold"] < answer_probability(strong)
+
+
+def test_a_question_that_names_its_own_antecedent_is_left_alone():
+    who = [{"role": "user", "content": "Who met Putin?"},
+           {"role": "assistant", "content": "Steve Witkoff met Putin. [1]"}]
+    assert condense("Did Zelensky say he would attend?", who) == "Did Zelensky say he would attend?"
+    buses = [{"role": "user", "content": Q1}, {"role": "assistant", "content": "The city will buy 40. [1]"}]
+    assert condense("What did Apple say about its earnings?", buses) == "What did Apple say about its earnings?"
+    assert condense("Who is paying for their purchase?", buses) == "Who is paying for Montréal's electric buses' purchase?"
+    china = [{"role": "user", "content": "What did Witkoff say about China?"},
+             {"role": "assistant", "content": "x [1]"}]
+    assert condense("What about the US?", china) == "What about the US? (Witkoff say about China)"  # not a swap
+
+
+def test_the_appended_conversation_does_not_change_what_is_asked():
+    from rag.answer.condense import without_context
+
+    history = [{"role": "user", "content": "What did Witkoff say when he met Putin?"},
+               {"role": "assistant", "content": "x [1]"}]
+    query = condense("How long did it last?", history)
+    assert without_context(query) == "How long did it last?"
+    assert expected_type(without_context(query)) == "duration"  # not the carried "when"

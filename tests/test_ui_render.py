@@ -166,3 +166,13 @@ def test_the_short_answer_is_highlighted_inside_its_quote_and_the_rewrite_is_sho
     assert "Searched for: How long did it last?" in visible_text(render.answer_html(corrected, 2))
     plain = answer.model_copy(update={"query": answer.question, "short_answer": None})
     assert "Answering" not in render.answer_html(plain, 3) and "short-answer" not in render.answer_html(plain, 3)
+
+
+def test_the_short_answer_highlight_takes_whole_words_only():
+    p = passage("In 2025 Springfield will buy 25 buses.")
+    answer = Answer(question="How many buses?", text=f"{p.text} [1]", citations=[cite(1, p, p.text)],
+                    passages=[p], short_answer="25")
+    out = render.answer_html(answer, 1)
+    marked = re.search(r'<mark class="short-answer"[^>]*>(.*?)</mark>', out)
+    assert marked and visible_text(out).startswith("In 2025 Springfield will buy 25 buses.")
+    assert visible_text(out[:marked.start()]).endswith("will buy ")  # the 25 of "buy 25", not of 2025

@@ -74,7 +74,7 @@ class Handlers:
         assert answer is not None
         chatbot[-1] = {"role": "assistant", "content": render.answer_html(answer, turn)}
         if not answer.error:
-            history = history + [{"role": "user", "content": message},
+            history = history + [{"role": "user", "content": answer.query or message},  # standalone: chains hold
                                  {"role": "assistant", "content": answer.text}]
         sections = (sections + [render.sources_html(answer, turn)])[-MAX_SECTIONS:]
         yield state(render.answer_markdown(answer))

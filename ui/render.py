@@ -14,11 +14,13 @@ from datetime import date
 from urllib.parse import urlsplit
 
 from rag import Answer, ArticleInfo, Passage, parse_markers
+from rag.answer.verify import UNCHECKED
 
 _MARKER = re.compile(r"\[(\d+(?:\s*[-–,]\s*\d+)*)\]")
 # HTML specials and every character Markdown or LaTeX could read as syntax, as numeric entities.
 _ESCAPES = {ord(c): f"&#{ord(c)};" for c in "&<>\"'\\`*_{}[]()#+-!|~$:=%"}
 _NOT_SUPPORTED = "Not supported by the passages"
+_NOT_CHECKED = "Not checked: written in another language than its passage, with no number or name to compare"
 
 
 def escape(text: str) -> str:
@@ -74,6 +76,7 @@ def answer_html(answer: Answer, turn: int) -> str:
             f'The closest passages are under Sources for you to read.</div>'
         )
     ranges = _unsupported_ranges(text, [u.sentence for u in answer.unsupported])
+    unchecked = _unsupported_ranges(text, [u.sentence for u in answer.unsupported if u.reason.startswith(UNCHECKED)])
     short = _short_answer_range(answer)
     cuts = sorted({0, len(text), *(a for a, _ in ranges), *(b for _, b in ranges), *(short or ())})
     out = [f'<div class="rag-meta restated">{escape(answer.restated())}</div>'] if answer.restated() else []
@@ -81,7 +84,9 @@ def answer_html(answer: Answer, turn: int) -> str:
         piece = _with_badges(text[a:b], turn, answer.passages)
         if short and short[0] <= a and b <= short[1]:
             piece = f'<mark class="short-answer" title="The short answer">{piece}</mark>'
-        if any(s <= a and b <= e for s, e in ranges):
+        if any(s <= a and b <= e for s, e in unchecked):
+            piece = f'<span class="unsupported" title="{_NOT_CHECKED}">? {piece}</span>'
+        elif any(s <= a and b <= e for s, e in ranges):
             piece = f'<span class="unsupported" title="{_NOT_SUPPORTED}">⚠ {piece}</span>'
         out.append(piece)
     footer = ""
@@ -95,8 +100,8 @@ def _short_answer_range(answer: Answer) -> tuple[int, int] | None:
     if not answer.short_answer or not answer.citations:
         return None
     first = answer.text.split(f"[{answer.citations[0].n}]", 1)[0]
-    start = first.find(answer.short_answer)
-    return (start, start + len(answer.short_answer)) if start >= 0 else None
+    found = re.search(rf"(?<!\w){re.escape(answer.short_answer)}(?!\w)", first)  # "25", not 2025's
+    return found.span() if found else None
 
 
 def error_html(message: str) -> str:
@@ -145,7 +150,8 @@ def sources_html(answer: Answer, turn: int) -> str:
         parts.append('<p class="rag-abstain">Not in the articles: no passage states an answer. '
                      'The closest passages are below.</p>')
     if answer.unsupported:
-        items = "".join(f"<li>⚠ {escape(u.sentence)} <small>({escape(u.reason)})</small></li>"
+        items = "".join(f"<li>{'?' if u.reason.startswith(UNCHECKED) else '⚠'} {escape(u.sentence)} "
+                        f"<small>({escape(u.reason)})</small></li>"
                         for u in answer.unsupported)
         parts.append(f'<div class="unsupported-list"><b>{_NOT_SUPPORTED}:</b><ul>{items}</ul></div>')
     cited = {c.n for c in answer.citations}

@@ -36,8 +36,8 @@ class Asked:
 class Draft:
     """What an answerer wrote, before ``RAG.stream`` makes it an ``Answer``.
 
-    ``confidence``: extractive, the evidence score the abstention rule compared (0-1); LLM, the share of
-    answer sentences a cited passage supports.
+    ``confidence``: extractive, the probability that the best sentence answers (``abstention``, 0-1); LLM,
+    the share of answer sentences a cited passage supports.
     """
 
     text: str

@@ -22,9 +22,10 @@ from ..text import terms
 from .citations import strip_markers
 
 
-def content_terms(text: str) -> list[str]:
-    """The question's own content words (stop words and question words dropped, as BM25 drops them)."""
-    return terms(text)
+def without_context(query: str) -> str:
+    """A standalone question without the conversation's words ``condense`` put beside it in brackets:
+    what the user asked, for the answer type and the parts of the question."""
+    return re.sub(r"\s*\([^()]*\)\s*$", "", query) if query.endswith(")") else query
 
 _PERSONAL = {"he": "subject", "him": "object", "she": "subject", "his": "possessive", "hers": "possessive"}
 _THING = {"they": "subject", "them": "object", "it": "subject", "their": "possessive", "its": "possessive"}
@@ -66,10 +67,18 @@ def condense(question: str, history: Sequence[dict] | None) -> str:
         return swapped
     person = _person(previous_q, previous_a)
     topic = _topic(previous_q)
-    resolved = _PRONOUN.sub(lambda m: _referent(m, person, topic), question)
-    if resolved != question and not _PRONOUN.search(resolved) and not _ELLIPSIS.match(question):
-        return resolved
+
+    def resolve(m: re.Match) -> str:
+        if _names(question[:m.start()]):  # "Did Zelensky say he would attend?": "he" is Zelensky
+            return m.group(0)
+        return _referent(m, person, topic)
+    resolved = _PRONOUN.sub(resolve, question)
+    unresolved = [m for m in _PRONOUN.finditer(resolved) if not _names(resolved[:m.start()])]
+    if not unresolved and not _ELLIPSIS.match(question) and not _THAT.search(question):
+        if resolved != question or _PRONOUN.search(question):
+            return resolved  # every pronoun resolved, or named in the question itself ("Did Zelensky say he...")
     context = _gist(previous_q)  # "that", "it", an ellipsis: what the last question was about, in its words
+    context = context.replace("(", "").replace(")", "")  # one bracketed aside, which without_context removes
     return f"{resolved.rstrip()} ({context})" if context else resolved
 
 
@@ -79,15 +88,15 @@ def _swap_name(question: str, previous: str) -> str:
     m = re.match(r"^\s*(?:and\s+)?(?:what|how) about\s+(.+?)\s*\??\s*$", question, re.I)
     new = _names(m.group(1)) if m else []
     old = _names(previous)
-    if not new or not old or new[0] in old:
-        return ""
+    if len(new) != 1 or new[0] != m.group(1).strip(" ?") or len(old) != 1 or new[0] in old:
+        return ""  # only a bare name for the last question's only name; "What about the US?" is not sure
     return previous.replace(old[0], new[0], 1)
 
 
 def _gist(question: str) -> str:
     """The previous question's own words without its opening question words: "Witkoff meet Putin"."""
     rest = question.strip().rstrip("?").split()
-    while rest and _WH_FIRST.match(rest[0]):
+    while rest and (_WH_FIRST.match(rest[0]) or rest[0].lower() in ("many", "much", "long", "far", "old", "often")):
         rest = rest[1:]
     return " ".join(rest)
 
@@ -111,7 +120,7 @@ def last_answer(history: Sequence[dict] | None) -> str:
 def _is_follow_up(question: str) -> bool:
     return bool(_PRONOUN.search(question) or _ELLIPSIS.match(question) or _DEMONSTRATIVE.search(question)
                 or _THAT.search(question)
-                or (len(content_terms(question)) <= MAX_CONTEXTLESS_WORDS and not _names(question)))
+                or (len(terms(question)) <= MAX_CONTEXTLESS_WORDS and not _names(question)))
 
 
 def _names(text: str) -> list[str]:
@@ -165,9 +174,11 @@ def _referent(m: re.Match, person: str, topic: str) -> str:
     if low == "her":  # object or possessive: both read well as the name with or without "'s"
         return person or word
     if low in _PERSONAL and person:
-        return f"{person}'s" if _PERSONAL[low] == "possessive" else person
+        return (f"{person}'" if person.endswith("s") else f"{person}'s") if _PERSONAL[low] == "possessive" else person
     if low in ("it", "its") and " and " in topic:
         return word  # "it" is not "Witkoff and Putin": the event between them; context is added instead
     if low in _THING and topic:
-        return f"{topic}'s" if _THING[low] == "possessive" else topic
+        if _THING[low] == "possessive":
+            return f"{topic}'" if topic.endswith("s") else f"{topic}'s"  # "the buses'", "Montréal's"
+        return topic
     return word

@@ -14,7 +14,7 @@ import re
 
 from ..text import terms
 
-_YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)\b")
+_YEAR = re.compile(r"\b(1\d{3}|20\d\d)\b")  # as answer spans count years (spans._YEAR)
 _QUARTER = re.compile(r"\b(?:q([1-4])|(first|second|third|fourth) quarter)\b", re.I)
 _ORDINAL = re.compile(r"\b(\d+)(?:st|nd|rd|th)\b", re.I)
 _QUARTERS = {"first": "1", "second": "2", "third": "3", "fourth": "4"}
@@ -60,10 +60,3 @@ class Constraints:
             return True
         held = set(terms(text))
         return any(2 * len(name & held) >= len(name) for name in self.names)
-
-
-def context_of(sentence: str, passage_text: str, title: str) -> str:
-    """The text a sentence's constraints are checked in."""
-    return f"{title}\n{passage_text}\n{sentence}"
-
-

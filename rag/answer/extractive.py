@@ -36,7 +36,7 @@ from ..types import Passage
 from .abstention import answer_probability
 from .base import ABSTAIN_TEXT, Asked, Draft
 from .citations import cite, passage_sentences, with_marker
-from .condense import condense, last_answer
+from .condense import condense, last_answer, without_context
 from .constraints import Constraints
 from .spans import AnswerType, expected_type, short_answer, typed_spans
 
@@ -173,7 +173,9 @@ class ExtractiveAnswerer:
 
     def answer(self, question: str, passages: list[Passage], follow_up: FollowUp | None = None) -> Draft:
         """Quote the sentences that answer ``question`` (for a follow-up, its standalone form), or abstain."""
-        asked = parts(question)
+        asked = parts(without_context(question))  # the type and parts of what the user asked...
+        if len(asked) == 1:
+            asked = [question]  # ...scored with the conversation's words beside it
         rankings = self.rank_parts(asked, passages, follow_up)
         if len(asked) > 1:
             return self._answer_parts(rankings, passages, asked)
@@ -183,7 +185,7 @@ class ExtractiveAnswerer:
         confidence = answer_probability(evidence_features(best, eligible)) if best else 0.0
         if best is None or confidence < self.threshold:
             return Draft(ABSTAIN_TEXT, [], True, confidence)
-        kind = expected_type(question)
+        kind = expected_type(without_context(question))
         if kind is None and _BROAD.search(question):
             chosen = _overview(eligible, best, passages, Constraints(question), BROAD_SENTENCES)
             return _result(chosen, passages, confidence)
@@ -242,7 +244,7 @@ class ExtractiveAnswerer:
             _score_lexical(scored, set(terms(question)), own)
             dense_weight = W_DENSE * self.embedder.familiarity(question)
             asked = unicodedata.normalize("NFKC", question)
-            kind = expected_type(asked)
+            kind = expected_type(without_context(asked))
             constraints = Constraints(asked)
             for cand, vec in zip(scored, vectors):
                 cand.dense = cand.query_dense = max(0.0, sum(a * b for a, b in zip(q_vec, vec)))

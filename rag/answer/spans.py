@@ -19,7 +19,7 @@ from ..text import terms
 
 AnswerType = Literal["person", "place", "date", "duration", "number", "amount", "name"]
 
-_NUM = (r"(?:\d[\d,.]*(?:\s?(?:million|billion|trillion|thousand|hundred))?|(?:one|two|three|four|five|six|"
+_NUM = (r"(?:(?<![\d.,])\d++(?:[.,]\d++)*+(?:\s?(?:million|billion|trillion|thousand|hundred))?|(?:one|two|three|four|five|six|"
         r"seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|sixty|hundred|a few|several|"
         r"a couple of|dozens of|hundreds of|thousands of|millions of|half an?|a dozen)"
         r"(?:[\s-](?:hundred|thousand|million|billion))?)")
@@ -47,7 +47,7 @@ _SPANS: dict[str, re.Pattern] = {
                        rf"tomorrow|tonight|(?:in|within)\s+{_NUM}\s+{_UNIT_TIME}|{_NUM}\s+{_UNIT_TIME}\s+"
                        rf"(?:ago|later|earlier|from now)|{_MONTH}(?=\s|,|\.))\b", re.I),
     "amount": re.compile(rf"(?:[$€£¥]\s?{_NUM}|\b{_NUM}\s?(?:%|percent|per cent|dollars|euros|pounds|yen|"
-                         rf"yuan|rubles|cents)|\b\d[\d,.]*\s?(?:%|bn|m)\b)", re.I),
+                         rf"yuan|rubles|cents)|(?<![\d.,])\d++(?:[.,]\d++)*+\s?(?:%|bn|m)\b)", re.I),
     "number": re.compile(rf"(?:[$€£¥]\s?)?\b{_NUM}\b(?!\s+of\s+(?:the|its|his|her|their|our|my|these|those)\b)"
                          rf"(?:\s?%)?", re.I),  # "one of its closest allies" counts nothing
 }
@@ -68,9 +68,11 @@ _ENTITY_HEAD = (r"(?:country|countries|nation|city|cities|state|states|company|c
                 r"storm|hurricane|virus|variant|character|university|school|newspaper|outlet|language|sport|"
                 r"game|product|item|person|people|official|leader|minister|president|player|singer|actor|actress|"
                 r"director|artist|author|ceo|senator|governor|judge|politician|candidate|envoy|spokesman|"
-                r"spokesperson|diplomat)")
+                r"spokesperson|diplomat|general|commander|negotiator|mayor|chancellor|ambassador|secretary)")
 _PERSON_HEAD = (r"(?:person|people|official|leader|minister|president|player|singer|actor|actress|director|artist|"
-                r"author|ceo|senator|governor|judge|politician|candidate|envoy|spokesman|spokesperson|diplomat)")
+                r"author|ceo|senator|governor|judge|politician|candidate|envoy|spokesman|spokesperson|diplomat|"
+                r"general|commander|officer|negotiator|mayor|chancellor|premier|king|queen|ambassador|"
+                r"secretary|adviser|advisor|coach|founder|owner|winner|writer|journalist|reporter|scientist)")
 _PLACE_HEAD = r"(?:country|countries|nation|city|cities|state|states|place|venue|location|region|area|island)"
 
 _QUESTION_TYPES: list[tuple[re.Pattern, AnswerType]] = [
@@ -141,6 +143,8 @@ def typed_spans(sentence: str, kind: AnswerType, question: str, context: str = "
     return _outermost(spans)
 
 
+_ROLE = re.compile(rf"\b{_PERSON_HEAD}s?\W{{1,3}}$", re.I)
+_SAID = re.compile(r"\W{0,3}(?:said|says|told|added|stated|announced|wrote)\b", re.I)
 _CALENDAR = re.compile(rf"(?:on )?(?:{_DAY}|{_MONTH})(?:\s+\d{{1,2}})?", re.I)
 _SENTENCE_OPENERS = {"the", "a", "an", "it", "in", "on", "at", "but", "and", "this", "that", "these", "those",
                      "he", "she", "they", "we", "i", "his", "her", "their", "its", "after", "before", "when",
@@ -167,6 +171,9 @@ def short_answer(sentence: str, kind: AnswerType, question: str, context: str = 
         return None
     asked = set(terms(question))
     anchors = [m.start() for m in re.finditer(r"\w+", sentence) if set(terms(m.group(0))) & asked]
+    if kind == "person":  # a name after a role or before "said" is a person's: "spokesman Dmitry Peskov said"
+        people = [sp for sp in spans if _ROLE.search(sentence[:sp[0]]) or _SAID.match(sentence[sp[1]:])]
+        spans = people or spans
     if not anchors:
         return spans[0]
     return min(spans, key=lambda sp: (min(abs(sp[0] - a) for a in anchors), sp[0]))
