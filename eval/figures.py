@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import sys
 
+import numpy as np
+
 from .datasets import BASELINES, ROOT
 from .results import RunResults
 
@@ -28,7 +30,14 @@ ROWS = [
     ("cases passing every check", "pass_rate"),
     ("latency p50 / p95, seconds (2 cores, 4 at once)", ("latency.total.p50", "latency.total.p95")),
 ]
-DATASETS = ["news", "squad2-a"]
+DATASETS = ["news", "chat", "squad2-a", "rgb", "realtimeqa"]
+# 95% bootstrap intervals (percentile, 2,000 resamples of the questions, seed 0) for the figures a reader
+# compares across sets: (row label, which questions, the per-case check, whether the rate counts it failing)
+INTERVALS = [
+    ("answer contains gold, 95% CI", True, "answer.contains", False),
+    ("abstains on unanswerable, 95% CI", False, "abstained", False),
+    ("false abstention, 95% CI", True, "answered", True),
+]
 
 
 def _cell(metrics: dict[str, float], key) -> str:
@@ -38,12 +47,30 @@ def _cell(metrics: dict[str, float], key) -> str:
     return " / ".join(f"{metrics[k]:.3f}" if k in metrics else "n/a" for k in keys)
 
 
+def interval(values: list[bool], resamples: int = 2000) -> tuple[float, float] | None:
+    """95% percentile-bootstrap interval of the share of True in ``values``; None when there are none."""
+    if not values:
+        return None
+    data = np.array(values, dtype=float)
+    means = np.random.default_rng(0).choice(data, size=(resamples, len(data))).mean(axis=1)
+    return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
+
+
+def _interval_cell(baseline: RunResults, answerable: bool, check: str, failing: bool) -> str:
+    values = [bool(c.checks.get(check)) != failing for c in baseline.cases if c.answerable == answerable]
+    found = interval(values)
+    return f"{sum(values) / len(values):.2f} [{found[0]:.2f}, {found[1]:.2f}]" if found else "n/a"
+
+
 def render() -> str:
     baselines = {name: RunResults.load(BASELINES / f"{name}.json") for name in DATASETS
                  if (BASELINES / f"{name}.json").exists()}
     lines = ["| metric | " + " | ".join(f"`{n}`" for n in baselines) + " |", "|---" * (len(baselines) + 1) + "|"]
     for label, key in ROWS:
         lines.append(f"| {label} | " + " | ".join(_cell(b.metrics, key) for b in baselines.values()) + " |")
+    for label, answerable, check, failing in INTERVALS:
+        lines.append(f"| {label} | " + " | ".join(_interval_cell(b, answerable, check, failing)
+                                                   for b in baselines.values()) + " |")
     return "\n".join(lines)
 
 

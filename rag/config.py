@@ -82,7 +82,7 @@ class Settings(BaseSettings):
     top_k: int = Field(5, ge=1, le=50, description="Passages handed to the answerer.")
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
     abstain_threshold: float = Field(
-        0.39, description="Extractive answers abstain below this probability that the best sentence answers "
+        0.4, description="Extractive answers abstain below this probability that the best sentence answers "
                           "(a logistic model over the evidence and its cutoff, both fitted by "
                           "eval/fit_abstention.py into rag/answer/abstention.json; see README).")
     max_answer_sentences: int = Field(3, ge=1, le=10)
