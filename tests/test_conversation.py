@@ -204,3 +204,25 @@ def test_the_appended_conversation_does_not_change_what_is_asked():
     query = condense("How long did it last?", history)
     assert without_context(query) == "How long did it last?"
     assert expected_type(without_context(query)) == "duration"  # not the carried "when"
+
+
+def test_trial_follow_ups_resolve_to_the_person_and_the_thing():
+    def turn(q: str, a: str) -> list[dict]:
+        return [{"role": "user", "content": q}, {"role": "assistant", "content": a}]
+    hegseth = turn("Who is the US Defense Secretary?",
+                   "U.S. Defense Secretary Pete Hegseth said returning to Ukraine's pre-2014 borders is unrealistic. [1]")
+    assert condense("What did he say about Ukraine's borders?", hegseth) == \
+        "What did Pete Hegseth say about Ukraine's borders?"  # not "Ukraine", not "Defense Secretary"
+    moscow = turn("How long did the talks in Moscow last?", "Five hours. [1]")
+    assert condense("Who took part in them?", moscow) == "Who took part in the talks in Moscow?"
+    call = turn("How long did Trump's phone call with Putin last?", "Trump held a 40-minute call with Putin. [1]")
+    assert condense("Who did he talk to before it?", call).startswith("Who did Trump talk to before it? (")
+
+
+def test_the_entity_asked_about_is_not_its_own_answer():
+    sentence = "Trump’s special envoy, Steve Witkoff, met Jared Kushner in Moscow."
+    assert [sentence[s:e] for s, e in typed_spans(sentence, "person", "Who accompanied Witkoff?")] == \
+        ["Jared Kushner", "Moscow."]  # the name run keeps its full stop, as ever
+    rutte = "NATO Secretary General Mark Rutte expressed guarded optimism."
+    span = short_answer(rutte, "person", "Who is the NATO Secretary General?")
+    assert rutte[span[0]:span[1]] == "Mark Rutte"

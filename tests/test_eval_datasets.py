@@ -100,3 +100,21 @@ def test_readme_figures_match_the_committed_baselines():
 
     text = README.read_text(encoding="utf-8")
     assert rewrite(text) == text, "README figures are stale: run `python -m eval.figures`"
+
+
+def test_benchmark_sets_read_shared_and_say_where_it_goes_when_absent(monkeypatch, tmp_path):
+    import eval.datasets as datasets
+
+    if datasets.NAMED["rgb"].exists():  # CI has ../shared beside the clone: the set loads with its own corpus
+        ds = load_dataset("rgb", tmp_path)
+        assert ds.corpus == datasets.CORPORA["rgb"] and len(ds.cases) == 50
+    monkeypatch.setitem(datasets.NAMED, "rgb", tmp_path / "nowhere" / "questions.jsonl")
+    with pytest.raises(DatasetError, match="put the benchmarks folder"):
+        load_dataset("rgb", tmp_path)
+
+
+def test_a_conversation_row_carries_its_history(tmp_path):
+    ds = load_dataset("chat", tmp_path)
+    follow_ups = [c for c in ds.cases if c.history]
+    assert len(follow_ups) >= 10 and all(c.type == "follow-up" for c in follow_ups)
+    assert {c.type for c in ds.cases} >= {"follow-up", "compare", "summary", "typo", "answer-type", "unanswerable"}

@@ -46,6 +46,12 @@ _NAME = re.compile(r"\b[A-Z][\w'’.-]*(?:\s+(?:of|de|la|van|von|der|al|bin)?\s*
 _ROLE_BEFORE = re.compile(r"\b(?:spokes(?:man|woman|person)|president|minister|envoy|secretary|mayor|governor|"
                           r"senator|chancellor|leader|chief|director|ceo|adviser|advisor|general|official|"
                           r"ambassador|judge|king|queen|pope)\W{1,3}$", re.I)
+_ROLE_PREFIX = re.compile(r"^.*\b(?:Spokes(?:man|woman|person)|President|Minister|Envoy|Secretary|Mayor|Governor|"
+                          r"Senator|Chancellor|Leader|Chief|Director|CEO|Adviser|Advisor|General|Ambassador|"
+                          r"Judge|King|Queen|Pope)\s+(?=[A-Z])")
+# "the talks in Moscow", "the meeting with Putin": what "they"/"it" stand for when nothing was counted
+_THING_OF = re.compile(r"\bthe\s+((?:[a-z-]+\s+){0,2}[a-z-]+)\s+(?:in|with|between|of|on|at|about)\s+"
+                       r"([A-Z][\w'’.-]*(?:\s+(?:and\s+)?[A-Z][\w'’.-]*)*)")
 _COUNTED = re.compile(r"\bhow (?:many|much)\s+((?:[a-z-]+\s+){0,2}[a-z-]+?)\s+(?:will|would|did|does|do|is|are|was|"
                       r"were|has|have|had|can|could|should)\b", re.I)
 _NOT_NAMES = {"I", "The", "A", "An", "In", "On", "At", "And", "But", "What", "Which", "Who", "When", "Where",
@@ -68,12 +74,16 @@ def condense(question: str, history: Sequence[dict] | None) -> str:
     person = _person(previous_q, previous_a)
     topic = _topic(previous_q)
 
+    unresolved: list[str] = []
+
     def resolve(m: re.Match) -> str:
         if _names(question[:m.start()]):  # "Did Zelensky say he would attend?": "he" is Zelensky
             return m.group(0)
-        return _referent(m, person, topic)
+        found = _referent(m, person, topic)
+        if found == m.group(0):
+            unresolved.append(found)
+        return found
     resolved = _PRONOUN.sub(resolve, question)
-    unresolved = [m for m in _PRONOUN.finditer(resolved) if not _names(resolved[:m.start()])]
     if not unresolved and not _ELLIPSIS.match(question) and not _THAT.search(question):
         if resolved != question or _PRONOUN.search(question):
             return resolved  # every pronoun resolved, or named in the question itself ("Did Zelensky say he...")
@@ -127,6 +137,7 @@ def _names(text: str) -> list[str]:
     found = []
     for m in _NAME.finditer(text):
         name = re.sub(r"['’]s\b", "", m.group(0)).strip(" .")  # "Witkoff's" -> "Witkoff", "Who's" -> "Who"
+        name = _ROLE_PREFIX.sub("", name) or name  # "U.S. Defense Secretary Pete Hegseth" -> "Pete Hegseth"
         while name.split() and name.split()[0].strip("'’") in _NOT_NAMES:  # "Did Witkoff" -> "Witkoff"
             name = name.split(" ", 1)[1] if " " in name else ""
         if name and name not in found:
@@ -165,6 +176,9 @@ def _topic(question: str) -> str:
     if counted:
         thing = counted.group(1)
         return f"{names[0]}'s {thing}" if names else f"the {thing}"
+    thing_of = _THING_OF.search(question)
+    if thing_of:
+        return thing_of.group(0)
     return " and ".join(names[:2])
 
 

@@ -130,6 +130,10 @@ def typed_spans(sentence: str, kind: AnswerType, question: str, context: str = "
             found += [m.span() for m in pattern.finditer(sentence)]
     spans = []
     for s, e in sorted(set(found)):
+        if kind in ("person", "place", "name"):
+            s, e = _trim_asked(sentence, s, e, asked)
+            if s >= e:
+                continue
         span_terms = set(terms(sentence[s:e]))
         if not span_terms or all(t in asked or (len(t) >= 5 and t[:5] in stems) for t in span_terms):
             continue  # nothing new: the question's own words
@@ -152,6 +156,24 @@ _SENTENCE_OPENERS = {"the", "a", "an", "it", "in", "on", "at", "but", "and", "th
                      "over", "under", "there", "here", "what", "who", "one", "all", "no", "not", "according",
                      "however", "meanwhile", "since", "despite", "although", "still", "now", "then", "last",
                      "next", "earlier", "later", "also", "so", "yet", "both", "each", "every"}
+
+
+def _trim_asked(sentence: str, s: int, e: int, asked: set[str]) -> tuple[int, int]:
+    """A name span without the question's words in front ("NATO Secretary General Mark Rutte" -> "Mark Rutte"
+    for "Who is the NATO Secretary General?"); empty when its last word is the question's (the "Steve
+    Witkoff" of "Who accompanied Witkoff?" is the one asked about, not the answer)."""
+    for m in re.finditer(r"\S+", sentence[s:e]):
+        word_terms = set(terms(m.group(0)))
+        if word_terms and word_terms <= asked:
+            continue
+        s = s + m.start()
+        break
+    else:
+        return s, s
+    last = sentence[s:e].split()[-1] if sentence[s:e].split() else ""
+    if set(terms(last)) and set(terms(last)) <= asked:
+        return s, s
+    return s, e
 
 
 def _outermost(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
