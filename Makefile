@@ -37,14 +37,15 @@ run: ingest
 	@echo "==> serving the chat page (Ctrl+C stops it)"
 	$(VENV)/bin/rag-ui
 
-# The tests, then the news eval against its committed baseline: a quality regression fails `make test`.
+# The tests, then the news and chat evals against their committed baselines: a quality regression fails `make test`.
 test: install
 	$(PY) -m pytest -q
 	$(MAKE) --no-print-directory eval
 
-EVAL_OUT ?= eval-out/news
+EVAL_OUT ?= eval-out
 eval: install
-	$(VENV)/bin/rag-eval run --dataset news --baseline eval/baselines/news.json --out $(EVAL_OUT) --quiet
+	$(VENV)/bin/rag-eval run --dataset news --baseline eval/baselines/news.json --out $(EVAL_OUT)/news --quiet
+	$(VENV)/bin/rag-eval run --dataset chat --baseline eval/baselines/chat.json --out $(EVAL_OUT)/chat --quiet
 
 bench: install
 	$(PY) -m bench
