@@ -50,7 +50,8 @@ def test_chat_answers_with_badges_sources_and_markdown(handlers):
     assert [m["role"] for m in chatbot] == ["user", "assistant"]
     assert "Searching the articles" in events[0][1][-1]["content"]  # feedback before the answer arrives
     bubble = chatbot[-1]["content"]
-    assert "40&#45;minute phone call" in bubble
+    assert "40-minute phone call" in html.unescape(re.sub(r"<[^>]+>", "", bubble))
+    assert re.search(r'<mark class="short-answer"[^>]*>40&#45;minute</mark>', bubble)  # the short answer, in place
     n = int(re.search(r'href="#passage-1-(\d+)"', bubble).group(1))
     assert f'id="passage-1-{n}" open' in sources and '<mark class="quote">' in sources
     assert CALL_FILE.replace("_", "&#95;") in sources
