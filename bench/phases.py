@@ -21,11 +21,14 @@ import numpy as np
 from eval.datasets import GoldCase, load_dataset
 from eval.metrics import fold, occurs
 from rag import RAG, Settings
+from rag.answer.extractive import sentence_texts
 from rag.embeddings import Embedder
 from rag.ingest.pipeline import build_document
 from rag.ingest.chunk import embedding_text
 from rag.ingest.readers import discover, parse, read_bytes
 from rag.store import Store
+from rag import sentence_vectors
+from rag.types import Passage
 
 ROOT = Path(__file__).resolve().parent.parent
 PHASES: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {}
@@ -52,14 +55,17 @@ def percentiles(seconds: list[float]) -> dict[str, float]:
             "n": len(seconds)}
 
 
-def chunk_texts(corpus: Path, embedder: Embedder) -> tuple[list[str], int]:
-    """Exactly the texts an ingest of ``corpus`` embeds, and their total characters."""
+def chunk_texts(corpus: Path, embedder: Embedder) -> tuple[list[str], list[str], int]:
+    """Exactly the texts an ingest of ``corpus`` embeds: the chunks' texts, the sentences the answerer may
+    quote (``Settings.sentence_vectors``, unique), and the chunk texts' total characters."""
     files, _ = discover([corpus])
     texts: list[str] = []
+    sentences: list[str] = []
     for path in files:
         doc, chunks = build_document(parse(path, read_bytes(path, 50_000_000)), embedder, settings(Path(".")))
         texts += [embedding_text(doc.title, c.text, embedder, embedder.max_tokens, c.n_tokens) for c in chunks]
-    return texts, sum(len(t) for t in texts)
+        sentences += [t for c in chunks for t in sentence_texts([Passage.of_chunk(doc, c)])]
+    return texts, list(dict.fromkeys(sentences)), sum(len(t) for t in texts)
 
 
 def hits_at(passage_texts: list[list[str]], cases: list[GoldCase], ks: tuple[int, ...]) -> dict[str, float]:
@@ -81,7 +87,8 @@ def our_hits(rag: RAG, cases: list[GoldCase], ks: tuple[int, ...] = (2, 5)) -> d
 
 @phase
 def ingest(args: argparse.Namespace) -> dict[str, Any]:
-    """Our ingest of squad2-a against a raw encode of the same chunk texts, alternated rounds.
+    """Our ingest of squad2-a against a raw encode of the same texts (its chunks, and the sentences the
+    answerer may quote: ``Settings.sentence_vectors``), alternated rounds.
 
     Each round ingests into a fresh folder whose store is opened (and its
     Chroma folder created) before the clock starts: that fixed cost is
@@ -91,15 +98,17 @@ def ingest(args: argparse.Namespace) -> dict[str, Any]:
     started = time.perf_counter()
     embedder = RAG(settings(args.work / "index")).embedder
     load_s = time.perf_counter() - started
-    texts, chars = chunk_texts(corpus, embedder)
+    texts, sentences, chars = chunk_texts(corpus, embedder)
     embedder.embed_texts(texts[:32])  # warm the session
     raw, ours, opened = [], [], []
     for round_no in range(args.rounds):
         mark = time.perf_counter()
         embedder.embed_texts(texts)
+        embedder.embed_texts(sentences)
         raw.append(time.perf_counter() - mark)
         folder = args.work / ("index" if round_no == 0 else f"index-{round_no}")
         Store.wipe(folder, "articles")  # a rerun with --work starts from empty too (the model export stays)
+        sentence_vectors.wipe(folder)
         rag = RAG(settings(folder), embedder=embedder)
         mark = time.perf_counter()
         rag._open_store(create=True)
@@ -110,7 +119,7 @@ def ingest(args: argparse.Namespace) -> dict[str, Any]:
         assert report.chunks_total == len(texts), (report.chunks_total, len(texts))
     raw_s, ours_s = statistics.median(raw), statistics.median(ours)
     return {
-        "documents": report.documents_total, "chunks": len(texts), "chars": chars,
+        "documents": report.documents_total, "chunks": len(texts), "sentences": len(sentences), "chars": chars,
         "model_load_s": round(load_s, 3), "open_s": [round(x, 3) for x in opened],
         "raw_encode_s": round(raw_s, 3), "ingest_s": round(ours_s, 3),
         "raw_chunks_per_s": round(len(texts) / raw_s, 1), "ingest_chunks_per_s": round(len(texts) / ours_s, 1),
@@ -133,7 +142,7 @@ def backends(args: argparse.Namespace) -> dict[str, Any]:
         embedder = Embedder(backend=backend, cache_dir=models)
         load_s = time.perf_counter() - mark
         if backend == "onnx":
-            texts, _ = chunk_texts(corpus, embedder)
+            texts, _, _ = chunk_texts(corpus, embedder)
         embedder.embed_texts(texts[:32])
         runs = []
         for _ in range(2):
@@ -179,14 +188,22 @@ def answer(args: argparse.Namespace) -> dict[str, Any]:
     step = max(1, len(cases) // args.questions)
     questions = [c.question for c in cases[::step]][: args.questions]
     rag = RAG(settings(args.work / "index"))
+    alone = RAG(settings(args.work / "index"))  # its own model: neither finds the other's question vectors cached
     for q in questions[:5]:
         rag.ask(q)
-    seconds = []
+        alone.retrieve(q)
+    seconds, retrieval = [], []
     for q in questions:
+        mark = time.perf_counter()
+        alone.retrieve(q)
+        retrieval.append(time.perf_counter() - mark)
         mark = time.perf_counter()
         rag.ask(q)
         seconds.append(time.perf_counter() - mark)
-    return percentiles(seconds)
+    out = percentiles(seconds)
+    out["retrieve"] = percentiles(retrieval)
+    out["ratio_p50_to_retrieve"] = round(out["p50_ms"] / out["retrieve"]["p50_ms"], 2)
+    return out
 
 
 @phase

@@ -13,7 +13,7 @@ from tqdm.auto import tqdm
 from . import indexer
 from .answer.base import Answerer, Asked, Draft
 from .answer.verify import languages
-from .answer.extractive import ExtractiveAnswerer
+from .answer.extractive import ExtractiveAnswerer, sentence_texts
 from .answer.generative import GenerativeAnswerer
 from .config import Settings
 from .embeddings import Embedder
@@ -22,9 +22,11 @@ from .ingest.readers import check_readers, discover
 from .llm import ChatModel
 from .retrieve import HybridRetriever, to_passage
 from .chroma_server import ChromaServer
+from . import sentence_vectors
+from .sentence_vectors import SentenceVectors
 from .store import Store, article_meta
 from .text import words
-from .types import Answer, ArticleInfo, Filters, IngestReport, Passage
+from .types import Answer, ArticleInfo, Chunk, Document, Filters, IngestReport, Passage
 
 Mode = Literal["extractive", "llm"]
 
@@ -40,6 +42,7 @@ class RAG:
         self._embedder = embedder
         self._store: Store | None = None
         self._chat: ChatModel | None = None
+        self._sentences: SentenceVectors | None = None
         self._lock = threading.Lock()
 
     @classmethod
@@ -67,6 +70,15 @@ class RAG:
                 self._chat = ChatModel(self.settings)
             return self._chat
 
+    @property
+    def sentences(self) -> SentenceVectors:
+        """The extractive answerer's sentence vectors, stored beside the index (``rag.sentence_vectors``)."""
+        embedder = self.embedder
+        with self._lock:
+            if self._sentences is None:
+                self._sentences = SentenceVectors(self.settings.data_dir, embedder)
+            return self._sentences
+
     def _open_store(self, create: bool = False) -> Store:
         if self._store is not None:
             return self._store
@@ -91,11 +103,17 @@ class RAG:
         check_readers(found[0])  # a broken install fails here, once, before the wipe or any write
         if rebuild:
             with self._lock:
-                self._store = None
+                self._store = self._sentences = None
             Store.wipe(self.settings.data_dir, self.settings.collection, ChromaServer.from_settings(self.settings))
+            sentence_vectors.wipe(self.settings.data_dir)
         store = self._open_store(create=True)
         return indexer.ingest(list(paths), store, self.embedder, self.settings, prune=prune, progress=progress,
-                              found=found)
+                              found=found, on_written=self._encode_sentences if self.settings.sentence_vectors else None)
+
+    def _encode_sentences(self, written: list[tuple[Document, list[Chunk]]]) -> None:
+        """Store the vectors of every sentence the answerer may quote from newly written chunks."""
+        self.sentences.fill([t for doc, chunks in written for c in chunks
+                             for t in sentence_texts([Passage.of_chunk(doc, c)])])  # per passage, as each is read
 
     def remove(self, keys: Sequence[str | Path]) -> IngestReport:
         """Take articles out of the index; files on disk are untouched.
@@ -202,7 +220,7 @@ class RAG:
     def _answerer(self, mode: str) -> Answerer:
         if mode == "extractive":
             return ExtractiveAnswerer(self.embedder, self.settings.abstain_threshold,
-                                      self.settings.max_answer_sentences)
+                                      self.settings.max_answer_sentences, self.sentences)
         if mode == "llm":
             return GenerativeAnswerer(self.chat, self.embedder, self.settings.max_answer_sentences + 1)
         raise ConfigError(f"Unknown answer mode {mode!r}: use 'extractive' or 'llm'.")

@@ -17,7 +17,9 @@ import hashlib
 import json
 import logging
 import os
+import threading
 import unicodedata
+from collections import OrderedDict
 from pathlib import Path
 from typing import Literal
 
@@ -27,6 +29,7 @@ from .text import words
 
 Backend = Literal["onnx", "onnx-int8", "torch"]
 log = logging.getLogger(__name__)
+_QUERIES_KEPT = 64
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -66,6 +69,8 @@ class Embedder:
         self._tokenizer.no_padding()
         self._onnx = None
         self._torch = None
+        self._queries: OrderedDict[str, list[float]] = OrderedDict()  # retrieval and answerer encode one question
+        self._queries_lock = threading.Lock()
         if backend != "torch":
             backend = self._start_onnx(name, path, backend, Path(cache_dir))
         if backend == "torch":
@@ -149,10 +154,19 @@ class Embedder:
         return vectors
 
     def embed_query(self, text: str) -> list[float]:
+        """A question's vector; the last few are kept, since retrieval and the answerer both need it."""
         text = unicodedata.normalize("NFKC", text)
-        if self._onnx is None:
-            return self._torch.get_query_embedding(text)
-        return self._onnx.encode([text])[0].tolist()
+        with self._queries_lock:
+            if text in self._queries:
+                self._queries.move_to_end(text)
+                return list(self._queries[text])
+        vector = (self._torch.get_query_embedding(text) if self._onnx is None
+                  else self._onnx.encode([text])[0].tolist())
+        with self._queries_lock:
+            self._queries[text] = vector
+            while len(self._queries) > _QUERIES_KEPT:
+                self._queries.popitem(last=False)
+        return list(vector)
 
 
 def _cache_name(name: str, path: Path, quantized: bool) -> str:

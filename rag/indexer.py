@@ -36,10 +36,13 @@ def ingest(
     progress: bool = True,
     on_file: Callable[[Path], None] | None = None,
     found: tuple[list[Path], list[tuple[str, str]]] | None = None,
+    on_written: Callable[[list[tuple[Document, list[Chunk]]]], None] | None = None,
 ) -> IngestReport:
     """Bring the store in line with ``paths``; one bad file never stops the run.
 
     ``found``: what ``discover(paths)`` gave, when the caller already walked the folders.
+    ``on_written``: called on the writer thread with each written batch's (document, new chunks), for work
+    derived from the chunks (the answerer's sentence vectors); it runs after the chunks are stored.
     """
     started = time.perf_counter()
     report = IngestReport()
@@ -53,7 +56,7 @@ def ingest(
     max_bytes = int(settings.max_file_mb * 1_000_000)
     changed = False
     batch: list[_Parsed] = []
-    writer = _Writer(store, embedder, fingerprint, report, present)
+    writer = _Writer(store, embedder, fingerprint, report, present, on_written)
     try:
         for path in tqdm(files, desc="Indexing", unit="file", disable=not progress):
             if on_file:
@@ -144,8 +147,8 @@ class _Writer:
     """
 
     def __init__(self, store: Store, embedder: Embedder, fingerprint: str, report: IngestReport,
-                 present: set[str]) -> None:
-        self._args = (store, embedder, fingerprint, report, present)
+                 present: set[str], on_written: Callable[[list[tuple[Document, list[Chunk]]]], None] | None) -> None:
+        self._args = (store, embedder, fingerprint, report, present, on_written)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rag-ingest-writer")
         self._running: Future | None = None
 
@@ -173,7 +176,7 @@ class _Writer:
 
 
 def _write(batch: list[_Parsed], store: Store, embedder: Embedder, fingerprint: str, report: IngestReport,
-           present: set[str]) -> None:
+           present: set[str], on_written: Callable[[list[tuple[Document, list[Chunk]]]], None] | None) -> None:
     """Embed the batch's new chunks in one call, then write each document: new chunks first, stale last."""
     vectors = embedder.embed_texts([t for item in batch for t in item.texts])
     at = 0
@@ -192,6 +195,8 @@ def _write(batch: list[_Parsed], store: Store, embedder: Embedder, fingerprint: 
         else:
             report.added += 1
     store.stamp()
+    if on_written is not None:
+        on_written([(item.doc, item.new) for item in batch if item.new])
 
 
 def remove(keys: list[str | Path], store: Store) -> IngestReport:

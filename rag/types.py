@@ -76,6 +76,13 @@ class Passage(BaseModel):
         None, description="Cosine similarity to the query (its best over a compound question's parts).")
     bm25_score: float | None = None
 
+    @classmethod
+    def of_chunk(cls, doc: Document, chunk: Chunk) -> "Passage":
+        """A chunk as a passage (score 0), before it is stored: what ingest hands to answer-side work."""
+        return cls(chunk_id=chunk.chunk_id, doc_id=doc.doc_id, text=chunk.text, title=doc.title, source=doc.source,
+                   file_name=doc.file_name, published=doc.published, updated=doc.updated, author=doc.author,
+                   outlet=doc.outlet, url=doc.url, start=chunk.start, end=chunk.end, spans=chunk.spans, score=0.0)
+
     def provenance(self) -> list[str]:
         """Who wrote it, where and when, as a reader cites it: ["by Ann Lee", "Valley Gazette", "2025-06-02"]
         (known facts only)."""

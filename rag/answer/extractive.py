@@ -28,8 +28,11 @@ import unicodedata
 from dataclasses import dataclass, replace
 from typing import Iterator, Sequence
 
+import numpy as np
+
 from ..embeddings import Embedder
 from ..questions import parts
+from ..sentence_vectors import SentenceVectors
 from ..sentences import ends_like_a_sentence, is_question, reflow, table_cells
 from ..text import jaccard, terms, word_count, words
 from ..types import Passage
@@ -156,8 +159,10 @@ class ExtractiveAnswerer:
 
     mode = "extractive"
 
-    def __init__(self, embedder: Embedder, threshold: float, max_sentences: int = 3) -> None:
+    def __init__(self, embedder: Embedder, threshold: float, max_sentences: int = 3,
+                 sentences: SentenceVectors | None = None) -> None:
         self.embedder = embedder
+        self.sentences = sentences  # vectors encoded at ingest; without it, encoded per question
         self.threshold = threshold
         self.max_sentences = max_sentences
 
@@ -223,10 +228,6 @@ class ExtractiveAnswerer:
             return Draft(ABSTAIN_TEXT, [], True, confidence)
         return _result(chosen, passages, confidence, expected_type(asked[0]), asked[0])
 
-    def rank(self, question: str, passages: list[Passage]) -> list[Candidate]:
-        """Every usable sentence of the passages, best first."""
-        return self.rank_parts([question], passages)[0]
-
     def rank_parts(self, questions: list[str], passages: list[Passage],
                    follow_up: FollowUp | None = None) -> list[list[Candidate]]:
         """Every usable sentence of the passages, best first, for each question (sentences embedded once)."""
@@ -234,22 +235,26 @@ class ExtractiveAnswerer:
         if not cands:
             return [[] for _ in questions]
         own_words = [follow_up.own_words] if follow_up else []
-        vectors = self.embedder.embed_texts([c.shown for c in cands] + questions + own_words)
+        shown = [c.shown for c in cands]
+        sentence_vecs = (self.sentences.embed(shown) if self.sentences is not None
+                         else np.asarray(self.embedder.embed_texts(shown), dtype=np.float32))
+        asked_vecs = np.asarray([self.embedder.embed_query(q) for q in questions + own_words], dtype=np.float32)
+        similarity = np.clip(asked_vecs @ sentence_vecs.T, 0.0, None).tolist()  # cosine: both sides unit length
         own = set(terms(own_words[0])) if own_words else None
-        own_vec = vectors[-1] if own_words else None
+        own_dense = similarity[-1] if own_words else None
         known = " ".join(words(follow_up.known)) if follow_up else ""
         rankings = []
-        for q_vec, question in zip(vectors[len(cands):len(cands) + len(questions)], questions):
+        for dense, question in zip(similarity, questions):
             scored = [replace(c) for c in cands] if len(questions) > 1 else cands
             _score_lexical(scored, set(terms(question)), own)
             dense_weight = W_DENSE * self.embedder.familiarity(question)
             asked = unicodedata.normalize("NFKC", question)
             kind = expected_type(without_context(asked))
             constraints = Constraints(asked)
-            for cand, vec in zip(scored, vectors):
-                cand.dense = cand.query_dense = max(0.0, sum(a * b for a, b in zip(q_vec, vec)))
-                if own_vec is not None:  # a follow-up: what the user asked, as much as the topic it is about
-                    cand.dense = (cand.dense + max(0.0, sum(a * b for a, b in zip(own_vec, vec)))) / 2
+            for i, cand in enumerate(scored):
+                cand.dense = cand.query_dense = dense[i]
+                if own_dense is not None:  # a follow-up: what the user asked, as much as the topic it is about
+                    cand.dense = (cand.dense + own_dense[i]) / 2
                     cand.repeats = bool(known) and " ".join(words(cand.text)) in known
                 cand.dense_weight = dense_weight
                 _check(cand, asked, kind, constraints)
@@ -351,6 +356,11 @@ def _completes(follower: Candidate, best: Candidate, wanted: set[str]) -> bool:
 def _next_in_line(ranked: list[Candidate], best: Candidate) -> Candidate | None:
     """The candidate that directly follows ``best`` in its article, if any was retrieved."""
     return next((c for c in ranked if c.previous is best), None)
+
+
+def sentence_texts(passages: Sequence[Passage]) -> list[str]:
+    """The texts the answerer encodes for these passages' sentences: what ingest stores vectors for."""
+    return [c.shown for c in _candidates(list(passages))]
 
 
 def _candidates(passages: list[Passage]) -> list[Candidate]:
