@@ -1,0 +1,77 @@
+"""Questions about the article itself (author, date, outlet) are answered from its metadata, cited to it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rag.answer.metadata import asked_field
+
+BYLINES = Path(__file__).parent / "fixtures" / "cases" / "bylines"
+
+
+@pytest.mark.parametrize("question, field", [
+    ("Who wrote the article about the cycle lanes?", "author"),
+    ("Who is the author?", "author"),
+    ("What is the byline of the story on the council vote?", "author"),
+    ("When was the article about cycle lanes published?", "published"),
+    ("When was it published?", "published"),
+    ("What date is the article from?", "published"),
+    ("What is the publication date of the story on the bridge?", "published"),
+    ("Which newspaper published the story about the cycle lanes?", "outlet"),
+    # questions about the story, not the article
+    ("Who wrote the letter to Putin?", None),
+    ("When was it released?", None),
+    ("When was the report published?", None),
+    ("How old is Biden?", None),
+    ("Who reported the attack first?", None),
+    ("Where was the summit held?", None),
+])
+def test_asked_field(question, field):
+    assert asked_field(question) == field
+
+
+@pytest.fixture(scope="module")
+def bylines_rag(embedder, tmp_path_factory):
+    from rag import RAG, Settings
+
+    rag = RAG(Settings(data_dir=tmp_path_factory.mktemp("bylines")), embedder=embedder)
+    rag.ingest([BYLINES], progress=False)
+    return rag
+
+
+def test_who_wrote_it_quotes_the_byline(bylines_rag):
+    a = bylines_rag.ask("Who wrote the article about the cycle lanes?")
+    assert not a.abstained and a.short_answer == "a staff reporter"
+    assert "written by a staff reporter [1]" in a.text
+    cited = a.citations[0]
+    assert cited.quote.startswith("By a staff reporter")  # the printed byline, not a story sentence
+    s, e = cited.answer_span
+    assert cited.quote[s:e] == "a staff reporter"
+    source = Path(cited.source).read_text()
+    assert source[cited.start:cited.end] == cited.quote
+
+
+def test_when_was_it_published_after_a_question_about_the_story(bylines_rag):
+    history = [{"role": "user", "content": "How many kilometres of cycle lanes did the council approve?"},
+               {"role": "assistant", "content": "The city council approved 12 kilometres of protected cycle lanes "
+                                                "on the eastern ring road, in a vote of 31 to 14. [1]"}]
+    a = bylines_rag.ask("When was it published?", history=history)
+    published = a.passages[0].published
+    if published is None:  # the top article's date is ambiguous (03/04/2025): answered from the text instead
+        assert "was published on" not in a.text
+        return
+    assert a.short_answer == published.isoformat()
+    assert f"was published on {published.day} {published:%B %Y} [1]" in a.text
+    assert a.citations[0].published == published
+
+
+def test_an_article_without_the_field_is_not_given_one(bylines_rag):
+    a = bylines_rag.ask("Which newspaper published the story about the cycle lanes?")
+    assert "was published by" not in a.text  # no outlet is recorded: nothing is made up
+
+
+def test_the_sample_corpus_records_no_authors(corpus_rag):
+    a = corpus_rag.ask("Who wrote the article about Lavrov?")
+    assert "written by" not in a.text
