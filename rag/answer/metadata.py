@@ -1,11 +1,13 @@
-"""Questions about an article rather than its story: who wrote it, when it was published, which outlet ran it.
+"""Questions about an article rather than its story: who wrote it, when it was published, which outlet ran
+it, what its headline is.
 
 No sentence of a story says "this article was written by ...": the answer is
 the article's own metadata (the byline, dates and outlet that ingest reads,
 ``rag.ingest.metadata``). The article is the one the question's topic
 retrieved first; the answer states the field and cites that article, quoting
-the line that prints it (the byline) when the passage holds it, else the
-passage's opening sentence.
+the line that prints it (the byline, the headline) when the passage holds
+it, else the passage's opening sentence. An article that does not record
+the field gets an abstention saying so, never a value.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from ..types import Passage
 from .base import Draft
 from .citations import cite, passage_sentences
 
-MetaField = Literal["author", "published", "outlet"]
+MetaField = Literal["author", "published", "outlet", "title"]
 
 # "the article", "this story", "that piece": the question names the article, not something in its story
 # ("When was it released?" after a question about a film asks about the film)
@@ -32,6 +34,9 @@ _ASKS: list[tuple[MetaField, re.Pattern[str]]] = [
                              r"released|run|come\s+out|appear)\b"
                              rf"|\bwhat\s+(?:date|day)\b.*?{_ARTICLE}|\bpublication\s+date\b"
                              rf"|\bhow\s+old\s+is\s+{_ARTICLE}", re.I)),
+    ("title", re.compile(r"\bwhat\b.*?\bheadline\b|\bheadline\s+of\b"
+                         rf"|\b(?:title|headline)\s+of\s+{_ARTICLE}|\b{_ARTICLE}.*?\b(?:titled|headlined|called)\b",
+                         re.I)),
     ("outlet", re.compile(r"\b(?:which|what)\s+(?:outlet|newspaper|paper|publication|site|website|magazine)\s+"
                           r"(?:published|ran|carried|printed|posted)\b"
                           rf"|\bwhere\s+(?:was|were)\s+{_ARTICLE}.*?\b(?:published|posted|printed)\b", re.I)),
@@ -48,31 +53,33 @@ def asked_field(question: str) -> MetaField | None:
 
 
 def metadata_answer(field: MetaField, passages: list[Passage]) -> Draft | None:
-    """The asked fact of the first passage's article, cited to it; None when the article does not record it
-    (the question is then answered from the text like any other)."""
+    """The asked fact of the first passage's article, cited to it; when the article does not record it, an
+    abstention that says so (no story sentence states who wrote the article, so none is quoted instead)."""
     if not passages:
         return None
     p = passages[0]
-    value = {"author": p.author, "published": p.published, "outlet": p.outlet}[field]
+    title = f"\u201c{p.title}\u201d"
+    value = {"author": p.author, "published": p.published, "outlet": p.outlet, "title": p.title}[field]
     if not value:
-        return None
-    shown = _day(value) if isinstance(value, date) else value
+        missing = {"author": "does not name its author", "published": "is not dated",
+                   "outlet": "does not name the outlet that published it"}[field]
+        return Draft(f"The article {title} {missing}.", [], True, 0.0)
     sentences = passage_sentences(p)
     if not sentences:
         return None
     start, end = next(((s, e) for s, e in sentences if _prints(p.text[s:e], value)), sentences[0])
     citation = cite(1, p, start, end)
-    quote = citation.quote
-    at = quote.find(value) if isinstance(value, str) else -1
+    at = citation.quote.find(value) if isinstance(value, str) else -1
     if at >= 0:
         citation = citation.model_copy(update={"answer_span": (at, at + len(value))})
-    title = f"\u201c{p.title}\u201d"
+    shown = _day(value) if isinstance(value, date) else value
     text = {
         "author": f"{title} was written by {shown} [1].",
         "published": f"{title} was published on {shown}"
                      + (f" and updated on {_day(p.updated)}" if p.updated and p.updated != p.published else "")
                      + " [1].",
         "outlet": f"{title} was published by {shown} [1].",
+        "title": f"The article's headline is {title} [1].",
     }[field]
     short = value.isoformat() if isinstance(value, date) else value
     return Draft(text, [citation], False, 1.0, short)
