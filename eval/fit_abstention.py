@@ -48,7 +48,7 @@ def collect(name: str, root: Path, every: int) -> list[tuple[dict[str, float], b
     dataset = load_dataset(name, work / "src", every=every)
     rag = RAG(make_settings(work / "index", "extractive", None, {}))
     rag.ingest([dataset.corpus], prune=True, progress=False)
-    answerer = ExtractiveAnswerer(rag.embedder, 0.0, rag.settings.max_answer_sentences)
+    answerer = ExtractiveAnswerer(rag.embedder, 0.0, rag.settings.max_answer_sentences, rag.sentences)
     rows = []
     for case in dataset.cases:
         history: list[dict] = []

@@ -196,7 +196,11 @@ def _write(batch: list[_Parsed], store: Store, embedder: Embedder, fingerprint: 
             report.added += 1
     store.stamp()
     if on_written is not None:
-        on_written([(item.doc, item.new) for item in batch if item.new])
+        try:
+            on_written([(item.doc, item.new) for item in batch if item.new])
+        except Exception as exc:  # derived work: the chunks are stored, the run goes on
+            report.warnings.append(f"Work after writing {len(batch)} file(s) failed ({type(exc).__name__}: {exc}); "
+                                   "the index is complete, answers encode what is missing when first needed.")
 
 
 def remove(keys: list[str | Path], store: Store) -> IngestReport:

@@ -9,8 +9,11 @@ stale: a changed sentence is a new key, a kept chunk keeps its vectors, and a
 sentence missing (an index built before this existed, an interrupted ingest)
 is encoded when first needed and stored then.
 
-A cache must never cost an answer: a folder that cannot be written (read-only
-data, a locked file) is logged once and the vectors are computed as before.
+A cache must never cost an answer: a folder that cannot be written (a shared,
+read-only index) is read as it is; a file that cannot be read at all is logged
+once and the vectors are computed as before; a file busy with another
+writer costs one question its speed-up. Rows of articles removed or changed
+stay until ``rag ingest --rebuild`` (they are never wrong, only unused).
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ class SentenceVectors:
         self.embedder = embedder
         self._local = threading.local()
         self._broken = False
+        self._read_only = False
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Unit vectors of ``texts``, shape (len(texts), dim), float32; the unknown ones are encoded and stored."""
@@ -62,6 +66,13 @@ class SentenceVectors:
         """Encode and store the ones not stored yet (at ingest)."""
         self.embed(list(dict.fromkeys(texts)))
 
+    def close(self) -> None:
+        """Close this thread's connection (the last one to close folds the write-ahead log into the file)."""
+        db = getattr(self._local, "db", None)
+        if db is not None:
+            db.close()
+            self._local.db = None
+
     def _key(self, text: str) -> bytes:
         return hashlib.blake2b(f"{self.embedder.name}\0{text}".encode(), digest_size=16).digest()
 
@@ -70,26 +81,29 @@ class SentenceVectors:
         if db is None or not keys:
             return {}
         wanted, found = list(keys), {}
+        size = 4 * self.embedder.dim
         try:
             for k in range(0, len(wanted), _LOOKUP):
                 part = wanted[k : k + _LOOKUP]
                 rows = db.execute(f"SELECT key, vec FROM vectors WHERE key IN ({','.join('?' * len(part))})", part)
-                found.update((key, np.frombuffer(vec, dtype=np.float32)) for key, vec in rows)
+                # a damaged row (another size) is not trusted: encoded again and replaced
+                found.update((key, np.frombuffer(vec, dtype=np.float32)) for key, vec in rows
+                             if isinstance(vec, bytes) and len(vec) == size)
         except sqlite3.Error as exc:
-            self._give_up(exc)
+            self._trouble(exc)
             return {}
-        return {k: v for k, v in found.items() if v.shape == (self.embedder.dim,)}
+        return found
 
     def _write(self, vectors: dict[bytes, np.ndarray]) -> None:
         db = self._db()
-        if db is None:
+        if db is None or self._read_only:
             return
         try:
             with db:
                 db.executemany("INSERT OR REPLACE INTO vectors (key, vec) VALUES (?, ?)",
                                [(k, v.astype(np.float32).tobytes()) for k, v in vectors.items()])
         except sqlite3.Error as exc:
-            self._give_up(exc)
+            self._trouble(exc)
 
     def _db(self) -> sqlite3.Connection | None:
         if self._broken:
@@ -97,18 +111,45 @@ class SentenceVectors:
         db = getattr(self._local, "db", None)
         if db is None:
             try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                db = sqlite3.connect(self.path, timeout=10)
-                db.execute("PRAGMA journal_mode=WAL")
-                db.execute("CREATE TABLE IF NOT EXISTS vectors (key BLOB PRIMARY KEY, vec BLOB NOT NULL)")
+                db = self._open()
             except (sqlite3.Error, OSError) as exc:
-                self._give_up(exc)
-                return None
+                try:
+                    db = self._open_read_only()
+                except (sqlite3.Error, OSError):
+                    self._trouble(exc, for_good=True)
+                    return None
+                self._read_only = True
+                log.warning("Sentence vectors in %s are read-only here (%s): stored ones are used, new ones are "
+                            "encoded per question.", self.path, exc)
             self._local.db = db
         return db
 
-    def _give_up(self, exc: Exception) -> None:
-        """Stop using the file for this process; answers go on, each encoding its sentences."""
+    def _open(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path, timeout=10)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("CREATE TABLE IF NOT EXISTS vectors (key BLOB PRIMARY KEY, vec BLOB NOT NULL)")
+        except sqlite3.Error:
+            db.close()
+            raise
+        return db
+
+    def _open_read_only(self) -> sqlite3.Connection:
+        """A data folder this user may not write (a shared index): read the file as it is, without the WAL
+        side files that a normal open must create."""
+        if not self.path.is_file():
+            raise OSError(f"{self.path} does not exist")
+        db = sqlite3.connect(f"{self.path.resolve().as_uri()}?immutable=1", uri=True)
+        db.execute("SELECT 1 FROM vectors LIMIT 1")
+        return db
+
+    def _trouble(self, exc: Exception, for_good: bool = False) -> None:
+        """A busy file (another process writing) costs this question its speed-up; anything else stops using
+        the file for this process. Answers go on either way, encoding their sentences."""
+        if not for_good and isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+            log.debug("Sentence vectors in %s are busy (%s)", self.path, exc)
+            return
         if not self._broken:
             log.warning("Sentence vectors in %s are unavailable (%s); sentences are encoded per question.",
                         self.path, exc)
@@ -116,8 +157,11 @@ class SentenceVectors:
 
 
 def wipe(data_dir: Path | str) -> None:
-    """Remove the stored vectors (a rebuild starts clean)."""
+    """Remove the stored vectors (a rebuild starts clean); a file that cannot be removed is left, with a
+    warning: its vectors are keyed by content, so keeping them is never wrong."""
     for suffix in ("", "-wal", "-shm"):
         target = Path(data_dir) / f"{FILE_NAME}{suffix}"
-        if target.exists():
-            target.unlink()
+        try:
+            target.unlink(missing_ok=True)
+        except OSError as exc:
+            log.warning("Could not remove %s (%s); its vectors stay valid and are reused.", target, exc)

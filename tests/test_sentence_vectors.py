@@ -41,10 +41,11 @@ def test_ingest_stores_every_quotable_sentence_so_answers_encode_none(make_rag, 
         rag.ask(q)
 
 
-def test_stored_vectors_are_the_models_vectors(corpus_rag, embedder):
+def test_stored_vectors_are_the_models_vectors(corpus_rag, embedder, monkeypatch):
     texts = sentence_texts(corpus_rag.passages()[:4])
-    stored = corpus_rag.sentences.embed(texts)
     fresh = np.asarray(embedder.embed_texts(texts), dtype=np.float32)
+    _refuse_encoding(monkeypatch, embedder)  # read from the file, not encoded again
+    stored = corpus_rag.sentences.embed(texts)
     assert stored.shape == fresh.shape == (len(texts), embedder.dim)
     assert np.allclose(stored, fresh, atol=1e-6)
 
@@ -74,8 +75,10 @@ def test_an_unchanged_reingest_encodes_no_sentence_and_rebuild_starts_clean(make
     rag.ingest([articles_copy], progress=False)
     assert [len(c) for c in calls] == [2]  # only the new article's two sentences
     monkeypatch.undo()
+    with sqlite3.connect(rag.settings.data_dir / FILE_NAME) as db:  # a row no article needs any more
+        db.execute("INSERT INTO vectors (key, vec) VALUES (?, ?)", (b"gone", b"\0" * 4 * rag.embedder.dim))
     rag.ingest([articles_copy], rebuild=True, progress=False)
-    assert _stored(rag.settings.data_dir) == before + 2  # the old file went with the rebuild; the same come back
+    assert _stored(rag.settings.data_dir) == before + 2  # the file started afresh: the leftover row is gone
 
 
 def test_an_unusable_file_costs_only_speed(embedder, tmp_path, caplog):
@@ -89,6 +92,39 @@ def test_an_unusable_file_costs_only_speed(embedder, tmp_path, caplog):
                        atol=1e-6)
     assert [r.getMessage() for r in caplog.records if "unavailable" in r.getMessage()] != []
     assert sum("unavailable" in r.getMessage() for r in caplog.records) == 1  # said once, not per question
+
+
+def test_a_folder_it_may_not_write_is_read_as_it_is(embedder, tmp_path, monkeypatch, caplog):
+    text = "The harbour reopened on Monday."
+    writer = SentenceVectors(tmp_path, embedder)
+    writer.embed([text])
+    writer.close()  # as an ingest ends: the log is folded into the file a reader without write access sees
+
+    def refuse_to_open(self):
+        raise sqlite3.OperationalError("attempt to write a readonly database")
+    monkeypatch.setattr(SentenceVectors, "_open", refuse_to_open)  # what a read-only folder does to the WAL open
+    shared = SentenceVectors(tmp_path, embedder)
+    _refuse_encoding(monkeypatch, embedder)
+    with caplog.at_level(logging.WARNING, logger="rag.sentence_vectors"):
+        got = shared.embed([text])  # stored: read without encoding
+    assert got.shape == (1, embedder.dim) and "read-only" in caplog.text
+    monkeypatch.undo()
+    monkeypatch.setattr(SentenceVectors, "_open", refuse_to_open)
+    assert shared.embed(["A sentence never stored."]).shape == (1, embedder.dim)  # encoded, not written
+    assert _stored(tmp_path) == 1
+
+
+def test_an_error_after_writing_costs_no_file(make_rag, articles_copy, monkeypatch):
+    rag = make_rag()
+
+    def broken(texts):
+        raise ValueError("encoder failed")
+    monkeypatch.setattr(rag.sentences, "fill", broken)
+    report = rag.ingest([articles_copy], progress=False)
+    assert report.added == len(list(articles_copy.iterdir())) and not report.skipped
+    assert any("encoder failed" in w for w in report.warnings)
+    monkeypatch.undo()
+    assert not rag.ask("What did Lavrov say about the peace talks?").abstained  # encoded when first needed
 
 
 def test_a_vector_of_another_size_is_not_trusted(embedder, tmp_path):
