@@ -183,7 +183,7 @@ class ExtractiveAnswerer:
         A question about the article itself (its author, date or outlet) is answered from its metadata.
         """
         field = asked_field(follow_up.own_words if follow_up else question)
-        if field is not None and (draft := metadata_answer(field, passages)) is not None:
+        if field is not None and (draft := metadata_answer(field, question, passages)) is not None:
             return draft
         asked = parts(without_context(question))  # the type and parts of what the user asked...
         if len(asked) == 1:

@@ -17,30 +17,41 @@ from datetime import date
 from typing import Literal
 
 from ..types import Passage
-from .base import Draft
+from ..text import terms
+from .base import ABSTAIN_TEXT, Draft
 from .citations import cite, passage_sentences
 
 MetaField = Literal["author", "published", "outlet", "title"]
 
 # "the article", "this story", "that piece": the question names the article, not something in its story
-# ("When was it released?" after a question about a film asks about the film)
-_ARTICLE = r"(?:the|this|that)\s+(?:article|story|piece|news\s+story)s?\b"
+# ("When was it released?" after a question about a film asks about the film; "the piece of music", "the
+# story's hero" are the story's)
+_ARTICLE = r"(?:the|this|that)\s+(?:article|story|piece|news\s+story)s?\b(?!['’]s)(?!\s+of\b)"
+_OWNER = r"(?:the|this|that)\s+(?:article|story|piece)['’]s"  # "the article's author"
+_OUTLET = r"(?:outlet|newspaper|paper|publication|site|website|magazine|news\s+site)"
 _ASKS: list[tuple[MetaField, re.Pattern[str]]] = [
     ("author", re.compile(rf"\bwho\s+(?:wrote|authored|penned|reported|filed)\s+{_ARTICLE}"
-                          rf"|\b(?:author|writer|byline|reporter)s?\s+of\s+{_ARTICLE}"
-                          r"|^\W*who\s+is\s+the\s+(?:author|writer)\W*$", re.I)),
-    ("published", re.compile(r"\bwhen\s+(?:was|were)\s+(?:it|this|that)\s+(?:published|posted)\b"
-                             rf"|\bwhen\s+(?:was|were|did)\s+{_ARTICLE}.*?\b(?:published|posted|written|dated|"
+                          rf"|\b(?:author|writer|byline|reporter)s?\s+of\s+{_ARTICLE}|\b{_OWNER}\s+(?:author|writer)"
+                          r"|^\W*who(?:['’]s|\s+is)\s+the\s+(?:author|writer)\W*$|^\W*who\s+wrote\s+(?:this|it)\W*$",
+                          re.I)),
+    ("published", re.compile(r"^\W*when\s+(?:was|were)\s+(?:it|this|that)\s+(?:published|posted)\W*$"
+                             rf"|\bwhen\s+(?:was|were|did)\s+{_ARTICLE}[^?]*?\b(?:published|posted|written|dated|"
                              r"released|run|come\s+out|appear)\b"
-                             rf"|\bwhat\s+(?:date|day)\b.*?{_ARTICLE}|\bpublication\s+date\b"
+                             rf"|\bwhat\s+(?:date|day)\s+(?:is|was)\s+{_ARTICLE}(?![^?]*\b(?:say|says|said)\b)"
+                             rf"|\b(?:the\s+)?(?:publication\s+)?date\s+of\s+{_ARTICLE}"
                              rf"|\bhow\s+old\s+is\s+{_ARTICLE}", re.I)),
-    ("title", re.compile(r"\bwhat\b.*?\bheadline\b|\bheadline\s+of\b"
-                         rf"|\b(?:title|headline)\s+of\s+{_ARTICLE}|\b{_ARTICLE}.*?\b(?:titled|headlined|called)\b",
+    ("title", re.compile(r"\bwhat\b[^?]*?\bheadline\b|\bheadline\s+of\b"
+                         rf"|\b(?:title|headline)\s+of\s+{_ARTICLE}|\b{_ARTICLE}[^?]*?\b(?:titled|headlined)\b",
                          re.I)),
-    ("outlet", re.compile(r"\b(?:which|what)\s+(?:outlet|newspaper|paper|publication|site|website|magazine)\s+"
-                          r"(?:published|ran|carried|printed|posted)\b"
-                          rf"|\bwhere\s+(?:was|were)\s+{_ARTICLE}.*?\b(?:published|posted|printed)\b", re.I)),
+    ("outlet", re.compile(rf"\b(?:which|what)\s+{_OUTLET}\s+(?:published|ran|carried|printed|posted)\s+{_ARTICLE}"
+                          rf"|\b(?:which|what)\s+{_OUTLET}\s+is\s+(?:it|this|that|{_ARTICLE})\s+from\b"
+                          rf"|\bwhere\s+(?:was|were)\s+{_ARTICLE}[^?]*?\b(?:published|posted|printed)\b", re.I)),
 ]
+# the words that ask for the field, not about the topic: what is left must match the article
+_ASKING = set("""article articles story stories piece pieces news headline title titled headlined author authors
+writer byline reporter wrote written write authored penned reported filed published publish posted printed
+dated date day released run ran carried outlet newspaper paper publication site website magazine old come
+appear""".split())
 
 
 def asked_field(question: str) -> MetaField | None:
@@ -52,12 +63,18 @@ def asked_field(question: str) -> MetaField | None:
     return None
 
 
-def metadata_answer(field: MetaField, passages: list[Passage]) -> Draft | None:
+def metadata_answer(field: MetaField, topic: str, passages: list[Passage]) -> Draft | None:
     """The asked fact of the first passage's article, cited to it; when the article does not record it, an
-    abstention that says so (no story sentence states who wrote the article, so none is quoted instead)."""
+    abstention that says so (no story sentence states who wrote the article, so none is quoted instead).
+
+    ``topic``: the standalone question (a follow-up's carries the conversation's words); at least half of
+    its words that do not ask for the field must be in the article's passage or title, or no article is
+    about it and the answer is an abstention."""
     if not passages:
         return None
     p = passages[0]
+    if not _about(topic, p):
+        return Draft(ABSTAIN_TEXT, [], True, 0.0)  # no article is about what was asked: none is named
     title = f"\u201c{p.title}\u201d"
     value = {"author": p.author, "published": p.published, "outlet": p.outlet, "title": p.title}[field]
     if not value:
@@ -89,8 +106,22 @@ def _day(d: date) -> str:
     return f"{d.day} {d:%B %Y}"
 
 
+def _about(topic: str, passage: Passage) -> bool:
+    asked = set(terms(topic)) - set(terms(" ".join(_ASKING)))
+    if not asked:
+        return True  # "Who is the author?": the conversation's article
+    held = set(terms(f"{passage.title}\n{passage.text}"))
+    return 2 * len(asked & held) >= len(asked)
+
+
+_DATE_LINE = re.compile(r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2}\b"
+                        r"|\b\d{1,2}\.?\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\b"
+                        r"|\b\d{1,4}[./-]\d{1,2}[./-]\d{1,4}\b", re.I)
+
+
 def _prints(text: str, value: str | date) -> bool:
-    """Whether a line of the article prints the value: the name itself, or a date line with its year."""
+    """Whether a line of the article prints the value: the name itself, or a short line with a written date
+    of its year (a byline or dateline, not a story sentence that mentions the year)."""
     if isinstance(value, str):
         return value in text
-    return str(value.year) in text and len(text) < 120
+    return str(value.year) in text and len(text) < 120 and bool(_DATE_LINE.search(text))
