@@ -14,6 +14,7 @@ from . import indexer
 from .answer.base import Answerer, Asked, Draft
 from .answer.verify import languages
 from .answer.extractive import ExtractiveAnswerer, sentence_texts
+from .answer.metadata import asked_field, metadata_answer
 from .answer.generative import GenerativeAnswerer
 from .config import Settings
 from .embeddings import Embedder
@@ -188,7 +189,7 @@ class RAG:
         timings["retrieve"] = round(time.perf_counter() - mark, 4)
         mark = time.perf_counter()
         draft = None
-        for event in answerer.stream(Asked(typed, query, tuple(history or ())), passages):
+        for event in _drafts(answerer, Asked(typed, query, tuple(history or ())), passages):
             if isinstance(event, Draft):
                 draft = event
             else:
@@ -270,6 +271,18 @@ class RAG:
         if len(question) > self.settings.max_question_chars:
             raise QuestionTooLongError(len(question), self.settings.max_question_chars)
         return question
+
+
+def _drafts(answerer: Answerer, asked: Asked, passages: list[Passage]) -> Iterator[str | Draft]:
+    """The answerer's deltas and draft; a question about the article itself (who wrote it, when it was
+    published) is answered from the top article's metadata in either mode (``answer.metadata``): no story
+    sentence, quoted or generated, states it."""
+    field = asked_field(asked.question)
+    if field is not None and (draft := metadata_answer(field, asked.query, passages)) is not None:
+        yield draft.text
+        yield draft
+        return
+    yield from answerer.stream(asked, passages)
 
 
 def _filters(filters: Filters | dict | None) -> Filters | None:

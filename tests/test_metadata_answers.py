@@ -102,3 +102,13 @@ def test_the_sample_corpus_records_no_authors_but_prints_its_headlines(corpus_ra
     title = "Trump Pulls Back from Direct Role in Russia-Ukraine Peace Talks"
     assert a.short_answer == title and a.citations[0].quote == title  # the headline line, quoted from the file
     assert a.citations[0].answer_span == (0, len(title))
+
+
+def test_llm_mode_answers_it_the_same_way_without_a_model_call(llm_rag, fake_llm):
+    rag = llm_rag()
+    a = rag.ask("What's the headline of the article about Trump stepping away from the peace talks?")
+    assert a.mode == "llm" and a.short_answer == "Trump Pulls Back from Direct Role in Russia-Ukraine Peace Talks"
+    assert fake_llm.requests == []  # the headline is the article's, not the model's to write
+    fake_llm.queue("Lavrov said there is still a long road ahead [1].")
+    rag.ask("What did Lavrov say about the peace talks?")
+    assert len(fake_llm.requests) == 1  # a question about the story still goes to the model

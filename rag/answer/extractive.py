@@ -41,7 +41,6 @@ from .base import ABSTAIN_TEXT, Asked, Draft
 from .citations import cite, passage_sentences, with_marker
 from .condense import condense, last_answer, without_context
 from .constraints import Constraints
-from .metadata import asked_field, metadata_answer
 from .spans import AnswerType, expected_type, short_answer, typed_spans
 
 
@@ -178,13 +177,7 @@ class ExtractiveAnswerer:
         yield draft
 
     def answer(self, question: str, passages: list[Passage], follow_up: FollowUp | None = None) -> Draft:
-        """Quote the sentences that answer ``question`` (for a follow-up, its standalone form), or abstain.
-
-        A question about the article itself (its author, date or outlet) is answered from its metadata.
-        """
-        field = asked_field(follow_up.own_words if follow_up else question)
-        if field is not None and (draft := metadata_answer(field, question, passages)) is not None:
-            return draft
+        """Quote the sentences that answer ``question`` (for a follow-up, its standalone form), or abstain."""
         asked = parts(without_context(question))  # the type and parts of what the user asked...
         if len(asked) == 1:
             asked = [question]  # ...scored with the conversation's words beside it
