@@ -51,7 +51,8 @@ _ASKS: list[tuple[MetaField, re.Pattern[str]]] = [
 _ASKING = set("""article articles story stories piece pieces news headline title titled headlined author authors
 writer byline reporter wrote written write authored penned reported filed published publish posted printed
 dated date day released run ran carried outlet newspaper paper publication site website magazine old come
-appear""".split())
+appear what which who whom whose when where why how about on over regarding concerning where whose from
+called named""".split())
 
 
 def asked_field(question: str) -> MetaField | None:
