@@ -14,7 +14,7 @@ from . import indexer
 from .answer.base import Answerer, Asked, Draft
 from .answer.verify import languages
 from .answer.extractive import ExtractiveAnswerer, sentence_texts
-from .answer.metadata import asked_field, metadata_answer
+from .answer.metadata import asked_field, metadata_answer, topic_terms
 from .answer.generative import GenerativeAnswerer
 from .config import Settings
 from .embeddings import Embedder
@@ -216,6 +216,10 @@ class RAG:
         used = _worth_correcting(question, correction.changes)
         typed = correction.text if used else question
         query = answerer.condense(typed, history) if history else typed
+        if history and asked_field(typed) and not topic_terms(query):
+            # "Who wrote the article?" after a question about a story: that story's article
+            last = next((str(t.get("content") or "") for t in reversed(history) if t.get("role") == "user"), "")
+            query = f"{typed} ({last})" if last else query
         return typed, query, correction.changes if used else []
 
     def _answerer(self, mode: str) -> Answerer:

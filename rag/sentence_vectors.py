@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import shutil
 import sqlite3
 import threading
 from pathlib import Path
@@ -151,17 +152,22 @@ class SentenceVectors:
             log.debug("Sentence vectors in %s are busy (%s)", self.path, exc)
             return
         if not self._broken:
-            log.warning("Sentence vectors in %s are unavailable (%s); sentences are encoded per question.",
-                        self.path, exc)
+            log.warning("Sentence vectors in %s are unavailable (%s); sentences are encoded per question, which "
+                        "is slower. To fix it, delete that file (it is rebuilt as questions are asked) or run "
+                        "`rag ingest PATH --rebuild`.", self.path, exc)
         self._broken = True
 
 
 def wipe(data_dir: Path | str) -> None:
     """Remove the stored vectors (a rebuild starts clean); a file that cannot be removed is left, with a
-    warning: its vectors are keyed by content, so keeping them is never wrong."""
+    warning, rather than fail the rebuild."""
     for suffix in ("", "-wal", "-shm"):
         target = Path(data_dir) / f"{FILE_NAME}{suffix}"
         try:
-            target.unlink(missing_ok=True)
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)
+            else:
+                target.unlink(missing_ok=True)
         except OSError as exc:
-            log.warning("Could not remove %s (%s); its vectors stay valid and are reused.", target, exc)
+            log.warning("Could not remove %s (%s); remove it by hand. Answers work without it, more slowly.",
+                        target, exc)

@@ -26,7 +26,8 @@ MetaField = Literal["author", "published", "outlet", "title"]
 # "the article", "this story", "that piece": the question names the article, not something in its story
 # ("When was it released?" after a question about a film asks about the film; "the piece of music", "the
 # story's hero" are the story's)
-_ARTICLE = r"(?:the|this|that)\s+(?:article|story|piece|news\s+story)s?\b(?!['’]s)(?!\s+of\b)"
+_ARTICLE = (r"(?:the|this|that)\s+(?:(?!(?:article|story|piece)\b)[\w'’-]+\s+){0,3}?(?:article|story|piece)s?\b"
+            r"(?!['’]s)(?!\s+of\b)")  # "the wolves story" too
 _OWNER = r"(?:the|this|that)\s+(?:article|story|piece)['’]s"  # "the article's author"
 _OUTLET = r"(?:outlet|newspaper|paper|publication|site|website|magazine|news\s+site)"
 _ASKS: list[tuple[MetaField, re.Pattern[str]]] = [
@@ -74,6 +75,9 @@ def metadata_answer(field: MetaField, topic: str, passages: list[Passage]) -> Dr
     if not passages:
         return None
     p = passages[0]
+    if not topic_terms(topic):
+        return Draft("Which article? Name its topic, as in \u201cWho wrote the article about the dam repairs?\u201d",
+                     [], True, 0.0)
     if not _about(topic, p):
         return Draft(ABSTAIN_TEXT, [], True, 0.0)  # no article is about what was asked: none is named
     title = f"\u201c{p.title}\u201d"
@@ -99,20 +103,28 @@ def metadata_answer(field: MetaField, topic: str, passages: list[Passage]) -> Dr
         "outlet": f"{title} was published by {shown} [1].",
         "title": f"The article's headline is {title} [1].",
     }[field]
-    short = value.isoformat() if isinstance(value, date) else value
-    return Draft(text, [citation], False, 1.0, short)
+    return Draft(text, [citation], False, 1.0, shown)  # as the answer writes it, so the page can mark it
 
 
 def _day(d: date) -> str:
     return f"{d.day} {d:%B %Y}"
 
 
+def topic_terms(question: str) -> set[str]:
+    """The question's words that are not about asking for the field: what the article must be about
+    ("Who wrote the article about the dam repairs?" -> {dam, repair}; "Who wrote the article?" -> none)."""
+    return set(terms(question)) - set(terms(" ".join(_ASKING)))
+
+
 def _about(topic: str, passage: Passage) -> bool:
-    asked = set(terms(topic)) - set(terms(" ".join(_ASKING)))
+    """At least half of the topic's words in the article's passage or title, and all of a one- or two-word
+    topic ("the Mars landing" is not about a byline's "Mar 3")."""
+    asked = topic_terms(topic)
     if not asked:
-        return True  # "Who is the author?": the conversation's article
-    held = set(terms(f"{passage.title}\n{passage.text}"))
-    return 2 * len(asked & held) >= len(asked)
+        return False  # "Who wrote this article?" with no conversation: no article was named
+    held = set(terms(_DATE_LINE.sub(" ", f"{passage.title}\n{passage.text}")))  # a byline's "Mar 3" is no topic
+    found = len(asked & held)
+    return found == len(asked) if len(asked) <= 2 else 2 * found >= len(asked)
 
 
 _DATE_LINE = re.compile(r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2}\b"
