@@ -211,6 +211,7 @@ class RAG:
         """(the question as typed with its typos corrected, its standalone form, the corrections made).
 
         Corrections are used only when the question is English and the typos are many (``_worth_correcting``).
+        A question about "the article" that names no topic gets the last user question that did beside it.
         """
         correction = self._open_store().speller().correct(question)
         used = _worth_correcting(question, correction.changes)
@@ -218,7 +219,8 @@ class RAG:
         query = answerer.condense(typed, history) if history else typed
         if history and asked_field(typed) and not topic_terms(query):
             # "Who wrote the article?" after a question about a story: that story's article
-            last = next((str(t.get("content") or "") for t in reversed(history) if t.get("role") == "user"), "")
+            last = next((str(t.get("content") or "") for t in reversed(history)  # the last turn with a topic
+                         if t.get("role") == "user" and topic_terms(str(t.get("content") or ""))), "")
             query = f"{typed} ({last})" if last else query
         return typed, query, correction.changes if used else []
 

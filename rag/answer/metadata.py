@@ -41,7 +41,8 @@ _ASKS: list[tuple[MetaField, re.Pattern[str]]] = [
                              rf"|\bwhat\s+(?:date|day)\s+(?:is|was)\s+{_ARTICLE}(?![^?]*\b(?:say|says|said)\b)"
                              rf"|\b(?:the\s+)?(?:publication\s+)?date\s+of\s+{_ARTICLE}"
                              rf"|\bhow\s+old\s+is\s+{_ARTICLE}", re.I)),
-    ("title", re.compile(r"\bwhat\b[^?]*?\bheadline\b|\bheadline\s+of\b"
+    ("title", re.compile(rf"\bheadline\s+(?:ran\s+|was\s+)?(?:on|of|for)\s+{_ARTICLE}"
+                         r"|^\W*what(?:['’]s|\s+is|\s+was)\s+(?:the|its)\s+headline\W*$"
                          rf"|\b(?:title|headline)\s+of\s+{_ARTICLE}|\b{_ARTICLE}[^?]*?\b(?:titled|headlined)\b",
                          re.I)),
     ("outlet", re.compile(rf"\b(?:which|what)\s+{_OUTLET}\s+(?:published|ran|carried|printed|posted)\s+{_ARTICLE}"
@@ -52,8 +53,8 @@ _ASKS: list[tuple[MetaField, re.Pattern[str]]] = [
 _ASKING = set("""article articles story stories piece pieces news headline title titled headlined author authors
 writer byline reporter wrote written write authored penned reported filed published publish posted printed
 dated date day released run ran carried outlet newspaper paper publication site website magazine old come
-appear what which who whom whose when where why how about on over regarding concerning where whose from
-called named""".split())
+appear what which who whom whose when where why how about on over regarding concerning from called
+named""".split())
 
 
 def asked_field(question: str) -> MetaField | None:
@@ -89,7 +90,8 @@ def metadata_answer(field: MetaField, topic: str, passages: list[Passage]) -> Dr
     sentences = passage_sentences(p)
     if not sentences:
         return None
-    start, end = next(((s, e) for s, e in sentences if _prints(p.text[s:e], value)), sentences[0])
+    start, end = next(((s, e) for s, e in sentences if _prints(p.text[s:e], value)),
+                      next(((s, e) for s, e in sentences if p.text[s:e].strip() == p.title), sentences[0]))
     citation = cite(1, p, start, end)
     at = citation.quote.find(value) if isinstance(value, str) else -1
     if at >= 0:
@@ -113,7 +115,7 @@ def _day(d: date) -> str:
 def topic_terms(question: str) -> set[str]:
     """The question's words that are not about asking for the field: what the article must be about
     ("Who wrote the article about the dam repairs?" -> {dam, repair}; "Who wrote the article?" -> none)."""
-    return set(terms(question)) - set(terms(" ".join(_ASKING)))
+    return set(terms(_DATE_LINE.sub(" ", question))) - set(terms(" ".join(_ASKING)))
 
 
 def _about(topic: str, passage: Passage) -> bool:
@@ -133,8 +135,11 @@ _DATE_LINE = re.compile(r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|
 
 
 def _prints(text: str, value: str | date) -> bool:
-    """Whether a line of the article prints the value: the name itself, or a short line with a written date
-    of its year (a byline or dateline, not a story sentence that mentions the year)."""
+    """Whether a line of the article prints the value: the name itself, or a short line with that very date
+    written out (its day, month and year: a byline or dateline, not "the council votes on Oct. 2")."""
     if isinstance(value, str):
         return value in text
-    return str(value.year) in text and len(text) < 120 and bool(_DATE_LINE.search(text))
+    if len(text) >= 120 or str(value.year) not in text or not re.search(rf"(?<!\d)0?{value.day}(?!\d)", text):
+        return False
+    month = f"{value:%B}"
+    return bool(re.search(rf"\b{month[:3]}|(?<!\d)0?{value.month}[./-]|[./-]0?{value.month}(?!\d)", text, re.I))
