@@ -1,4 +1,4 @@
-"""``rag``: ingest, ask, batch, stats. Every command honours RAG_DATA_DIR and .env."""
+"""``rag``: ingest, remove, ask, batch, stats. Every command honours RAG_DATA_DIR and .env."""
 
 from __future__ import annotations
 
@@ -59,6 +59,21 @@ def ingest(
         typer.echo(f"skipped {_printable(item.path)}: {_printable(item.reason)}", err=True)
     for warning in report.warnings:
         typer.echo(f"warning: {_printable(warning)}", err=True)
+    typer.echo(report.summary())
+
+
+@app.command()
+def remove(
+    keys: Annotated[list[str], typer.Argument(help="File names, paths or doc ids of indexed articles.")],
+    data_dir: DataDir = None,
+) -> None:
+    """Take articles out of the index; the files stay on disk. A key that names no article removes nothing."""
+    from .errors import RagError
+
+    try:
+        report = _rag(data_dir).remove(keys)
+    except RagError as exc:
+        _fail(exc)
     typer.echo(report.summary())
 
 

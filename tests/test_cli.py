@@ -95,3 +95,16 @@ def test_stats(cli_env):
     result = runner.invoke(app, ["stats"], env=cli_env)
     assert result.exit_code == 0
     assert "documents: 5" in result.output and "all-MiniLM-L6-v2 (dim 384, onnx backend)" in result.output
+
+
+def test_remove_takes_an_article_out_and_a_typo_removes_nothing(tmp_path):
+    env = {"RAG_DATA_DIR": str(tmp_path / "index")}
+    assert runner.invoke(app, ["ingest", str(ARTICLES)], env=env).exit_code == 0
+    typo = runner.invoke(app, ["remove", "001_6455e6dab78b474c.tx"], env=env)
+    assert typo.exit_code == 1 and "did you mean '001_6455e6dab78b474c.txt'" in typo.output
+    assert "documents: 5" in runner.invoke(app, ["stats"], env=env).output
+    gone = runner.invoke(app, ["remove", "001_6455e6dab78b474c.txt"], env=env)
+    assert gone.exit_code == 0 and "removed 1" in gone.output
+    assert "documents: 4" in runner.invoke(app, ["stats"], env=env).output
+    again = runner.invoke(app, ["ask", "x", "--source", "001_6455e6dab78b474c.txt"], env=env)
+    assert again.exit_code == 1  # no such article any more: said, not silently abstained
