@@ -189,7 +189,9 @@ class RAG:
         timings["retrieve"] = round(time.perf_counter() - mark, 4)
         mark = time.perf_counter()
         draft = None
-        for event in _drafts(answerer, Asked(typed, query, tuple(history or ())), passages):
+        chosen = _filters(filters)
+        one_article = bool(chosen and chosen.sources) and len({p.doc_id for p in passages}) == 1
+        for event in _drafts(answerer, Asked(typed, query, tuple(history or ())), passages, one_article):
             if isinstance(event, Draft):
                 draft = event
             else:
@@ -279,12 +281,12 @@ class RAG:
         return question
 
 
-def _drafts(answerer: Answerer, asked: Asked, passages: list[Passage]) -> Iterator[str | Draft]:
+def _drafts(answerer: Answerer, asked: Asked, passages: list[Passage], one_article: bool) -> Iterator[str | Draft]:
     """The answerer's deltas and draft; a question about the article itself (who wrote it, when it was
     published) is answered from the top article's metadata in either mode (``answer.metadata``): no story
-    sentence, quoted or generated, states it."""
+    sentence, quoted or generated, states it. ``one_article``: a sources filter chose a single article."""
     field = asked_field(asked.question)
-    if field is not None and (draft := metadata_answer(field, asked.query, passages)) is not None:
+    if field is not None and (draft := metadata_answer(field, asked.query, passages, one_article)) is not None:
         yield draft.text
         yield draft
         return

@@ -118,6 +118,8 @@ def test_the_article_of_the_last_question_or_a_question_back(corpus_rag):
     assert a.short_answer == "Lavrov: Ukraine Peace Still Far Despite Trump Pressure"
     a = corpus_rag.ask("Who wrote this article?")  # no conversation: which article is meant is unknown
     assert a.abstained and not a.citations and a.text.startswith("Which article?")
+    a = corpus_rag.ask("What's the headline?", filters={"sources": ["001_6455e6dab78b474c.txt"]})
+    assert a.short_answer == "Trump Pulls Back from Direct Role in Russia-Ukraine Peace Talks"  # chosen on the page
 
 
 def test_an_article_without_the_field_is_not_given_one(bylines_rag):

@@ -66,20 +66,21 @@ def asked_field(question: str) -> MetaField | None:
     return None
 
 
-def metadata_answer(field: MetaField, topic: str, passages: list[Passage]) -> Draft | None:
+def metadata_answer(field: MetaField, topic: str, passages: list[Passage], named: bool = False) -> Draft | None:
     """The asked fact of the first passage's article, cited to it; when the article does not record it, an
     abstention that says so (no story sentence states who wrote the article, so none is quoted instead).
 
     ``topic``: the standalone question (a follow-up's carries the conversation's words); at least half of
     its words that do not ask for the field must be in the article's passage or title, or no article is
-    about it and the answer is an abstention."""
+    about it and the answer is an abstention. ``named``: the user already chose the one article (a sources
+    filter), so "Who wrote this article?" needs no topic."""
     if not passages:
         return None
     p = passages[0]
-    if not topic_terms(topic):
+    if not named and not topic_terms(topic):
         return Draft("Which article? Name its topic, as in \u201cWho wrote the article about the dam repairs?\u201d",
                      [], True, 0.0)
-    if not _about(topic, p):
+    if not named and not _about(topic, p):
         return Draft(ABSTAIN_TEXT, [], True, 0.0)  # no article is about what was asked: none is named
     title = f"\u201c{p.title}\u201d"
     value = {"author": p.author, "published": p.published, "outlet": p.outlet, "title": p.title}[field]
