@@ -226,3 +226,16 @@ def test_the_entity_asked_about_is_not_its_own_answer():
     rutte = "NATO Secretary General Mark Rutte expressed guarded optimism."
     span = short_answer(rutte, "person", "Who is the NATO Secretary General?")
     assert rutte[span[0]:span[1]] == "Mark Rutte"
+
+
+def test_he_is_a_person_never_the_place_the_answer_named():
+    """After a "who" question whose answer names no person, "he" is the role the user asked about, and a
+    name after "in" is a place ("in St. Petersburg"), not who "he" is."""
+    spokesman = [{"role": "user", "content": "Who's the Kremlin spokesman quoted about Witkoff's visit to Putin?"},
+                 {"role": "assistant", "content": "Trump’s special envoy, Steve Witkoff, had a crucial meeting with "
+                                                  "President Putin in St. Petersburg on Friday. [1]"}]
+    asked = condense("what did he say about how it was going?", spokesman)
+    assert asked.startswith("what did the Kremlin spokesman say about how it was going?")
+    met = [{"role": "user", "content": "Who met the delegation?"},
+           {"role": "assistant", "content": "The delegation arrived in New Delhi, where Anna Berg met them. [1]"}]
+    assert condense("What did he say?", met).startswith("What did Anna Berg say?")

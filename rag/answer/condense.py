@@ -54,6 +54,11 @@ _THING_OF = re.compile(r"\bthe\s+((?:[a-z-]+\s+){0,2}[a-z-]+)\s+(?:in|with|betwe
                        r"([A-Z][\w'’.-]*(?:\s+(?:and\s+)?[A-Z][\w'’.-]*)*)")
 _COUNTED = re.compile(r"\bhow (?:many|much)\s+((?:[a-z-]+\s+){0,2}[a-z-]+?)\s+(?:will|would|did|does|do|is|are|was|"
                       r"were|has|have|had|can|could|should)\b", re.I)
+_ROLES = (r"(?:spokes(?:man|woman|person)|president|minister|envoy|secretary(?:\s+general)?|mayor|governor|"
+          r"senator|chancellor|leader|chief|director|ceo|adviser|advisor|general|ambassador|judge|king|queen|pope|"
+          r"reporter|author|founder|chair(?:man|woman)?|head|commander|coach|captain|owner)")
+_ASKED_ROLE = re.compile(rf"^\s*who(?:['’]s|\s+is|\s+was)\s+(the\s+(?:[\w'’.-]+\s+){{0,3}}?{_ROLES})\b", re.I)
+_PLACE_BEFORE = re.compile(r"\b(?:in|at|from|to|near|outside|inside|across|into)\s+(?:the\s+)?$", re.I)
 _NOT_NAMES = {"I", "The", "A", "An", "In", "On", "At", "And", "But", "What", "Which", "Who", "When", "Where",
               "Why", "How", "Did", "Does", "Do", "Is", "Are", "Was", "Were", "Will", "It", "They", "He", "She",
               "This", "That", "These", "Those", "Mr", "Mrs", "Ms", "Dr", "President", "Mayor", "Minister"}
@@ -156,9 +161,13 @@ def _person(question: str, answer: str) -> str:
     asked = _names(question)
     told = [re.split(r" (?:of|de|van|von|al|bin) ", n)[0] for n in _names(answer)]  # "Zoé Lefèvre of Montréal"
     if re.match(r"^\s*who\b", question, re.I):
-        new = [n for n in told if not _shares_word(n, asked)]  # "Steve Witkoff" is not new after "Witkoff's"
+        new = [n for n in told if not _shares_word(n, asked)  # "Steve Witkoff" is not new after "Witkoff's"
+               and not _PLACE_BEFORE.search(answer.split(n)[0])]  # "in St. Petersburg" is where, not who
         people = [n for n in new if _ROLE_BEFORE.search(answer.split(n)[0]) or re.search(
             rf"{re.escape(n)}\W+(?:said|says|told|added|stated|announced)\b", answer)]
+        role = _ASKED_ROLE.match(question)  # "Who's the Kremlin spokesman ...?": he is that spokesman
+        if not people and role:
+            return role.group(1)
         new = people or [n for n in new if " " in n] or new
         if new:
             return new[0]
