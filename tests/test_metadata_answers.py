@@ -145,3 +145,15 @@ def test_llm_mode_answers_it_the_same_way_without_a_model_call(llm_rag, fake_llm
     fake_llm.queue("Lavrov said there is still a long road ahead [1].")
     rag.ask("What did Lavrov say about the peace talks?")
     assert len(fake_llm.requests) == 1  # a question about the story still goes to the model
+
+
+def test_a_title_ingest_made_up_is_not_called_a_headline(make_rag, tmp_path):
+    folder = tmp_path / "plain"
+    folder.mkdir()
+    (folder / "harbour.txt").write_text(
+        "The harbour authority confirmed on Monday that the northern breakwater will be rebuilt over the next two "
+        "winters, at a cost the council has not yet published. Ferries will keep their timetable during the works.\n")
+    rag = make_rag()
+    rag.ingest([folder], progress=False)
+    a = rag.ask("What's the headline of the article about the harbour breakwater?")
+    assert a.abstained and "prints no headline of its own" in a.text  # its title is the first line, cut with "…"

@@ -83,10 +83,14 @@ def metadata_answer(field: MetaField, topic: str, passages: list[Passage], named
     if not named and not _about(topic, p):
         return Draft(ABSTAIN_TEXT, [], True, 0.0)  # no article is about what was asked: none is named
     title = f"\u201c{p.title}\u201d"
-    value = {"author": p.author, "published": p.published, "outlet": p.outlet, "title": p.title}[field]
+    # a title ingest had to make up (the first line cut with "…", or the file's name) is no headline
+    guessed = p.title.endswith("\u2026") or p.title in (p.file_name, p.file_name.rsplit(".", 1)[0])
+    value = {"author": p.author, "published": p.published, "outlet": p.outlet,
+             "title": None if guessed else p.title}[field]
     if not value:
         missing = {"author": "does not name its author", "published": "is not dated",
-                   "outlet": "does not name the outlet that published it"}[field]
+                   "outlet": "does not name the outlet that published it",
+                   "title": "prints no headline of its own (its first line is shown as its title)"}[field]
         return Draft(f"The article {title} {missing}.", [], True, 0.0)
     sentences = passage_sentences(p)
     if not sentences:
