@@ -239,3 +239,22 @@ def test_he_is_a_person_never_the_place_the_answer_named():
     met = [{"role": "user", "content": "Who met the delegation?"},
            {"role": "assistant", "content": "The delegation arrived in New Delhi, where Anna Berg met them. [1]"}]
     assert condense("What did he say?", met).startswith("What did Anna Berg say?")
+
+
+@pytest.mark.parametrize("asked, topic", [
+    ("Sum up what the articles say about the war's toll on civilians.", "the war's toll on civilians."),
+    ("Give me a quick summary of Trump's role in the peace effort.", "Trump's role in the peace effort."),
+    ("What do the articles say about China?", "China?"),
+    ("What happened with the proposed meeting?", "What happened with the proposed meeting?"),  # no request words
+    ("Summarize", "Summarize"),  # nothing else: kept
+])
+def test_a_summary_request_is_scored_by_its_topic(asked, topic):
+    from rag.answer.extractive import _topic_of
+    assert _topic_of(asked) == topic
+
+
+def test_a_summary_request_is_not_abstained_on_for_its_wording(corpus_rag):
+    """The request's own words ("sum up what the articles say") are in no sentence; scored, they pulled the
+    answer's probability under the cutoff although the toll is reported (chat-035)."""
+    a = corpus_rag.ask("Sum up what the articles say about the war's toll on civilians.")
+    assert not a.abstained and any(c.source.endswith("003_11921da3f1ecce55.txt") for c in a.citations)

@@ -63,6 +63,13 @@ BROAD_RATIO = 0.6  # ...each scoring at least this share of the best
 _BROAD = re.compile(r"\b(?:summari[sz]e|summary|sum up|overview|rundown|recap|compare|comparison|contrast|"
                     r"differ(?:ence)?s?|what happened|what(?:'s| is| has) (?:been )?happening|main points|"
                     r"key points|(?:latest|main|key) developments)\b", re.I)
+# "Sum up what the articles say about X", "Give me a quick summary of X": the request, not words a sentence
+# about X holds; scored, they pull every sentence's term share and the answer's probability down
+_REQUEST = re.compile(r"^\s*(?:please\s+|can you\s+|could you\s+)?(?:(?:sum\s+up|summari[sz]e|recap|outline|"
+                      r"give\s+(?:me\s+|us\s+)?(?:an?\s+)?(?:quick\s+|short\s+|brief\s+)?(?:summary|overview|"
+                      r"rundown|recap)\s+of)\s+(?:what\s+(?:the\s+)?(?:articles?|stories|news|reports?)\s+"
+                      r"(?:says?|reports?|tells?)\s+(?:about|on)\s+)?|what\s+do(?:es)?\s+(?:the\s+)?"
+                      r"(?:articles?|stories|news|reports?)\s+(?:say|report)\s+(?:about|on)\s+)", re.I)
 NAME_MISS_WEIGHT = 0.85  # a sentence whose passage names none of the question's names
 REPEAT_WEIGHT = 0.75  # a follow-up asks for more than the sentence the last answer already quoted
 
@@ -180,7 +187,7 @@ class ExtractiveAnswerer:
         """Quote the sentences that answer ``question`` (for a follow-up, its standalone form), or abstain."""
         asked = parts(without_context(question))  # the type and parts of what the user asked...
         if len(asked) == 1:
-            asked = [question]  # ...scored with the conversation's words beside it
+            asked = [_topic_of(question)]  # ...scored with the conversation's words beside it
         rankings = self.rank_parts(asked, passages, follow_up)
         if len(asked) > 1:
             return self._answer_parts(rankings, passages, asked)
@@ -356,6 +363,13 @@ def _completes(follower: Candidate, best: Candidate, wanted: set[str]) -> bool:
 def _next_in_line(ranked: list[Candidate], best: Candidate) -> Candidate | None:
     """The candidate that directly follows ``best`` in its article, if any was retrieved."""
     return next((c for c in ranked if c.previous is best), None)
+
+
+def _topic_of(question: str) -> str:
+    """A summary request's topic ("Sum up what the articles say about the war's toll" -> "the war's toll");
+    any other question as it is."""
+    topic = _REQUEST.sub("", question, count=1)
+    return topic if topic.strip(" ?.!") else question
 
 
 def sentence_texts(passages: Sequence[Passage]) -> list[str]:
