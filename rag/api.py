@@ -22,6 +22,7 @@ from .errors import ConfigError, EmptyIndexError, EmptyQuestionError, QuestionTo
 from .ingest.readers import check_readers, discover
 from .llm import ChatModel
 from .retrieve import HybridRetriever, to_passage
+from .sources import resolve_keys
 from .chroma_server import ChromaServer
 from . import sentence_vectors
 from .sentence_vectors import SentenceVectors
@@ -190,7 +191,8 @@ class RAG:
         mark = time.perf_counter()
         draft = None
         chosen = _filters(filters)
-        one_article = bool(chosen and chosen.sources) and len({p.doc_id for p in passages}) == 1
+        one_article = (bool(chosen and chosen.sources) and asked_field(typed) is not None  # only then worth a scan
+                       and len(resolve_keys(chosen.sources, self._open_store().documents().values())) == 1)
         for event in _drafts(answerer, Asked(typed, query, tuple(history or ())), passages, one_article):
             if isinstance(event, Draft):
                 draft = event

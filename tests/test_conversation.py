@@ -239,6 +239,15 @@ def test_he_is_a_person_never_the_place_the_answer_named():
     met = [{"role": "user", "content": "Who met the delegation?"},
            {"role": "assistant", "content": "The delegation arrived in New Delhi, where Anna Berg met them. [1]"}]
     assert condense("What did he say?", met).startswith("What did Anna Berg say?")
+    macron = [{"role": "user", "content": "Who is the president of France?"},
+              {"role": "assistant", "content": "Emmanuel Macron hosted the summit in Paris. [1]"}]
+    assert condense("What did he say?", macron) == "What did Emmanuel Macron say?"  # a name beats the role
+    caller = [{"role": "user", "content": "Who called Zelensky?"},
+              {"role": "assistant", "content": "Zelensky took a call from Donald Trump on Monday. [1]"}]
+    assert condense("What did he say?", caller) == "What did Donald Trump say?"  # "from" leads to people too
+    chief = [{"role": "user", "content": "Who was the chief negotiator?"},
+             {"role": "assistant", "content": "The talks were led by officials. [1]"}]
+    assert condense("What did he say?", chief) == "What did the chief negotiator say?"  # the whole role
 
 
 @pytest.mark.parametrize("asked, topic", [

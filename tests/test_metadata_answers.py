@@ -120,6 +120,9 @@ def test_the_article_of_the_last_question_or_a_question_back(corpus_rag):
     assert a.abstained and not a.citations and a.text.startswith("Which article?")
     a = corpus_rag.ask("What's the headline?", filters={"sources": ["001_6455e6dab78b474c.txt"]})
     assert a.short_answer == "Trump Pulls Back from Direct Role in Russia-Ukraine Peace Talks"  # chosen on the page
+    two = {"sources": ["000_8b6024e873124198.txt", "001_6455e6dab78b474c.txt"]}
+    a = corpus_rag.ask("Who wrote this article?", filters=two, top_k=1)  # two chosen, one retrieved: still unnamed
+    assert a.abstained and a.text.startswith("Which article?")
 
 
 def test_an_article_without_the_field_is_not_given_one(bylines_rag):

@@ -57,8 +57,10 @@ _COUNTED = re.compile(r"\bhow (?:many|much)\s+((?:[a-z-]+\s+){0,2}[a-z-]+?)\s+(?
 _ROLES = (r"(?:spokes(?:man|woman|person)|president|minister|envoy|secretary(?:\s+general)?|mayor|governor|"
           r"senator|chancellor|leader|chief|director|ceo|adviser|advisor|general|ambassador|judge|king|queen|pope|"
           r"reporter|author|founder|chair(?:man|woman)?|head|commander|coach|captain|owner)")
-_ASKED_ROLE = re.compile(rf"^\s*who(?:['’]s|\s+is|\s+was)\s+(the\s+(?:[\w'’.-]+\s+){{0,3}}?{_ROLES})\b", re.I)
-_PLACE_BEFORE = re.compile(r"\b(?:in|at|from|to|near|outside|inside|across|into)\s+(?:the\s+)?$", re.I)
+_ASKED_ROLE = re.compile(rf"^\s*who(?:['’]s|\s+is|\s+was)\s+(the\s+(?:[\w'’.-]+\s+){{0,3}}?{_ROLES}"
+                         r"(?:\s+(?:negotiator|of|for|in)(?:\s+(?:the\s+)?[\w'’.-]+){0,3}?)?)(?=\s+(?:quoted|who|that|"
+                         r"said|mentioned|in\s+the\s+article)\b|\s*[?.!]*\s*$)", re.I)
+_PLACE_BEFORE = re.compile(r"\b(?:in|at|near|outside|inside|across|into)\s+(?:the\s+)?$", re.I)  # not "from Trump"
 _NOT_NAMES = {"I", "The", "A", "An", "In", "On", "At", "And", "But", "What", "Which", "Who", "When", "Where",
               "Why", "How", "Did", "Does", "Do", "Is", "Are", "Was", "Were", "Will", "It", "They", "He", "She",
               "This", "That", "These", "Those", "Mr", "Mrs", "Ms", "Dr", "President", "Mayor", "Minister"}
@@ -166,9 +168,10 @@ def _person(question: str, answer: str) -> str:
         people = [n for n in new if _ROLE_BEFORE.search(answer.split(n)[0]) or re.search(
             rf"{re.escape(n)}\W+(?:said|says|told|added|stated|announced)\b", answer)]
         role = _ASKED_ROLE.match(question)  # "Who's the Kremlin spokesman ...?": he is that spokesman
-        if not people and role:
+        full = [n for n in new if " " in n]
+        if not people and not full and role:  # ...when the answer names no one who could be him
             return role.group(1)
-        new = people or [n for n in new if " " in n] or new
+        new = people or full or new
         if new:
             return new[0]
     full = [n for n in asked if " " in n]
