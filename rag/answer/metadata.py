@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from functools import lru_cache
 from typing import Literal
 
 from ..types import Passage
@@ -77,10 +78,11 @@ def metadata_answer(field: MetaField, topic: str, passages: list[Passage], named
     if not passages:
         return None
     p = passages[0]
-    if not named and not topic_terms(topic):
+    asked = topic_terms(topic)
+    if not named and not asked:
         return Draft("Which article? Name its topic, as in \u201cWho wrote the article about the dam repairs?\u201d",
                      [], True, 0.0)
-    if not named and not _about(topic, p):
+    if not named and not _about(asked, p):
         return Draft(ABSTAIN_TEXT, [], True, 0.0)  # no article is about what was asked: none is named
     title = f"\u201c{p.title}\u201d"
     # a title ingest had to make up (the first line cut with "…", or the file's name) is no headline
@@ -120,15 +122,17 @@ def _day(d: date) -> str:
 def topic_terms(question: str) -> set[str]:
     """The question's words that are not about asking for the field: what the article must be about
     ("Who wrote the article about the dam repairs?" -> {dam, repair}; "Who wrote the article?" -> none)."""
-    return set(terms(_DATE_LINE.sub(" ", question))) - set(terms(" ".join(_ASKING)))
+    return set(terms(_DATE_LINE.sub(" ", question))) - _asking_terms()
 
 
-def _about(topic: str, passage: Passage) -> bool:
-    """At least half of the topic's words in the article's passage or title, and all of a one- or two-word
-    topic ("the Mars landing" is not about a byline's "Mar 3")."""
-    asked = topic_terms(topic)
-    if not asked:
-        return False  # "Who wrote this article?" with no conversation: no article was named
+@lru_cache(maxsize=1)
+def _asking_terms() -> frozenset[str]:
+    return frozenset(terms(" ".join(_ASKING)))
+
+
+def _about(asked: set[str], passage: Passage) -> bool:
+    """At least half of the topic's words (``topic_terms``, not empty) in the article's passage or title, and
+    all of a one- or two-word topic ("the Mars landing" is not about a byline's "Mar 3")."""
     held = set(terms(_DATE_LINE.sub(" ", f"{passage.title}\n{passage.text}")))  # a byline's "Mar 3" is no topic
     found = len(asked & held)
     return found == len(asked) if len(asked) <= 2 else 2 * found >= len(asked)
