@@ -9,6 +9,7 @@
 from .answer.citations import parse_markers, strip_markers
 from .api import RAG
 from .config import Settings
+from .time import human_date
 from .ingest.readers import SUPPORTED as _SUPPORTED
 from .errors import (
     ConfigError,
@@ -43,6 +44,7 @@ from .types import (
     Passage,
     SkippedFile,
     Span,
+    TimeScope,
     UnsupportedSentence,
 )
 
@@ -51,10 +53,10 @@ SUPPORTED_SUFFIXES: tuple[str, ...] = tuple(_SUPPORTED)
 
 __all__ = [
     "RAG", "Settings", "Answer", "ArticleInfo", "Chunk", "Citation", "Document", "Filters", "IngestReport",
-    "Passage", "SkippedFile", "Span", "RagError", "ConfigError", "EmbeddingMismatchError",
+    "Passage", "SkippedFile", "Span", "TimeScope", "RagError", "ConfigError", "EmbeddingMismatchError",
     "EmptyIndexError", "EmptyQuestionError", "QuestionTooLongError", "StoreCorruptedError",
     "StoreUnavailableError", "StoreAuthError", "UnknownSourceError", "ReaderUnavailableError",
     "DroppedCitation", "UnsupportedSentence", "LLMError", "LLMConnectionError", "LLMTimeoutError",
     "LLMAuthError", "LLMModelNotFoundError", "LLMRateLimitError", "LLMServerError", "LLMResponseError",
-    "parse_markers", "strip_markers", "SUPPORTED_SUFFIXES",
+    "parse_markers", "strip_markers", "human_date", "SUPPORTED_SUFFIXES",
 ]

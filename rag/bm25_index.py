@@ -75,6 +75,12 @@ class BM25Index:
         self.generation = generation  # the Chroma collection's write stamp it was built at
         self._stored = stored
         self._row_of = {r.chunk_id: i for i, r in enumerate(rows)}
+        self.latest_day = max((r.published_day for r in rows), default=-1)  # YYYYMMDD of the newest article
+
+    def published_day(self, chunk_id: str) -> int:
+        """The chunk's article's published day as YYYYMMDD; -1 when undated or not in this index."""
+        row = self._row_of.get(chunk_id)
+        return self.rows[row].published_day if row is not None else -1
 
     @classmethod
     def build(cls, texts: list[str], rows: list[Row], generation: str | None = None) -> "BM25Index":

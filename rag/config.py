@@ -90,6 +90,15 @@ class Settings(BaseSettings):
         0.4, description="Extractive answers abstain below this probability that the best sentence answers "
                           "(a logistic model over the evidence and its cutoff, both fitted by "
                           "eval/fit_abstention.py into rag/answer/abstention.json; see README).")
+    recency_half_life_days: float = Field(
+        14.0, gt=0, description="For questions about the current state ('latest', 'still'): an article this many "
+        "days older than as_of counts half as recent. Only the order matters: the newest matches rank first.")
+    time_weight: float = Field(
+        1.0, ge=0, description="Weight of the time list (articles in the asked-for period, or newest first) in "
+        "the rank fusion, beside the dense and BM25 lists (1 each); 0 turns time ranking off.")
+    stale_after_days: int = Field(
+        30, ge=0, description="An answer whose newest cited article is older than this at as_of says so "
+        "('The newest article on this is from 3 March 2025.').")
     max_answer_sentences: int = Field(3, ge=1, le=10)
     max_question_chars: int = Field(2000, ge=10)
     concurrency: int = Field(4, ge=1, le=64, description="Default parallelism of ask_batch.")

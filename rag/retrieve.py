@@ -10,6 +10,7 @@ every part, as summing the parts' ranks would do.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 from .bm25_index import BM25Index, Row
@@ -19,24 +20,37 @@ from .questions import parts
 from .sources import resolve_keys
 from .store import Hit, Store, article_meta, spans_from_meta
 from .text import jaccard, terms
-from .types import Filters, Passage
+from .time import recency, window
+from .types import Filters, Passage, TimeScope
 
 
 class HybridRetriever:
     def __init__(self, store: Store, embedder: Embedder, rrf_k: int = 60,
-                 candidates: int = 30, duplicate_jaccard: float = 0.8) -> None:
+                 candidates: int = 30, duplicate_jaccard: float = 0.8, half_life_days: float = 14.0,
+                 time_weight: float = 1.0) -> None:
         self.store = store
         self.embedder = embedder
         self.rrf_k = rrf_k
         self.candidates = candidates
         self.duplicate_jaccard = duplicate_jaccard
+        self.half_life_days = half_life_days
+        self.time_weight = time_weight
 
-    def retrieve(self, query: str, top_k: int = 5, filters: Filters | None = None) -> list[Passage]:
-        """Fused passages, best first; texts are fetched only for passages that can make the cut."""
+    def retrieve(self, query: str, top_k: int = 5, filters: Filters | None = None, as_of: date | None = None,
+                 scopes: Sequence[TimeScope] = ()) -> list[Passage]:
+        """Fused passages, best first; texts are fetched only for passages that can make the cut.
+
+        ``as_of``: articles published after it are left out (undated ones stay). ``scopes``: the question's
+        resolved time words; when one asks for a period or the current state, a third ranked list (articles
+        in the period, newest first) is fused with the dense and BM25 lists (``_timed``).
+        """
         bm25 = self.store.bm25()  # also the one check per question that the side index is current
         if bm25.count == 0 and self.store.count() == 0:
             raise EmptyIndexError(self.store.where)
         allowed = allowed_doc_ids(bm25.rows, filters) if filters and not filters.is_empty() else None
+        if as_of is not None and bm25.latest_day > _day(as_of):  # some article is after as_of: not evidence
+            current = {r.doc_id for r in bm25.rows if r.published_day <= _day(as_of)}  # undated (-1) stay
+            allowed = current if allowed is None else allowed & current
         if allowed is not None and not allowed:
             return []
         n = max(self.candidates, top_k * 4)
@@ -47,6 +61,8 @@ class HybridRetriever:
         rankings = [self._fuse(d, s) for d, s in zip(dense_lists, sparse_lists)]
         dense, sparse = _best(dense_lists), _best(sparse_lists)
         fused = _best(rankings)  # a passage ranks by its best match: to the whole question or to one part
+        if as_of is not None and scopes:
+            fused = self._timed(fused, bm25, as_of, scopes, n)
         order = sorted(fused, key=lambda cid: (-fused[cid], cid))
 
         passages: list[Passage] = []
@@ -66,6 +82,32 @@ class HybridRetriever:
                     break
         return passages
 
+
+    def _timed(self, fused: dict[str, float], bm25: BM25Index, as_of: date, scopes: Sequence[TimeScope],
+               depth: int) -> dict[str, float]:
+        """``fused`` with a time list fused in (reciprocal rank, weight ``time_weight``) when the question asks
+        for a period ("this week": articles in it, best match first) or the current state ("latest":
+        newest first, decaying with ``half_life_days``). Only the best ``depth`` candidates take part, so a
+        new article that barely matches is not pulled up; undated articles are left where they are, and a
+        strong match outside the period keeps its dense and BM25 ranks."""
+        span, recent = window(list(scopes)), any(s.recent for s in scopes)
+        if span is None and not recent:
+            return fused
+        lo, hi = (_day(span[0]) if span and span[0] else 0), (_day(span[1]) if span and span[1] else _day(as_of))
+        keys: dict[str, tuple[float, float]] = {}
+        for rank, cid in enumerate(fused):
+            if rank >= depth:
+                break
+            day = bm25.published_day(cid)
+            if day < 0 or not lo <= day <= hi:
+                continue
+            published = date(day // 10000, day // 100 % 100, day % 100)
+            keys[cid] = ((recency(published, as_of, self.half_life_days) or 0.0) if recent else 0.0, fused[cid])
+        ranked = sorted(keys, key=lambda cid: (-keys[cid][0], -keys[cid][1], cid))
+        timed = dict(fused)
+        for rank, cid in enumerate(ranked, start=1):
+            timed[cid] += self.time_weight / (self.rrf_k + rank)
+        return {cid: timed[cid] for cid in sorted(timed, key=lambda cid: (-timed[cid], cid))}
 
     def _fuse(self, dense: dict[str, float], sparse: dict[str, float]) -> dict[str, float]:
         """Reciprocal rank fusion of one query's dense and BM25 lists: chunk id -> score, best first."""

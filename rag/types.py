@@ -145,6 +145,24 @@ class DroppedCitation(BaseModel):
     reason: str
 
 
+class TimeScope(BaseModel):
+    """A time expression of a question resolved against its ``as_of`` date (``rag.time.resolve``)."""
+
+    expression: str = Field(description="As written in the question: 'this week', 'in August', 'latest'.")
+    date_from: date | None = Field(None, description="First day of the range (inclusive); None: open.")
+    date_to: date | None = Field(None, description="Last day of the range (inclusive); None: open.")
+    recent: bool = Field(False, description="Asks for the current state: prefer the newest evidence, no range.")
+
+    def describe(self) -> str:
+        """'"this week" -> 2022-06-09..2022-06-16', '"latest" -> newest first', as the page and CLI show it."""
+        if self.recent:
+            return f'"{self.expression}" -> newest first'
+        lo, hi = self.date_from, self.date_to
+        if lo == hi and lo is not None:
+            return f'"{self.expression}" -> {lo.isoformat()}'
+        return f'"{self.expression}" -> {lo.isoformat() if lo else ""}..{hi.isoformat() if hi else ""}'
+
+
 class Answer(BaseModel):
     """An answer with everything needed to check it."""
 
@@ -171,6 +189,13 @@ class Answer(BaseModel):
     dropped_citations: list[DroppedCitation] = Field(default_factory=list)
     model: str | None = Field(None, description="The LLM that wrote the answer (None when extractive).")
     raw_text: str = Field("", description="LLM mode: the model's reply before verification.")
+    as_of: date | None = Field(None, description="The date the question was answered as of: later articles "
+                                                 "were not evidence, its time words were resolved against it.")
+    time_scopes: list[TimeScope] = Field(
+        default_factory=list, description="The question's time expressions as resolved ('this week' -> a range).")
+    notices: list[str] = Field(
+        default_factory=list, description="What a reader should know about the evidence's age, e.g. 'The newest "
+                                          "article on this is from 3 March 2025.'; shown under the answer.")
 
     def restated(self) -> str | None:
         """What was answered when it is not the question as typed: "Searched for: ..." after typo
