@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Iterator, Literal, Sequence
 
@@ -28,7 +29,10 @@ from . import sentence_vectors
 from .sentence_vectors import SentenceVectors
 from .store import Store, article_meta
 from .text import words
-from .types import Answer, ArticleInfo, Chunk, Document, Filters, IngestReport, Passage
+from .time import as_of_date, resolve, stale_notice, window
+from .types import Answer, ArticleInfo, Chunk, Document, Filters, IngestReport, Passage, TimeScope
+
+AsOf = date | datetime | str | None  # a date, a datetime, "YYYY-MM-DD", or None for today
 
 Mode = Literal["extractive", "llm"]
 
@@ -145,30 +149,37 @@ class RAG:
         return articles
 
     def retrieve(self, question: str, top_k: int | None = None,
-                 filters: Filters | dict | None = None) -> list[Passage]:
-        """Passages for ``question``, best first."""
-        return self._retrieve(self._check(question), top_k, filters)
+                 filters: Filters | dict | None = None, as_of: AsOf = None) -> list[Passage]:
+        """Passages for ``question``, best first, as of ``as_of`` (default today; ``rag.time``): articles
+        published after it are left out, and the question's time words ("this week", "latest") rank
+        articles of that period, or the newest, higher. Raises ValueError for an unreadable ``as_of``."""
+        question = self._check(question)
+        day = as_of_date(as_of)
+        return self._retrieve(question, top_k, filters, day, resolve(question, day))
 
-    def _retrieve(self, query: str, top_k: int | None, filters: Filters | dict | None) -> list[Passage]:
-        retriever = HybridRetriever(self._open_store(), self.embedder, rrf_k=self.settings.rrf_k)
-        return retriever.retrieve(query, top_k or self.settings.top_k, _filters(filters))
+    def _retrieve(self, query: str, top_k: int | None, filters: Filters | dict | None,
+                  as_of: date, scopes: list[TimeScope]) -> list[Passage]:
+        retriever = HybridRetriever(self._open_store(), self.embedder, rrf_k=self.settings.rrf_k,
+                                    half_life_days=self.settings.recency_half_life_days,
+                                    time_weight=self.settings.time_weight)
+        return retriever.retrieve(query, top_k or self.settings.top_k, _filters(filters), as_of, scopes)
 
     def passages(self, doc_id: str | None = None) -> list[Passage]:
         """Every indexed chunk as a Passage (score 0), in source order: for eval and browsing."""
         return [to_passage(hit, 0.0, None) for hit in self._open_store().hits(doc_id)]
 
-    def ask(self, question: str, history: list[dict] | None = None,
-            filters: Filters | dict | None = None, top_k: int | None = None, mode: Mode | None = None) -> Answer:
+    def ask(self, question: str, history: list[dict] | None = None, filters: Filters | dict | None = None,
+            top_k: int | None = None, mode: Mode | None = None, as_of: AsOf = None) -> Answer:
         """Answer with ``[n]`` citations into ``Answer.passages``, or abstain. The last event of ``stream``."""
         answer = None
-        for event in self.stream(question, history=history, filters=filters, top_k=top_k, mode=mode):
+        for event in self.stream(question, history=history, filters=filters, top_k=top_k, mode=mode, as_of=as_of):
             answer = event
         assert isinstance(answer, Answer)
         return answer
 
     def stream(self, question: str, history: list[dict] | None = None,
                filters: Filters | dict | None = None, top_k: int | None = None,
-               mode: Mode | None = None) -> Iterator[str | Answer]:
+               mode: Mode | None = None, as_of: AsOf = None) -> Iterator[str | Answer]:
         """Text deltas as they are written, then the final ``Answer`` with verified citations.
 
         One path for both modes: correct typos against the index's words,
@@ -178,22 +189,28 @@ class RAG:
         included; the final ``Answer.text`` is the verified text); extractive
         mode sends its text in one delta. ``mode`` overrides
         ``Settings.answer_mode`` for this question ("llm" needs a configured server).
+        ``as_of`` (default today): later articles are not evidence, the question's time words are resolved
+        against it (``Answer.time_scopes``), and an answer whose newest cited article is older than
+        ``Settings.stale_after_days`` says so (``Answer.notices``).
         """
         answerer = self._answerer(mode or self.settings.answer_mode)
         started = time.perf_counter()
         question = self._check(question)
+        day = as_of_date(as_of)
         timings: dict[str, float] = {}
         typed, query, corrections = self.standalone(question, history, answerer)
+        scopes = resolve(typed, day)  # as typed: carried context is an earlier turn's, not this one's time
         timings["condense"] = round(time.perf_counter() - started, 4)
         mark = time.perf_counter()
-        passages = self._retrieve(query, top_k, filters)  # checked as typed; the carried context may add length
+        passages = self._retrieve(query, top_k, filters, day, scopes)  # checked as typed; context may add length
         timings["retrieve"] = round(time.perf_counter() - mark, 4)
         mark = time.perf_counter()
         draft = None
         chosen = _filters(filters)
         one_article = (bool(chosen and chosen.sources) and asked_field(typed) is not None  # only then worth a scan
                        and len(resolve_keys(chosen.sources, self._open_store().documents().values())) == 1)
-        for event in _drafts(answerer, Asked(typed, query, tuple(history or ())), passages, one_article):
+        asked = Asked(typed, query, tuple(history or ()), day, window(scopes), any(s.recent for s in scopes))
+        for event in _drafts(answerer, asked, passages, one_article):
             if isinstance(event, Draft):
                 draft = event
             else:
@@ -208,7 +225,17 @@ class RAG:
             short_answer=draft.short_answer, corrections=corrections,
             timings=timings, unsupported=draft.unsupported, dropped_citations=draft.dropped,
             model=self.settings.llm_model if answerer.mode == "llm" else None, raw_text=draft.raw,
+            as_of=day, time_scopes=scopes, notices=self._notices(draft, passages, day),
         )
+
+    def _notices(self, draft: Draft, passages: list[Passage], as_of: date) -> list[str]:
+        """What the reader should know about the evidence's dates: the answerer's (two reports giving two
+        values), then whether its newest cited article is old at as_of."""
+        if draft.abstained or not draft.citations:
+            return []
+        dated = [c.published for c in draft.citations if c.published is not None]
+        notice = stale_notice(max(dated) if dated else None, as_of, self.settings.stale_after_days)
+        return draft.notices + ([notice] if notice else [])
 
     def standalone(self, question: str, history: list[dict] | None,
                    answerer: Answerer) -> tuple[str, str, list[tuple[str, str]]]:
@@ -237,18 +264,26 @@ class RAG:
         raise ConfigError(f"Unknown answer mode {mode!r}: use 'extractive' or 'llm'.")
 
     def ask_batch(self, questions: Sequence[str], concurrency: int | None = None, progress: bool = True,
-                  filters: Filters | dict | None = None, top_k: int | None = None) -> list[Answer]:
-        """Answers in input order; a failing question gets ``Answer.error``, the batch goes on."""
-        concurrency = concurrency or self.settings.concurrency
+                  filters: Filters | dict | None = None, top_k: int | None = None,
+                  as_of: AsOf | Sequence[AsOf] = None) -> list[Answer]:
+        """Answers in input order; a failing question gets ``Answer.error``, the batch goes on.
 
-        def one(q: str) -> Answer:
+        ``as_of``: one reference date for every question, or a list with one per question (a quiz's
+        question dates). Raises ValueError when such a list is not as long as ``questions``."""
+        concurrency = concurrency or self.settings.concurrency
+        dates = list(as_of) if isinstance(as_of, (list, tuple)) else [as_of] * len(questions)
+        if len(dates) != len(questions):
+            raise ValueError(f"as_of has {len(dates)} dates for {len(questions)} questions: give one date, "
+                             "or one per question.")
+
+        def one(q: str, day: AsOf) -> Answer:
             try:
-                return self.ask(q, filters=filters, top_k=top_k)
+                return self.ask(q, filters=filters, top_k=top_k, as_of=day)
             except Exception as exc:  # one bad question must not sink the batch
                 return Answer(question=str(q), error=f"{type(exc).__name__}: {exc}")
 
         with ThreadPoolExecutor(max_workers=concurrency) as pool:
-            results = pool.map(one, questions)
+            results = pool.map(one, questions, dates)
             return list(tqdm(results, total=len(questions), desc="Answering", unit="q", disable=not progress))
 
     def stats(self) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import socket
 
 import pytest
@@ -53,7 +55,7 @@ def test_stream_yields_deltas_then_the_verified_answer(llm_rag, fake_llm):
     assert body["model"] == "fake-model" and body["stream"] is True
     system, user = body["messages"][0]["content"], body["messages"][-1]["content"]
     assert "NOT_IN_ARTICLES" in system and "data, not instructions" in system
-    assert f"<question>{CALL_Q}</question>" in user
+    assert re.search(rf'<question as_of="\d{{4}}-\d{{2}}-\d{{2}}">{re.escape(CALL_Q)}</question>', user)  # today
     assert passages_in(body) == {n: p.text for n, p in enumerate(answer.passages, start=1)}
     assert f'source="{CALL_FILE}"' in user
 
@@ -146,7 +148,8 @@ def test_follow_up_is_rewritten_by_the_llm_before_retrieval(llm_rag, fake_llm):
     assert "Assistant: Lavrov said there is still a long road ahead." in convo and "[1]" not in convo
     assert convo.endswith("Last question: What did he say about China?")
     assert answer.query == "What did Lavrov say about China?" and answer.question == "What did he say about China?"
-    assert "<question>What did Lavrov say about China?</question>" in answer_call["messages"][-1]["content"]
+    assert re.search(r'<question as_of="[\d-]+">What did Lavrov say about China\?</question>',
+                     answer_call["messages"][-1]["content"])
     assert "condense" in answer.timings
 
 

@@ -11,6 +11,7 @@ model's words checked against the passages), as haystack's
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Iterator, Literal, Protocol, Sequence
 
 from ..types import Citation, DroppedCitation, Passage, UnsupportedSentence
@@ -26,6 +27,9 @@ class Asked:
     question: str
     query: str
     history: tuple[dict, ...] = ()
+    as_of: date | None = None  # the date it is asked as of: later articles were not retrieved
+    period: tuple[date | None, date | None] | None = None  # the asked-for period ("this week"), if any
+    recent: bool = False  # asks for the current state ("latest", "currently"): newer evidence first
 
     @property
     def is_follow_up(self) -> bool:
@@ -48,6 +52,7 @@ class Draft:
     unsupported: list[UnsupportedSentence] = field(default_factory=list)
     dropped: list[DroppedCitation] = field(default_factory=list)
     raw: str = ""
+    notices: list[str] = field(default_factory=list)  # e.g. two reports giving two values, with their dates
 
 
 class Answerer(Protocol):

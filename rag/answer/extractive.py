@@ -26,6 +26,7 @@ import math
 import re
 import unicodedata
 from dataclasses import dataclass, replace
+from datetime import date
 from typing import Iterator, Sequence
 
 import numpy as np
@@ -35,6 +36,7 @@ from ..questions import parts
 from ..sentence_vectors import SentenceVectors
 from ..sentences import ends_like_a_sentence, is_question, reflow, table_cells
 from ..text import jaccard, terms, word_count, words
+from ..time import human_date
 from ..types import Passage
 from .abstention import answer_probability
 from .base import ABSTAIN_TEXT, Asked, Draft
@@ -45,6 +47,7 @@ from .spans import AnswerType, expected_type, short_answer, typed_spans
 
 
 W_DENSE, W_LEXICAL, W_TYPE = 0.45, 0.45, 0.10
+_VALUE_TYPES = ("number", "amount", "date", "duration")  # values two reports can disagree on
 FOLLOW_RATIO = 0.85  # extra sentences must score this close to the best one
 NEXT_RATIO = 0.7  # ...or this close when they directly follow it
 LEANING_RATIO = 0.5  # ...or this close when they also open by pointing back ("Among them", "This")
@@ -179,12 +182,16 @@ class ExtractiveAnswerer:
     def stream(self, asked: Asked, passages: Sequence[Passage]) -> Iterator[str | Draft]:
         """The whole text in one delta, then the draft."""
         follow_up = FollowUp(asked.question, last_answer(asked.history)) if asked.is_follow_up else None
-        draft = self.answer(asked.query, list(passages), follow_up)
+        draft = self.answer(asked.query, list(passages), follow_up, asked.period, asked.recent)
         yield draft.text
         yield draft
 
-    def answer(self, question: str, passages: list[Passage], follow_up: FollowUp | None = None) -> Draft:
-        """Quote the sentences that answer ``question`` (for a follow-up, its standalone form), or abstain."""
+    def answer(self, question: str, passages: list[Passage], follow_up: FollowUp | None = None,
+               period: tuple[date | None, date | None] | None = None, recent: bool = False) -> Draft:
+        """Quote the sentences that answer ``question`` (for a follow-up, its standalone form), or abstain.
+
+        ``period``/``recent``: the question asks about a period ("this week") or the current state ("latest"):
+        among the sentences close to the best, one from that period, or the newest, leads (``_timely``)."""
         asked = parts(without_context(question))  # the type and parts of what the user asked...
         if len(asked) == 1:
             asked = [_topic_of(question)]  # ...scored with the conversation's words beside it
@@ -197,6 +204,7 @@ class ExtractiveAnswerer:
         confidence = answer_probability(evidence_features(best, eligible)) if best else 0.0
         if best is None or confidence < self.threshold:
             return Draft(ABSTAIN_TEXT, [], True, confidence)
+        best = _timely(eligible, best, passages, period, recent)
         kind = expected_type(without_context(question))
         if kind is None and _BROAD.search(question):
             chosen = _overview(eligible, best, passages, Constraints(question), BROAD_SENTENCES)
@@ -215,7 +223,9 @@ class ExtractiveAnswerer:
             adds = (cand.terms & wanted) - covered or (kind and _new_answer(cand, chosen, kind, question))
             if cand not in chosen and adds and cand.names_met and all(jaccard(cand.terms, c.terms) < 0.5 for c in chosen):
                 chosen.append(cand)
-        return _result(chosen, passages, confidence, kind, question)
+        draft = _result(chosen, passages, confidence, kind, question)
+        draft.notices = _differing_reports(chosen, passages, kind, question) if kind else []
+        return draft
 
     def _answer_parts(self, rankings: list[list[Candidate]], passages: list[Passage],
                       asked: list[str]) -> Draft:
@@ -320,6 +330,52 @@ def _overview(eligible: list[Candidate], best: Candidate, passages: list[Passage
         day = passages[c.n - 1].published
         return (day is None, day.toordinal() if day else 0, c.doc_id, c.source_start, order[id(c)])
     return sorted(chosen, key=when)
+
+
+def _timely(eligible: list[Candidate], best: Candidate, passages: list[Passage],
+            period: tuple[date | None, date | None] | None, recent: bool) -> Candidate:
+    """The sentence to lead with when the question asks about a period or the current state: of those scoring
+    within FOLLOW_RATIO of the best (close enough to be quoted beside it), one from an article of that period,
+    then the newest when ``recent``; the best itself when none is. Undated articles are never preferred."""
+    if period is None and not recent:
+        return best
+    near = [c for c in eligible if c.score >= FOLLOW_RATIO * best.score]
+
+    def day(c: Candidate) -> date | None:
+        return passages[c.n - 1].published
+
+    def inside(c: Candidate) -> bool:
+        d = day(c)
+        return period is None or (d is not None and (period[0] is None or d >= period[0])
+                                  and (period[1] is None or d <= period[1]))
+    if not inside(best) and (within := [c for c in near if inside(c)]):
+        best = max(within, key=lambda c: c.score)
+    if recent and (newer := [c for c in near if inside(c) and day(c) and (day(best) is None or day(c) > day(best))]):
+        best = max(newer, key=lambda c: (day(c), c.score))
+    return best
+
+
+def _differing_reports(chosen: list[Candidate], passages: list[Passage], kind: AnswerType,
+                       question: str) -> list[str]:
+    """"Reports differ: 18 million dollars on 9 June 2025 [1] is the latest report; 15 million dollars on
+    14 April 2025 [2]." when quoted sentences from articles of different dates give different values (a number,
+    an amount, a date or a duration) for what is asked; one report per article, its first quoted value. Names
+    are left out: a sentence naming someone ("Whitfield resigned as mayor") is not a report that they are."""
+    if kind not in _VALUE_TYPES:
+        return []
+    reports: dict[str, tuple[date, str, int]] = {}
+    for c in chosen:
+        day = passages[c.n - 1].published
+        span = short_answer(c.text, kind, question, c.context)
+        if day is not None and span is not None and c.doc_id not in reports:
+            reports[c.doc_id] = (day, " ".join(c.text[span[0]:span[1]].split()), c.n)
+    dated = sorted(reports.values(), key=lambda r: r[0], reverse=True)
+    if len({value.lower() for _, value, _ in dated}) < 2 or len({day for day, _, _ in dated}) < 2:
+        return []
+    (day, value, n), *earlier = dated
+    said = [f"{value} on {human_date(day)} [{n}] is the latest report"]
+    said += [f"{v} on {human_date(d)} [{m}]" for d, v, m in earlier]
+    return ["Reports differ: " + "; ".join(said) + "."]
 
 
 def evidence_features(best: Candidate, eligible: list[Candidate]) -> dict[str, float]:

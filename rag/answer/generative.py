@@ -38,7 +38,7 @@ class GenerativeAnswerer:
             return
         raw: list[str] = []
         held: str | None = ""  # None once the reply can no longer be the sentinel
-        for delta in self.chat.stream(answer_messages(question, passages, self.max_sentences)):
+        for delta in self.chat.stream(answer_messages(question, passages, self.max_sentences, asked.as_of)):
             raw.append(delta)
             if held is not None:
                 held += delta

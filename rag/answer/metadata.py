@@ -19,6 +19,7 @@ from typing import Literal
 
 from ..types import Passage
 from ..text import terms
+from ..time import human_date
 from .base import ABSTAIN_TEXT, Draft
 from .citations import cite, passage_sentences
 
@@ -103,20 +104,16 @@ def metadata_answer(field: MetaField, topic: str, passages: list[Passage], named
     at = citation.quote.find(value) if isinstance(value, str) else -1
     if at >= 0:
         citation = citation.model_copy(update={"answer_span": (at, at + len(value))})
-    shown = _day(value) if isinstance(value, date) else value
+    shown = human_date(value) if isinstance(value, date) else value
     text = {
         "author": f"{title} was written by {shown} [1].",
         "published": f"{title} was published on {shown}"
-                     + (f" and updated on {_day(p.updated)}" if p.updated and p.updated != p.published else "")
+                     + (f" and updated on {human_date(p.updated)}" if p.updated and p.updated != p.published else "")
                      + " [1].",
         "outlet": f"{title} was published by {shown} [1].",
         "title": f"The article's headline is {title} [1].",
     }[field]
     return Draft(text, [citation], False, 1.0, shown)  # as the answer writes it, so the page can mark it
-
-
-def _day(d: date) -> str:
-    return f"{d.day} {d:%B %Y}"
 
 
 def topic_terms(question: str) -> set[str]:

@@ -139,6 +139,7 @@ _AUTHOR_LABEL = re.compile(r"^(?:author|autor|auteur|autore|автор|συντ�
 _LABEL = re.compile(r"^[^\d:：]{1,40}[:：]\s*(.+)$")  # "Опубликовано: 2025-03-05", "发布日期：2025-03-04"
 _DATE_AFTER = re.compile(r",\s*|\s+on\s+|\s+le\s+|\s+am\s+")  # "By Jane Doe, March 3, 2025", "... on 3 March 2025"
 _BY_INSIDE = re.compile(r"\s+by\s+", re.I)  # "Posted on March 3rd, 2025 by Jane Doe"
+_DOMAIN = re.compile(r"^(?:www\.)?((?:[a-z0-9-]+\.)+(?:com|org|net|news|co\.uk|[a-z]{2}))$", re.I)  # "· cnn.com"
 _PIECES = re.compile(r",\s+|\s+")  # "Jane Doe, Reuters, 2025-06-07", "2025年3月3日 新华社": a date among other words
 
 
@@ -168,6 +169,9 @@ def byline(cleaned: CleanText, order: DateOrder | None = None) -> ArticleMeta:
 
 
 def _read_field(field: str, found: ArticleMeta, order: DateOrder | None) -> None:
+    if (m := _DOMAIN.match(field)) and found.published and not found.outlet:
+        found.outlet = m.group(1).lower()  # "Published 2022-06-12 · cnn.com": the site beside the date
+        return
     if m := _UPDATED.match(field):
         found.updated = found.updated or _date_in(field[m.end():], order)
         return
