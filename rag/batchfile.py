@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from .time import as_of_date
+
 
 def read_questions(path: Path) -> list[dict]:
-    """``[{'id', 'question'}]`` from a .txt (one a line; id = line number) or .jsonl file."""
+    """``[{'id', 'question'}]`` from a .txt (one a line; id = line number) or .jsonl file, whose lines may
+    also give ``as_of`` (YYYY-MM-DD: the day that question is answered as of; checked here)."""
     text = path.read_text(encoding="utf-8")
     items: list[dict] = []
     if path.suffix.lower() == ".jsonl":
@@ -20,7 +23,13 @@ def read_questions(path: Path) -> list[dict]:
                 raise ValueError(f"{path}:{no}: not valid JSON ({exc.msg})") from exc
             if not isinstance(obj, dict) or not isinstance(obj.get("question"), str):
                 raise ValueError(f"{path}:{no}: each line needs a 'question' string")
-            items.append({"id": str(obj.get("id", no)), "question": obj["question"]})
+            item = {"id": str(obj.get("id", no)), "question": obj["question"]}
+            if obj.get("as_of") is not None:
+                try:
+                    item["as_of"] = as_of_date(str(obj["as_of"]))
+                except ValueError as exc:
+                    raise ValueError(f"{path}:{no}: {exc}") from None
+            items.append(item)
     else:
         for no, line in enumerate(text.splitlines(), start=1):
             if line.strip():

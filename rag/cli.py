@@ -90,6 +90,9 @@ def ask(
     after: Annotated[Optional[list[str]], typer.Option(
         "--after", help="An earlier question of the conversation (repeatable, oldest first): each is answered "
                         "first, so a follow-up such as 'Who is paying for them?' is understood.")] = None,
+    as_of: Annotated[Optional[str], typer.Option(
+        "--as-of", help="Answer as of this day (YYYY-MM-DD; default today): later articles are not evidence, "
+                        "'this week' and 'latest' are read against it.")] = None,
     data_dir: DataDir = None,
 ) -> None:
     """Answer one question with numbered citations."""
@@ -105,15 +108,16 @@ def ask(
         filters = Filters.checked(sources=source or None, date_from=days[0], date_to=days[1])
     except ValueError as exc:  # a reversed range: the same check and words as the page
         _fail(exc)
+    day = _as_of(as_of)
     rag = _rag(data_dir)
     live = not as_json and rag.settings.answer_mode == "llm" and sys.stdout.isatty()
     answer = None
     history: list[dict] = []
     try:
         for earlier in after or []:
-            said = rag.ask(earlier, history=history, filters=filters, top_k=top_k)
+            said = rag.ask(earlier, history=history, filters=filters, top_k=top_k, as_of=day)
             history += [{"role": "user", "content": said.query or earlier}, {"role": "assistant", "content": said.text}]
-        for event in rag.stream(question, history=history, filters=filters, top_k=top_k):
+        for event in rag.stream(question, history=history, filters=filters, top_k=top_k, as_of=day):
             if isinstance(event, str):
                 if live:  # words as the model writes them; the verified text follows
                     typer.echo(_printable(event, keep="\n"), nl=False)
@@ -129,9 +133,13 @@ def ask(
         typer.echo("\n\nVerified:")
     if answer.restated():
         typer.echo(_printable(answer.restated()))
+    if as_of or answer.time_scopes:
+        typer.echo(_printable(_when(answer)))
     typer.echo(_printable(answer.text, keep="\n"))
     if answer.short_answer and not answer.abstained:
         typer.echo(f"  Short answer: {_printable(answer.short_answer)}")
+    for notice in answer.notices:
+        typer.echo(f"  Note: {_printable(notice)}")
     for u in answer.unsupported:
         if u.reason.startswith(UNCHECKED):  # kept, neither confirmed nor contradicted
             typer.echo(f"  (?) not checked (another language than its passage): {_printable(u.sentence)}")
@@ -149,6 +157,25 @@ def ask(
         typer.echo(f"  [{n}] {_printable(p.title)} ({_printable(_provenance(p))}, chars {p.start}-{p.end})")
 
 
+def _as_of(value: str | None):
+    """The --as-of day, or exit with the form wanted."""
+    from .time import as_of_date
+
+    try:
+        return as_of_date(value) if value else None
+    except ValueError as exc:
+        _fail(exc)
+
+
+def _when(answer) -> str:
+    """'As of 16 June 2022: "this week" -> 2022-06-09..2022-06-16': the date answered as of, and the question's
+    time words as resolved."""
+    from .time import human_date
+
+    scopes = "; ".join(s.describe() for s in answer.time_scopes)
+    return f"As of {human_date(answer.as_of)}" + (f": {scopes}" if scopes else "")
+
+
 def _provenance(passage) -> str:
     """Where a passage comes from: author, outlet, date, then the file (and URL)."""
     return ", ".join([*passage.provenance(), passage.file_name, *([passage.url] if passage.url else [])])
@@ -159,6 +186,9 @@ def batch(
     infile: Annotated[Path, typer.Argument(help="Questions: .txt (one a line) or .jsonl ({'id','question'}).")],
     out: Annotated[Path, typer.Option("-o", "--out", help="Answers, one JSON object a line.")],
     concurrency: Annotated[int, typer.Option(min=1, max=64)] = 4,
+    as_of: Annotated[Optional[str], typer.Option(
+        "--as-of", help="Answer every question as of this day (YYYY-MM-DD; default today); a .jsonl line's "
+                        "own 'as_of' wins.")] = None,
     data_dir: DataDir = None,
 ) -> None:
     """Answer many questions; resumable: ids already in OUT are skipped."""
@@ -169,6 +199,7 @@ def batch(
         items = read_questions(infile)
     except (OSError, ValueError) as exc:
         _fail(exc)
+    day = _as_of(as_of)
     done = done_ids(out)
     todo = [it for it in items if it["id"] not in done]
     typer.echo(f"{len(items)} questions, {len(items) - len(todo)} already answered in {out}", err=True)
@@ -184,7 +215,7 @@ def batch(
             part = todo[k : k + step]
             try:
                 answers = rag.ask_batch([it["question"] for it in part], concurrency=concurrency,
-                                        progress=False)
+                                        progress=False, as_of=[it.get("as_of") or day for it in part])
             except RagError as exc:
                 _fail(exc)
             for item, answer in zip(part, answers):

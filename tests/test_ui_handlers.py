@@ -225,7 +225,7 @@ def test_build_app_returns_unlaunched_blocks_with_one_public_endpoint(corpus_rag
                 and getattr(fn.inputs[0], "elem_id", None) == "question")
     labels = [getattr(block, "label", None) for block in chat.inputs]
     assert labels[4:] == ["Only these articles", "Published from", "Published to", "Passages to read (top-k)",
-                          "Answer mode"]
+                          "Answer mode", "Answer as of"]
     assert labels[1] == "Conversation"
 
 

@@ -113,6 +113,10 @@ def build_app(rag: RAG, upload_dir: Path | None = None) -> gr.Blocks:
                             date_to = gr.DateTime(label="Published to", include_time=False, type="string")
                         gr.Markdown("With a date set, articles without a known date are left out.",
                                     elem_classes="rag-note")
+                        as_of = gr.DateTime(label="Answer as of", include_time=False, type="string",
+                                            elem_id="as-of")
+                        gr.Markdown("Empty: today. Articles published later are not evidence; \"this week\" and "
+                                    "\"latest\" are read against this date.", elem_classes="rag-note")
                         top_k = gr.Slider(1, 20, value=settings.top_k, step=1, label="Passages to read (top-k)")
                         choices = handlers.mode_choices()
                         mode = gr.Radio(choices, value=settings.answer_mode if len(choices) > 1 else "extractive",
@@ -149,7 +153,7 @@ def build_app(rag: RAG, upload_dir: Path | None = None) -> gr.Blocks:
                     *buttons)
 
         listing = [table, articles, to_remove, *examples]
-        chat_in = [question, chatbot, history, sections, articles, date_from, date_to, top_k, mode]
+        chat_in = [question, chatbot, history, sections, articles, date_from, date_to, top_k, mode, as_of]
         chat_out = [question, chatbot, history, sections, sources_view, markdown]
         chat_options: dict[str, Any] = dict(api_visibility="private", concurrency_id="chat")
         question.submit(handlers.respond, chat_in, chat_out, **chat_options)

@@ -41,7 +41,7 @@ class Handlers:
 
     def respond(self, message: str, chatbot: list[dict] | None, history: list[dict] | None,
                 sections: list[str] | None, sources: list[str] | None = None, date_from: Any = None,
-                date_to: Any = None, top_k: float | None = None, mode: str | None = None,
+                date_to: Any = None, top_k: float | None = None, mode: str | None = None, as_of: Any = None,
                 ) -> Iterator[tuple[str, list[dict], list[dict], list[str], str, str]]:
         """Stream one answer into the chat; yields (textbox, chatbot, history, sections, sources, markdown)."""
         chatbot, history, sections = list(chatbot or []), list(history or []), list(sections or [])
@@ -60,9 +60,10 @@ class Handlers:
         answer: Answer | None = None
         try:
             filters = self.filters(sources, date_from, date_to)
+            day = parse_day(as_of, "As of")
             written = ""
             for event in self.rag.stream(message, history=history, filters=filters,
-                                         top_k=int(top_k) if top_k else None, mode=mode or None):
+                                         top_k=int(top_k) if top_k else None, mode=mode or None, as_of=day):
                 if isinstance(event, Answer):
                     answer = event
                 else:

@@ -13,7 +13,7 @@ import unicodedata
 from datetime import date
 from urllib.parse import urlsplit
 
-from rag import Answer, ArticleInfo, Passage, parse_markers
+from rag import Answer, ArticleInfo, Passage, human_date, parse_markers
 from rag.answer.verify import UNCHECKED
 
 _MARKER = re.compile(r"\[(\d+(?:\s*[-–,]\s*\d+)*)\]")
@@ -73,13 +73,14 @@ def answer_html(answer: Answer, turn: int) -> str:
     if answer.abstained:
         return (
             f'<div class="rag-abstain"><b>Not in the articles.</b> {escape(text)} '
-            f'The closest passages are under Sources for you to read.</div>'
+            f'The closest passages are under Sources for you to read.</div>' + when_html(answer)
         )
     ranges = _unsupported_ranges(text, [u.sentence for u in answer.unsupported])
     unchecked = _unsupported_ranges(text, [u.sentence for u in answer.unsupported if u.reason.startswith(UNCHECKED)])
     short = _short_answer_range(answer)
     cuts = sorted({0, len(text), *(a for a, _ in ranges), *(b for _, b in ranges), *(short or ())})
     out = [f'<div class="rag-meta restated">{escape(answer.restated())}</div>'] if answer.restated() else []
+    out.append(when_html(answer))
     for a, b in zip(cuts, cuts[1:]):
         piece = _with_badges(text[a:b], turn, answer.passages)
         if short and short[0] <= a and b <= short[1]:
@@ -89,10 +90,24 @@ def answer_html(answer: Answer, turn: int) -> str:
         elif any(s <= a and b <= e for s, e in ranges):
             piece = f'<span class="unsupported" title="{_NOT_SUPPORTED}">⚠ {piece}</span>'
         out.append(piece)
-    footer = ""
+    footer = "".join(f'<div class="rag-meta rag-notice">Note: {_with_badges(notice, turn, answer.passages)}</div>'
+                     for notice in answer.notices)
     if answer.mode == "llm" and answer.model:
-        footer = f'<div class="rag-meta">LLM answer by {escape(answer.model)}; citations checked against the passages.</div>'
+        footer += f'<div class="rag-meta">LLM answer by {escape(answer.model)}; citations checked against the passages.</div>'
     return "".join(out) + footer
+
+
+def when(answer: Answer) -> str | None:
+    """'As of 16 June 2022 · "this week" -> 2022-06-09..2022-06-16': the date answered as of and the question's
+    time words as resolved; None for a question without time words answered as of today (nothing to say)."""
+    if answer.as_of is None or (not answer.time_scopes and answer.as_of == date.today()):
+        return None
+    return " · ".join([f"As of {human_date(answer.as_of)}", *(s.describe() for s in answer.time_scopes)])
+
+
+def when_html(answer: Answer) -> str:
+    said = when(answer)
+    return f'<div class="rag-meta as-of">{escape(said)}</div>' if said else ""
 
 
 def _short_answer_range(answer: Answer) -> tuple[int, int] | None:
@@ -188,9 +203,12 @@ def answer_markdown(answer: Answer) -> str:
     lines = [f"**Q:** {answer.question}", ""]
     if answer.restated():
         lines += [f"_{answer.restated()}_", ""]
+    if said := when(answer):
+        lines += [f"_{said}_", ""]
     if answer.short_answer and not answer.abstained:
         lines += [f"**Short answer:** {answer.short_answer}", ""]
     lines += [answer.text, ""]
+    lines += [f"Note: {notice}" for notice in answer.notices] + ([""] if answer.notices else [])
     if answer.abstained:
         lines.append("Closest passages:")
         shown = list(enumerate(answer.passages, 1))[:3]

@@ -1,0 +1,134 @@
+"""Answers as of a date, over a dated corpus of our own (eval/datasets/temporal: a town's ferry story, March to
+November 2025): later articles are not evidence, recency ranks, old evidence and differing reports are said."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import date
+
+import pytest
+from typer.testing import CliRunner
+
+from rag import RAG, Settings
+from rag.cli import app as cli
+
+from .conftest import ROOT
+
+DATED = ROOT / "eval" / "datasets" / "temporal"
+D = date.fromisoformat
+
+
+@pytest.fixture(scope="module")
+def dated_dir(embedder, model_cache, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("dated_index")
+    shutil.copytree(model_cache, folder / "models")  # the CLI's own model load finds the export made once
+    RAG(Settings(data_dir=folder), embedder=embedder).ingest([DATED], progress=False)
+    return folder
+
+
+@pytest.fixture
+def dated(dated_dir, embedder):
+    def make(**overrides) -> RAG:
+        return RAG(Settings(data_dir=dated_dir, **overrides), embedder=embedder)
+    return make
+
+
+def test_articles_published_after_as_of_are_not_evidence(dated):
+    rag = dated()
+    passages = rag.retrieve("How many passengers did the Lakeport ferry carry?", as_of="2025-06-01", top_k=10)
+    assert passages and all(p.published and p.published <= D("2025-06-01") for p in passages)
+    answer = rag.ask("Who won the Lakeport special election?", as_of="2025-05-01")  # held on 19 July
+    assert answer.abstained and answer.as_of == D("2025-05-01")
+    assert not rag.ask("Who won the Lakeport special election?", as_of="2025-08-01").abstained
+
+
+def test_recency_ranks_the_newest_matches_first_and_can_be_turned_off(dated):
+    question = "What is the latest news about the Lakeport ferry?"
+    timed = dated().retrieve(question, as_of="2025-12-01")
+    plain = dated(time_weight=0).retrieve(question, as_of="2025-12-01")
+    assert timed[0].published == D("2025-11-24")  # the fares article, the newest
+    assert plain[0].published != D("2025-11-24")
+
+
+def test_recency_does_not_drop_a_strong_older_match(dated):
+    passages = dated().retrieve("What is the Lakeport ferry's newest cost estimate?", as_of="2025-12-01")
+    assert passages[0].published == D("2025-06-09")  # the 18 million article, not the newer fares one
+
+
+def test_a_period_question_prefers_articles_of_that_period(dated):
+    question = "Lakeport ferry news in April"
+    assert dated().retrieve(question, as_of="2025-12-01")[0].published == D("2025-04-14")
+    assert dated(time_weight=0).retrieve(question, as_of="2025-12-01")[0].published != D("2025-04-14")
+
+
+def test_the_answer_records_what_was_resolved(dated):
+    answer = dated().ask("What closed Lakeport harbour this week?", as_of="2025-06-14")
+    assert [s.describe() for s in answer.time_scopes] == ['"this week" -> 2025-06-07..2025-06-14']
+    assert "storm" in answer.text.lower() and answer.citations[0].published == D("2025-06-12")
+    assert answer.citations[0].outlet == "lakeportherald.com"
+
+
+def test_differing_reports_are_shown_with_their_dates_latest_first(dated):
+    answer = dated().ask("How much will the Lakeport ferry cost, according to the latest estimate?",
+                         as_of="2025-06-13")
+    assert answer.short_answer == "18 million dollars"
+    assert answer.notices[0].startswith("Reports differ: 18 million dollars on 9 June 2025 [")
+    assert "is the latest report; 15 million dollars on 14 April 2025 [" in answer.notices[0]
+    earlier = dated().ask("What is the latest cost estimate for the Lakeport ferry?", as_of="2025-04-20")
+    assert "15 million" in earlier.text and "18 million" not in earlier.text + " ".join(earlier.notices)
+
+
+def test_old_evidence_is_said_and_recent_evidence_is_not(dated):
+    old = dated().ask("What closed Lakeport harbour?", as_of="2026-01-15")
+    assert "The newest article on this is from 12 June 2025." in old.notices
+    fresh = dated().ask("What closed Lakeport harbour?", as_of="2025-06-20")
+    assert not any(n.startswith("The newest article") for n in fresh.notices)
+
+
+def test_ask_batch_takes_one_date_per_question(dated):
+    rag = dated()
+    questions = ["Who won the Lakeport special election?"] * 2
+    early, late = rag.ask_batch(questions, as_of=["2025-05-01", "2025-08-01"], progress=False)
+    assert early.abstained and not late.abstained and "Oyelaran" in late.text
+    with pytest.raises(ValueError, match="one per question"):
+        rag.ask_batch(questions, as_of=["2025-05-01"], progress=False)
+    assert rag.ask_batch(["x"], as_of=["not a date"], progress=False)[0].error.startswith("ValueError")
+
+
+def test_cli_as_of_shows_the_date_the_resolved_words_and_the_notes(dated_dir, monkeypatch):
+    monkeypatch.setenv("RAG_DATA_DIR", str(dated_dir))
+    runner = CliRunner()
+    out = runner.invoke(cli, ["ask", "How much will the Lakeport ferry cost, according to the latest estimate?",
+                              "--as-of", "2025-06-13"])
+    assert out.exit_code == 0, out.output
+    assert 'As of 13 June 2025: "latest" -> newest first' in out.output
+    assert "Note: Reports differ: 18 million dollars on 9 June 2025" in out.output
+    assert "coastalwire.net, 2025-06-09" in out.output  # every source shows its outlet and date
+    bad = runner.invoke(cli, ["ask", "Who is the mayor?", "--as-of", "June"])
+    assert bad.exit_code != 0 and "YYYY-MM-DD" in bad.output
+
+
+def test_batch_file_lines_may_carry_their_own_as_of(dated_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("RAG_DATA_DIR", str(dated_dir))
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(json.dumps({"id": "a", "question": "Who won the Lakeport special election?",
+                                     "as_of": "2025-05-01"}) + "\n" +
+                         json.dumps({"id": "b", "question": "Who won the Lakeport special election?"}) + "\n")
+    out = tmp_path / "answers.jsonl"
+    result = CliRunner().invoke(cli, ["batch", str(questions), "-o", str(out), "--as-of", "2025-08-01"])
+    assert result.exit_code == 0, result.output
+    rows = {r["id"]: r for r in map(json.loads, out.read_text().splitlines())}
+    assert rows["a"]["abstained"] and rows["a"]["as_of"] == "2025-05-01"
+    assert not rows["b"]["abstained"] and rows["b"]["as_of"] == "2025-08-01"
+    questions.write_text(json.dumps({"question": "x", "as_of": "soon"}) + "\n")
+    bad = CliRunner().invoke(cli, ["batch", str(questions), "-o", str(tmp_path / "o2.jsonl")])
+    assert bad.exit_code != 0 and "q.jsonl:1" in bad.output
+
+
+def test_undated_articles_stay_evidence_whatever_the_date(corpus_rag):
+    """The sample corpus has no dates: as_of and time words neither drop nor boost its articles."""
+    question = "How long did Trump's phone call with Putin last?"
+    assert corpus_rag.ask(question, as_of="2020-01-01").text == corpus_rag.ask(question).text
+    latest = corpus_rag.ask("What is the latest on Trump's phone call with Putin?", as_of="2020-01-01")
+    assert not latest.abstained and latest.notices == []
