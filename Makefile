@@ -37,7 +37,7 @@ run: ingest
 	@echo "==> serving the chat page (Ctrl+C stops it)"
 	$(VENV)/bin/rag-ui
 
-# The tests, then the news and chat evals against their committed baselines: a quality regression fails `make test`.
+# The tests, then the news, chat and temporal (answers as of a date) evals against their committed baselines: a quality regression fails `make test`.
 test: install
 	$(PY) -m pytest -q
 	$(MAKE) --no-print-directory eval
@@ -46,6 +46,7 @@ EVAL_OUT ?= eval-out
 eval: install
 	$(VENV)/bin/rag-eval run --dataset news --baseline eval/baselines/news.json --out $(EVAL_OUT)/news --quiet
 	$(VENV)/bin/rag-eval run --dataset chat --baseline eval/baselines/chat.json --out $(EVAL_OUT)/chat --quiet
+	$(VENV)/bin/rag-eval run --dataset temporal --baseline eval/baselines/temporal.json --out $(EVAL_OUT)/temporal --quiet
 
 bench: install
 	$(PY) -m bench

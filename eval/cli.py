@@ -27,7 +27,9 @@ EXIT_REGRESSION, EXIT_BAD_INPUT, EXIT_ERRORS = 1, 2, 3
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 
-DatasetOpt = typer.Option(..., "--dataset", "-d", help="news, chat, squad2-a, rgb, realtimeqa, or a path to a gold .jsonl / SQuAD .json")
+AsOfOpt = typer.Option(None, "--as-of", help="Answer as of: 'question' (each row's question_date), a date "
+                       "(2022-06-16) or 'today'. Default: realtimeqa-asof and temporal use 'question', others today.")
+DatasetOpt = typer.Option(..., "--dataset", "-d", help="news, chat, temporal, squad2-a, rgb, realtimeqa, realtimeqa-asof, or a path to a gold .jsonl / SQuAD .json")
 MaxDropOpt = typer.Option(0.02, help="Largest allowed fall of a higher-is-better metric.")
 MaxRiseOpt = typer.Option(0.02, help="Largest allowed rise of a lower-is-better rate (false abstention).")
 LatencyOpt = typer.Option(None, help="Also fail when a latency figure exceeds this multiple of the baseline's.")
@@ -67,20 +69,24 @@ def _check_out(out: Path) -> None:
 
 def _execute(dataset: str, mode: str, top_k: Optional[int], every: int, corpus: Optional[Path],
              index_dir: Optional[Path], judge: JudgeConfig | None, quiet: bool,
-             overrides: dict[str, str] | None = None) -> RunResults:
+             overrides: dict[str, str] | None = None, as_of: Optional[str] = None) -> RunResults:
     with tempfile.TemporaryDirectory(prefix="rag-eval-") as tmp:
         try:
-            ds = load_dataset(dataset, Path(tmp), every=every, corpus=corpus)
+            ds = load_dataset(dataset, Path(tmp), every=every, corpus=corpus, as_of=as_of)
             settings = make_settings(index_dir or Path(tmp) / "index", mode, top_k, overrides or {})
             if not quiet:
                 typer.echo(f"rag-eval: {ds.name}: {len(ds.cases)} questions over {ds.corpus} "
-                           f"(mode {mode}, top_k {settings.top_k})", err=True)
+                           f"(mode {mode}, top_k {settings.top_k}, as of {_as_of_shown(ds.as_of)})", err=True)
             return run_dataset(ds, settings, mode=mode, progress=not quiet, judge_config=judge)
         except (DatasetError, EvalError, RagError, ValueError) as exc:
             _fail(str(exc))
         except OSError as exc:
             _fail(f"{exc.strerror or exc}: {exc.filename or ''}")
         raise AssertionError("unreachable")
+
+
+def _as_of_shown(as_of: str | None) -> str:
+    return {"question": "each question's date", None: "today"}.get(as_of, as_of or "today")
 
 
 def _load(path: Path) -> RunResults:
@@ -129,6 +135,7 @@ def run(
     judge_runs: int = typer.Option(1, min=1, max=20, help="Judge each answer this many times; the spread is reported."),
     judge_model: Optional[str] = typer.Option(None, help="Judge model (default RAG_JUDGE_MODEL, RAG_LLM_MODEL, gpt-4o-mini)."),
     set_: list[str] = typer.Option([], "--set", help="Override a setting for this run: KEY=VALUE (repeatable)."),
+    as_of: Optional[str] = AsOfOpt,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
     """Answer every question of a dataset, write results.json, report.md and plots; gate on --baseline.
@@ -139,7 +146,7 @@ def run(
     _check_out(out)
     base = _load(baseline) if baseline else None
     results = _execute(dataset, mode, top_k, every, corpus, index_dir,
-                       _judge_config(judge, judge_runs, judge_model), quiet, _overrides(set_))
+                       _judge_config(judge, judge_runs, judge_model), quiet, _overrides(set_), as_of)
     gate = compare_runs(results, base, max_drop, max_rise, latency_ratio) if base else None
     try:
         results.save(out / "results.json")
@@ -182,10 +189,11 @@ def baseline(
     top_k: Optional[int] = typer.Option(None, "--top-k", min=1, max=50),
     corpus: Optional[Path] = typer.Option(None),
     index_dir: Optional[Path] = typer.Option(None),
+    as_of: Optional[str] = AsOfOpt,
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ) -> None:
     """Write (or refresh, on purpose) the committed baseline for a dataset, default configuration."""
-    results = _execute(dataset, "extractive", top_k, every, corpus, index_dir, None, quiet)
+    results = _execute(dataset, "extractive", top_k, every, corpus, index_dir, None, quiet, as_of=as_of)
     if results.metrics.get("errors"):
         _fail("refusing to write a baseline from a run with errored questions", EXIT_ERRORS)
     target = out or BASELINES / f"{results.dataset['name']}.json"

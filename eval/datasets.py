@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from datetime import date
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -21,10 +22,16 @@ CHAT = ROOT / "eval" / "datasets" / "chat.jsonl"
 BENCHMARKS = ROOT.parent / "shared" / "benchmarks"
 SQUAD_A = BENCHMARKS / "squad2" / "dev-a.json"
 BASELINES = ROOT / "eval" / "baselines"
-NAMED = {"news": NEWS, "chat": CHAT, "squad2-a": SQUAD_A, "rgb": BENCHMARKS / "rgb" / "questions.jsonl",
-         "realtimeqa": BENCHMARKS / "realtimeqa" / "questions.jsonl"}
-# benchmark sets bring their own articles, beside their questions
-CORPORA = {"rgb": BENCHMARKS / "rgb" / "corpus", "realtimeqa": BENCHMARKS / "realtimeqa" / "corpus"}
+TEMPORAL = ROOT / "eval" / "datasets" / "temporal.jsonl"
+RTQA = BENCHMARKS / "realtimeqa"
+NAMED = {"news": NEWS, "chat": CHAT, "temporal": TEMPORAL, "squad2-a": SQUAD_A,
+         "rgb": BENCHMARKS / "rgb" / "questions.jsonl", "realtimeqa": RTQA / "questions.jsonl",
+         "realtimeqa-asof": RTQA / "questions.jsonl"}
+# sets that bring their own articles, beside their questions
+CORPORA = {"rgb": BENCHMARKS / "rgb" / "corpus", "realtimeqa": RTQA / "corpus", "realtimeqa-asof": RTQA / "corpus",
+           "temporal": ROOT / "eval" / "datasets" / "temporal"}
+# sets answered as of each question's question_date (RealTime QA's "this week" is the week before it)
+AS_OF = {"realtimeqa-asof": "question", "temporal": "question"}
 
 
 class GoldCase(BaseModel):
@@ -47,6 +54,11 @@ class Dataset(BaseModel):
     corpus: Path  # folder of articles to index
     every: int = 1
     hash: str = ""
+    as_of: str | None = None  # "question": each case's question_date; an ISO date: one for all; None: today
+
+    def as_of_for(self, case: GoldCase) -> str | None:
+        """The reference date ``case`` is answered as of (None: today, as a user asking now)."""
+        return case.question_date if self.as_of == "question" else self.as_of
 
 
 class DatasetError(ValueError):
@@ -109,14 +121,17 @@ def _squad_cases(data: list, out_dir: Path, every: int) -> list[GoldCase]:
     return cases
 
 
-def load_dataset(name_or_path: str, work_dir: Path, every: int = 1, corpus: Path | None = None) -> Dataset:
+def load_dataset(name_or_path: str, work_dir: Path, every: int = 1, corpus: Path | None = None,
+                 as_of: str | None = None) -> Dataset:
     """``news``, ``squad2-a``, a SQuAD ``.json`` file, or a gold ``.jsonl`` (with ``corpus``).
 
     SQuAD articles are written under ``work_dir``; a ``.jsonl`` set is about
-    ``corpus`` (default: the sample articles).
+    ``corpus`` (default: the sample articles). ``as_of``: "question" (each row's
+    ``question_date``), an ISO date, or "today"; default: the named set's (``AS_OF``), else today.
     """
     if every < 1:
         raise DatasetError(f"--every must be 1 or more, not {every}")
+    as_of = _checked_as_of(as_of) if as_of is not None else AS_OF.get(name_or_path)
     path = NAMED.get(name_or_path, Path(name_or_path))
     name = name_or_path if name_or_path in NAMED else path.stem
     if not path.exists():
@@ -139,14 +154,30 @@ def load_dataset(name_or_path: str, work_dir: Path, every: int = 1, corpus: Path
         raise DatasetError(f"corpus folder {folder} does not exist")
     if not cases:
         raise DatasetError(f"{path}: no questions")
-    dataset = Dataset(name=name, path=str(path), cases=cases, corpus=folder, every=every)
+    dataset = Dataset(name=name, path=str(path), cases=cases, corpus=folder, every=every, as_of=as_of)
     dataset.hash = dataset_hash(dataset)
     return dataset
+
+
+def _checked_as_of(value: str) -> str | None:
+    """"question", an ISO date (kept as written), or "today"/"none" (None); DatasetError otherwise."""
+    value = value.strip().lower()
+    if value in ("today", "none", ""):
+        return None
+    if value == "question":
+        return value
+    try:
+        return date.fromisoformat(value.replace("/", "-")).isoformat()
+    except ValueError:
+        raise DatasetError(f"--as-of {value!r}: use 'question' (each row's question_date), "
+                           "a date such as 2022-06-16, or 'today'") from None
 
 
 def dataset_hash(dataset: Dataset) -> str:
     """sha256 over the questions and every corpus file's name and bytes."""
     h = hashlib.sha256()
+    if dataset.as_of:
+        h.update(f"as_of={dataset.as_of}".encode())  # answered as of other dates: not comparable
     for case in dataset.cases:
         h.update(case.model_dump_json(exclude_defaults=True).encode())  # new optional fields keep old hashes
     for f in sorted(p for p in dataset.corpus.rglob("*") if p.is_file()):

@@ -13,6 +13,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from rag import Settings
+
 from .results import RunResults
 
 Direction = Literal["higher", "lower", "count", "latency", "info"]
@@ -122,9 +124,17 @@ def compare(current: RunResults, baseline: RunResults, max_drop: float = 0.02, m
             result.improvements.append(change)
     _flips(current, baseline, result)
     for key in sorted(set(current.settings) | set(baseline.settings)):
-        if key not in SETTINGS_IGNORED and current.settings.get(key) != baseline.settings.get(key):
-            result.setting_changes[key] = [baseline.settings.get(key), current.settings.get(key)]
+        if key in SETTINGS_IGNORED or current.settings.get(key) == baseline.settings.get(key):
+            continue
+        if key not in baseline.settings and _is_default(key, current.settings.get(key)):
+            continue  # a setting added since the baseline was made, left at its default: nothing changed
+        result.setting_changes[key] = [baseline.settings.get(key), current.settings.get(key)]
     return result
+
+
+def _is_default(key: str, value: object) -> bool:
+    field = Settings.model_fields.get(key)
+    return field is not None and field.default == value
 
 
 def _broken_limit(kind: Direction, before: float, now: float | None, max_drop: float, max_rise: float,

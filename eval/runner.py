@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from rag import RAG, Answer, Settings
 
@@ -71,7 +71,7 @@ def run(dataset: Dataset, settings: Settings, mode: str = "extractive", rag: RAG
     if report.documents_total == 0:
         raise EvalError(f"nothing could be indexed from {dataset.corpus}: {report.summary()}")
     corpus = {p.chunk_id: fold(p.text) for p in rag.passages()}
-    answers = ask_cases(rag, dataset.cases, settings.top_k, progress)
+    answers = ask_cases(rag, dataset.cases, settings.top_k, progress, dataset.as_of_for)
     for answer in answers:
         if answer.error is None and answer.mode != mode:
             raise EvalError(f"asked for {mode} answers but got {answer.mode!r} ones: check the LLM settings")
@@ -86,6 +86,7 @@ def run(dataset: Dataset, settings: Settings, mode: str = "extractive", rag: RAG
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         dataset={"name": dataset.name, "path": _shown(dataset.path), "hash": dataset.hash,
                  "every": dataset.every, "cases": len(dataset.cases), "corpus": _shown(dataset.corpus),
+                 "as_of": dataset.as_of,
                  "documents": report.documents_total, "chunks": report.chunks_total,
                  "skipped_files": [f"{s.path}: {s.reason}" for s in report.skipped]},
         settings={"mode": mode, **settings.model_dump(mode="json", exclude={"data_dir"})},
@@ -95,27 +96,31 @@ def run(dataset: Dataset, settings: Settings, mode: str = "extractive", rag: RAG
     )
 
 
-def ask_cases(rag: RAG, cases: list[GoldCase], top_k: int | None, progress: bool) -> list[Answer]:
-    """Every case's answer, in order; a case with ``history`` is asked as the last turn of its conversation,
-    after its earlier turns were asked and answered as a user of the page would have done."""
+def ask_cases(rag: RAG, cases: list[GoldCase], top_k: int | None, progress: bool,
+              as_of: Callable[[GoldCase], str | None] = lambda case: None) -> list[Answer]:
+    """Every case's answer, in order, each as of ``as_of(case)`` (None: today); a case with ``history`` is
+    asked as the last turn of its conversation, after its earlier turns were asked and answered as a user
+    of the page would have done."""
     plain = [i for i, c in enumerate(cases) if not c.history]
     answers: list[Answer | None] = [None] * len(cases)
-    for i, answer in zip(plain, rag.ask_batch([cases[i].question for i in plain], progress=progress, top_k=top_k)):
+    batch = rag.ask_batch([cases[i].question for i in plain], progress=progress, top_k=top_k,
+                          as_of=[as_of(cases[i]) for i in plain])
+    for i, answer in zip(plain, batch):
         answers[i] = answer
     for i, case in enumerate(cases):
         if case.history:
-            answers[i] = _ask_conversation(rag, case, top_k)
+            answers[i] = _ask_conversation(rag, case, top_k, as_of(case))
     return [a for a in answers if a is not None]
 
 
-def _ask_conversation(rag: RAG, case: GoldCase, top_k: int | None) -> Answer:
+def _ask_conversation(rag: RAG, case: GoldCase, top_k: int | None, as_of: str | None) -> Answer:
     history: list[dict] = []
     try:
         for turn in case.history:
-            earlier = rag.ask(turn, history=history, top_k=top_k)
+            earlier = rag.ask(turn, history=history, top_k=top_k, as_of=as_of)
             history += [{"role": "user", "content": earlier.query or turn},  # as the page keeps it: standalone
                         {"role": "assistant", "content": earlier.text}]
-        return rag.ask(case.question, history=history, top_k=top_k)
+        return rag.ask(case.question, history=history, top_k=top_k, as_of=as_of)
     except Exception as exc:  # as ask_batch does: one bad case must not sink the run
         return Answer(question=case.question, error=f"{type(exc).__name__}: {exc}")
 

@@ -75,7 +75,7 @@ def test_bad_jsonl_names_the_line(content, message, tmp_path):
 
 
 @pytest.mark.parametrize("name, message", [
-    ("nosuch", "not found: use one of news, chat, squad2-a, rgb, realtimeqa"),
+    ("nosuch", "not found: use one of news, chat, temporal, squad2-a, rgb, realtimeqa, realtimeqa-asof"),
     ("{tmp}/x.csv", "expected a gold .jsonl file or a SQuAD .json file"),
     ("{tmp}/empty.jsonl", "no questions"),
     ("{tmp}/broken.json", "not a SQuAD-format JSON file"),
@@ -118,3 +118,29 @@ def test_a_conversation_row_carries_its_history(tmp_path):
     follow_ups = [c for c in ds.cases if c.history]
     assert len(follow_ups) >= 10 and all(c.type == "follow-up" for c in follow_ups)
     assert {c.type for c in ds.cases} >= {"follow-up", "compare", "summary", "typo", "answer-type", "unanswerable"}
+
+
+def test_dated_sets_are_answered_as_of_each_question_date(tmp_path):
+    ds = load_dataset("temporal", tmp_path)
+    assert ds.as_of == "question" and len(ds.cases) >= 15
+    assert all(c.question_date for c in ds.cases)
+    assert ds.as_of_for(ds.cases[0]) == ds.cases[0].question_date
+    assert sum(not c.answerable for c in ds.cases) >= 3  # the answer was published only after the question
+    today = load_dataset("temporal", tmp_path, as_of="today")
+    assert today.as_of is None and today.as_of_for(today.cases[0]) is None
+    assert today.hash != ds.hash  # answered as of other dates: a baseline of one does not gate the other
+    fixed = load_dataset("news", tmp_path, as_of="2025/09/01")
+    assert fixed.as_of_for(fixed.cases[0]) == "2025-09-01"
+    with pytest.raises(DatasetError, match="'question'"):
+        load_dataset("news", tmp_path, as_of="yesterday")
+
+
+def test_realtimeqa_asof_is_realtimeqa_answered_on_the_quiz_dates(tmp_path):
+    import eval.datasets as datasets
+
+    if not datasets.NAMED["realtimeqa"].exists():
+        pytest.skip("needs ../shared/benchmarks/realtimeqa")
+    plain, dated = load_dataset("realtimeqa", tmp_path), load_dataset("realtimeqa-asof", tmp_path)
+    assert [c.id for c in plain.cases] == [c.id for c in dated.cases] and plain.corpus == dated.corpus
+    assert plain.as_of is None and dated.as_of == "question"
+    assert dated.as_of_for(dated.cases[0]) == dated.cases[0].question_date

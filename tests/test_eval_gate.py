@@ -75,3 +75,11 @@ def test_other_data_is_not_comparable():
 def test_setting_changes_are_listed_except_speed_knobs():
     gate = compare(results({}, top_k=3, concurrency=8), results({}, top_k=5, concurrency=4))
     assert gate.setting_changes == {"top_k": [5, 3]}
+
+
+def test_a_setting_added_since_the_baseline_at_its_default_is_not_a_change():
+    from rag import Settings
+
+    default = Settings.model_fields["time_weight"].default
+    assert compare(results({}, time_weight=default), results({})).setting_changes == {}
+    assert compare(results({}, time_weight=0.0), results({})).setting_changes == {"time_weight": [None, 0.0]}
