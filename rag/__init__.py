@@ -45,6 +45,8 @@ from .types import (
     SkippedFile,
     Span,
     TimeScope,
+    Timeline,
+    TimelineEvent,
     UnsupportedSentence,
 )
 
@@ -53,7 +55,7 @@ SUPPORTED_SUFFIXES: tuple[str, ...] = tuple(_SUPPORTED)
 
 __all__ = [
     "RAG", "Settings", "Answer", "ArticleInfo", "Chunk", "Citation", "Document", "Filters", "IngestReport",
-    "Passage", "SkippedFile", "Span", "TimeScope", "RagError", "ConfigError", "EmbeddingMismatchError",
+    "Passage", "SkippedFile", "Span", "TimeScope", "Timeline", "TimelineEvent", "RagError", "ConfigError", "EmbeddingMismatchError",
     "EmptyIndexError", "EmptyQuestionError", "QuestionTooLongError", "StoreCorruptedError",
     "StoreUnavailableError", "StoreAuthError", "UnknownSourceError", "ReaderUnavailableError",
     "DroppedCitation", "UnsupportedSentence", "LLMError", "LLMConnectionError", "LLMTimeoutError",

@@ -17,6 +17,7 @@ from .answer.verify import languages
 from .answer.extractive import ExtractiveAnswerer, sentence_texts
 from .answer.metadata import asked_field, metadata_answer, topic_terms
 from .answer.generative import GenerativeAnswerer
+from .answer.timeline import events, timeline_citations, timeline_text, timeline_topic
 from .config import Settings
 from .embeddings import Embedder
 from .errors import ConfigError, EmptyIndexError, EmptyQuestionError, QuestionTooLongError
@@ -29,10 +30,11 @@ from . import sentence_vectors
 from .sentence_vectors import SentenceVectors
 from .store import Store, article_meta
 from .text import words
-from .time import as_of_date, resolve, stale_notice, window
-from .types import Answer, ArticleInfo, Chunk, Document, Filters, IngestReport, Passage, TimeScope
+from .time import as_of_date, resolve, stale_notice, window, without_time
+from .types import Answer, ArticleInfo, Chunk, Document, Filters, IngestReport, Passage, Timeline, TimelineEvent, TimeScope
 
 AsOf = date | datetime | str | None  # a date, a datetime, "YYYY-MM-DD", or None for today
+TIMELINE_PASSAGES = 20  # a timeline reads this many passages: a story's steps are spread over many articles
 
 Mode = Literal["extractive", "llm"]
 
@@ -200,9 +202,11 @@ class RAG:
         timings: dict[str, float] = {}
         typed, query, corrections = self.standalone(question, history, answerer)
         scopes = resolve(typed, day)  # as typed: carried context is an earlier turn's, not this one's time
+        topic = timeline_topic(typed)  # "what happened with X": a timeline, from more passages
         timings["condense"] = round(time.perf_counter() - started, 4)
         mark = time.perf_counter()
-        passages = self._retrieve(query, top_k, filters, day, scopes)  # checked as typed; context may add length
+        k = max(top_k or self.settings.top_k, TIMELINE_PASSAGES) if topic else top_k
+        passages = self._retrieve(query, k, filters, day, scopes)  # checked as typed; context may add length
         timings["retrieve"] = round(time.perf_counter() - mark, 4)
         mark = time.perf_counter()
         draft = None
@@ -210,7 +214,8 @@ class RAG:
         one_article = (bool(chosen and chosen.sources) and asked_field(typed) is not None  # only then worth a scan
                        and len(resolve_keys(chosen.sources, self._open_store().documents().values())) == 1)
         asked = Asked(typed, query, tuple(history or ()), day, window(scopes), any(s.recent for s in scopes))
-        for event in _drafts(answerer, asked, passages, one_article):
+        story = self._timeline_draft(query, passages, scopes) if topic else None
+        for event in [story.text, story] if story else _drafts(answerer, asked, passages, one_article):
             if isinstance(event, Draft):
                 draft = event
             else:
@@ -227,6 +232,39 @@ class RAG:
             model=self.settings.llm_model if answerer.mode == "llm" else None, raw_text=draft.raw,
             as_of=day, time_scopes=scopes, notices=self._notices(draft, passages, day),
         )
+
+    def timeline(self, topic: str, since: date | str | None = None, until: date | str | None = None,
+                 as_of: AsOf = None, filters: Filters | dict | None = None) -> Timeline:
+        """What happened with ``topic``: dated, cited events (one sentence per article, near-duplicates merged),
+        oldest first, from articles published between ``since`` and ``until`` (inclusive) and not after
+        ``as_of``. Raises ValueError for an unreadable date or a reversed range, EmptyQuestionError for
+        a blank topic."""
+        topic = self._check(topic)
+        day = as_of_date(as_of)
+        chosen = _filters(filters) or Filters()
+        lo, hi = (as_of_date(d) if d else None for d in (since, until))
+        bounded = Filters.checked(sources=chosen.sources, date_from=lo or chosen.date_from,
+                                  date_to=hi or chosen.date_to)
+        scopes = resolve(topic, day)
+        passages = self._retrieve(without_time(topic, scopes), TIMELINE_PASSAGES, bounded, day, scopes)
+        found = self._events(topic, passages, scopes)
+        undated = {p.doc_id for p in passages if p.published is None}
+        return Timeline(topic=topic, as_of=day, since=lo, until=hi, events=found, passages=passages,
+                        undated=len(undated))
+
+    def _events(self, topic: str, passages: list[Passage], scopes: list[TimeScope]) -> list[TimelineEvent]:
+        """The topic's dated events among ``passages``, inside the period its time words name (if any)."""
+        ranked = self._answerer("extractive").rank_parts([without_time(topic, scopes)], passages)[0]
+        lo, hi = window(scopes) or (None, None)
+        return [e for e in events(ranked, passages) if (lo is None or e.day >= lo) and (hi is None or e.day <= hi)]
+
+    def _timeline_draft(self, topic: str, passages: list[Passage], scopes: list[TimeScope]) -> Draft | None:
+        """A "what happened with X" question answered as a timeline; None when no dated article tells it
+        (then it is answered as any other question)."""
+        found = self._events(topic, passages, scopes)
+        if not found:
+            return None
+        return Draft(timeline_text(found), timeline_citations(found), False, 1.0)
 
     def _notices(self, draft: Draft, passages: list[Passage], as_of: date) -> list[str]:
         """What the reader should know about the evidence's dates: the answerer's (two reports giving two

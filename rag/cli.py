@@ -157,6 +157,41 @@ def ask(
         typer.echo(f"  [{n}] {_printable(p.title)} ({_printable(_provenance(p))}, chars {p.start}-{p.end})")
 
 
+@app.command()
+def timeline(
+    topic: Annotated[str, typer.Argument(help="What the story is about, in quotes: 'the Lakeport ferry'.")],
+    since: Annotated[Optional[str], typer.Option(help="Articles published on or after YYYY-MM-DD.")] = None,
+    until: Annotated[Optional[str], typer.Option(help="Articles published on or before YYYY-MM-DD.")] = None,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="As of this day (default today).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the whole Timeline as JSON.")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """What happened with a topic: one dated, cited sentence per article, oldest first."""
+    from .errors import RagError
+    from .time import human_date
+
+    day = _as_of(as_of)
+    rag = _rag(data_dir)
+    try:
+        found = rag.timeline(topic, since=_as_of(since), until=_as_of(until), as_of=day)
+    except (RagError, ValueError) as exc:
+        _fail(exc)
+    if as_json:
+        typer.echo(found.model_dump_json(indent=2))
+        return
+    if not found.events:
+        typer.echo("No dated article tells this story" + (f" ({found.undated} undated articles matched; a timeline "
+                   "needs published dates)." if found.undated else "."))
+        return
+    for event in found.events:
+        p = found.passages[event.citation.n - 1]
+        typer.echo(f"{human_date(event.day)}  {_printable(event.text)} [{event.citation.n}]")
+        typer.echo(f"    {_printable(p.title)} ({_printable(_provenance(p))})"
+                   + (f"; also reported by {len(event.also)} more" if event.also else ""))
+    if found.undated:
+        typer.echo(f"({found.undated} undated articles matched too; they cannot be placed on a timeline.)")
+
+
 def _as_of(value: str | None):
     """The --as-of day, or exit with the form wanted."""
     from .time import as_of_date

@@ -129,6 +129,14 @@ def resolve(question: str, as_of: date) -> list[TimeScope]:
     return [scope for _, scope in sorted(found, key=lambda f: f[0])]
 
 
+def without_time(text: str, scopes: list[TimeScope]) -> str:
+    """``text`` without its resolved time words: "Lakeport this week" -> "Lakeport", for matching a topic
+    whose period is already a date range ("week" is not a word the story must contain)."""
+    for scope in scopes:
+        text = text.replace(scope.expression, " ")
+    return " ".join(text.split()) or text
+
+
 def window(scopes: list[TimeScope]) -> tuple[date | None, date | None] | None:
     """The date range all ranged scopes share (their intersection), or None when none has a range."""
     ranged = [s for s in scopes if s.date_from is not None or s.date_to is not None]

@@ -206,6 +206,27 @@ class Answer(BaseModel):
         return f"{'Searched for' if self.corrections else 'Answering'}: {self.query}"
 
 
+class TimelineEvent(BaseModel):
+    """One dated step of a story: an article's sentence, cited, and the same event in other articles."""
+
+    day: date = Field(description="The article's published date.")
+    text: str = Field(description="The sentence as shown (one line).")
+    citation: Citation
+    also: list[Citation] = Field(default_factory=list, description="Later articles telling the same event.")
+
+
+class Timeline(BaseModel):
+    """What happened with a topic, oldest first (``RAG.timeline``); citations number into ``passages``."""
+
+    topic: str
+    as_of: date
+    since: date | None = None
+    until: date | None = None
+    events: list[TimelineEvent] = Field(default_factory=list)
+    passages: list[Passage] = Field(default_factory=list)
+    undated: int = Field(0, description="Retrieved articles without a date, which a timeline cannot place.")
+
+
 class ArticleInfo(BaseModel):
     """One indexed article, as a library listing shows it."""
 

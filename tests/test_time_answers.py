@@ -132,3 +132,60 @@ def test_undated_articles_stay_evidence_whatever_the_date(corpus_rag):
     assert corpus_rag.ask(question, as_of="2020-01-01").text == corpus_rag.ask(question).text
     latest = corpus_rag.ask("What is the latest on Trump's phone call with Putin?", as_of="2020-01-01")
     assert not latest.abstained and latest.notices == []
+
+
+@pytest.fixture(scope="module")
+def syndicated(embedder, tmp_path_factory):
+    """The dated corpus plus a wire copy of the storm story, a day later on another site, lightly edited."""
+    folder = tmp_path_factory.mktemp("syndicated")
+    shutil.copytree(DATED, folder, dirs_exist_ok=True)
+    (folder / "2025-06-13_wire_storm.txt").write_text(
+        "Lakeport harbour shut by storm\nPublished 2025-06-13 · regionalwire.com\n\n"
+        "A storm with winds up to 110 kilometres per hour has closed Lakeport harbour, officials said Thursday. "
+        "Fishing boats were moved to Greyhaven overnight. The regional weather office expects calmer days.\n",
+        encoding="utf-8")
+    rag = RAG(Settings(data_dir=tmp_path_factory.mktemp("syndicated_index")), embedder=embedder)
+    rag.ingest([folder], progress=False)
+    return rag
+
+
+def test_timeline_is_dated_cited_ordered_and_merges_the_same_event(syndicated):
+    found = syndicated.timeline("the storm at Lakeport harbour and the ferry", as_of="2025-12-01")
+    days = [e.day for e in found.events]
+    assert days == sorted(days) and len(days) >= 3
+    storm = [e for e in found.events if "storm" in e.text.lower()]
+    assert len(storm) == 1 and storm[0].day == D("2025-06-12")  # the earliest report leads...
+    assert [found.passages[c.n - 1].outlet for c in storm[0].also] == ["regionalwire.com"]  # ...the copy joins it
+    for event in found.events:
+        c = event.citation
+        assert found.passages[c.n - 1].published == event.day
+        assert (DATED / found.passages[c.n - 1].file_name).read_text(encoding="utf-8")[c.start:c.end] == c.quote
+
+
+def test_timeline_bounds_and_the_what_happened_question(dated):
+    rag = dated()
+    bounded = rag.timeline("the Lakeport ferry", since="2025-05-01", until="2025-06-30")
+    assert bounded.events and all(D("2025-05-01") <= e.day <= D("2025-06-30") for e in bounded.events)
+    answer = rag.ask("What happened with the Lakeport ferry?", as_of="2025-07-01")
+    lines = answer.text.splitlines()
+    assert len(lines) >= 4 and lines[0].startswith("- 3 March 2025: ") and lines[0].endswith("]")
+    assert len(answer.citations) == len(lines) and not answer.abstained
+    week = rag.ask("What happened in Lakeport this week?", as_of="2025-06-14")
+    assert week.text.splitlines()[-1].startswith("- 12 June 2025: A storm")
+    assert all("2025-06-07" <= c.published.isoformat() <= "2025-06-14" for c in week.citations)
+    with pytest.raises(ValueError, match="put the earlier date first"):
+        rag.timeline("ferry", since="2025-09-01", until="2025-01-01")
+
+
+def test_timeline_over_undated_articles_says_why_it_is_empty(corpus_rag):
+    found = corpus_rag.timeline("Ukraine peace talks")
+    assert found.events == [] and found.undated >= 1
+
+
+def test_cli_timeline(dated_dir, monkeypatch):
+    monkeypatch.setenv("RAG_DATA_DIR", str(dated_dir))
+    out = CliRunner().invoke(cli, ["timeline", "the Lakeport ferry", "--until", "2025-06-30"])
+    assert out.exit_code == 0, out.output
+    lines = [line for line in out.output.splitlines() if not line.startswith(" ")]
+    assert lines[0].startswith("3 March 2025  The Lakeport city council voted") and len(lines) >= 4
+    assert "(lakeportherald.com, 2025-03-03" in out.output

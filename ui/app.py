@@ -66,6 +66,12 @@ mark.short-answer { background: #bbf7d0; color: #052e16; font-weight: 600; paddi
   padding: 0 0.4em; margin-left: 0.4em; }
 .rag-sources .passage-text { white-space: pre-wrap; font-size: 0.9em; margin-top: 0.4em; }
 .rag-sources mark.quote { background: #fde047; color: #111; padding: 0 0.1em; }
+.rag-events { padding-left: 1.2em; }
+.rag-event { margin: 0.5em 0; }
+.rag-event time { font-weight: 600; margin-right: 0.4em; white-space: nowrap; }
+.rag-event .rag-passage { white-space: pre-wrap; font-size: 0.9em; }
+.rag-event mark.quote { background: #fde047; color: #111; padding: 0 0.1em; }
+.rag-notice { font-style: italic; margin-top: 0.3em; }
 .unsupported-list { border-left: 4px solid #d97706; padding: 0.2em 0.6em; margin: 0.4em 0; }
 """
 
@@ -121,6 +127,17 @@ def build_app(rag: RAG, upload_dir: Path | None = None) -> gr.Blocks:
                         choices = handlers.mode_choices()
                         mode = gr.Radio(choices, value=settings.answer_mode if len(choices) > 1 else "extractive",
                                         label="Answer mode", interactive=len(choices) > 1)
+        with gr.Tab("Timeline"):
+            with gr.Row():
+                story = gr.Textbox(label="What happened with…", placeholder="the Lakeport ferry", scale=3,
+                                   elem_id="timeline-topic", max_length=settings.max_question_chars)
+                story_from = gr.DateTime(label="From", include_time=False, type="string", scale=1)
+                story_to = gr.DateTime(label="To", include_time=False, type="string", scale=1)
+            show = gr.Button("Show timeline", variant="primary", elem_id="timeline-show")
+            events_view = gr.HTML(elem_id="timeline")
+            story_in = [story, story_from, story_to, as_of]
+            story.submit(handlers.timeline, story_in, events_view, api_visibility="private")
+            show.click(handlers.timeline, story_in, events_view, api_visibility="private")
         with gr.Tab("Library"):
             table = gr.Dataframe(headers=render.LIBRARY_HEADERS, interactive=False, wrap=True,
                                  column_widths=["30%", "10%", "13%", "13%", "18%", "6%", "10%"],  # one per LIBRARY_HEADERS

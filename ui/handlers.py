@@ -94,6 +94,18 @@ class Handlers:
         found = Filters.checked(sources=list(sources) if sources else None, date_from=lo, date_to=hi)
         return None if found.is_empty() else found
 
+    def timeline(self, topic: str, since: Any = None, until: Any = None, as_of: Any = None) -> str:
+        """The Timeline tab's HTML for ``topic``; a bad date or an empty topic is said in the page."""
+        if not (topic or "").strip():
+            gr.Warning("Type what the story is about first.")
+            return ""
+        try:
+            found = self.rag.timeline(topic, since=parse_day(since, "From"), until=parse_day(until, "To"),
+                                      as_of=parse_day(as_of, "As of"))
+        except Exception as exc:
+            return render.error_html(readable(exc))
+        return render.timeline_html(found)
+
     # --- controls ------------------------------------------------------------
 
     def mode_choices(self) -> list[tuple[str, str]]:

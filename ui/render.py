@@ -13,7 +13,7 @@ import unicodedata
 from datetime import date
 from urllib.parse import urlsplit
 
-from rag import Answer, ArticleInfo, Passage, human_date, parse_markers
+from rag import Answer, ArticleInfo, Passage, Timeline, human_date, parse_markers
 from rag.answer.verify import UNCHECKED
 
 _MARKER = re.compile(r"\[(\d+(?:\s*[-–,]\s*\d+)*)\]")
@@ -117,6 +117,30 @@ def _short_answer_range(answer: Answer) -> tuple[int, int] | None:
     first = answer.text.split(f"[{answer.citations[0].n}]", 1)[0]
     found = re.search(rf"(?<!\w){re.escape(answer.short_answer)}(?!\w)", first)  # "25", not 2025's
     return found.span() if found else None
+
+
+def timeline_html(found: Timeline) -> str:
+    """The Timeline tab: one row per event, oldest first: its date, the cited sentence (the quote marked in its
+    passage below a toggle), the article's title, outlet and link, and how many others told the same event."""
+    if not found.events:
+        why = (f" {found.undated} matching articles have no published date, so they cannot be placed."
+               if found.undated else " Try other words, or a wider date range.")
+        return f'<div class="rag-abstain"><b>No dated article tells this story.</b>{escape(why)}</div>'
+    rows = []
+    for event in found.events:
+        p, c = found.passages[event.citation.n - 1], event.citation
+        also = (f'<div class="rag-meta">Also reported by {len(event.also)} more: '
+                + "; ".join(escape(found.passages[a.n - 1].title) for a in event.also) + "</div>") if event.also else ""
+        rows.append(
+            f'<li class="rag-event"><time datetime="{event.day.isoformat()}">{escape(human_date(event.day))}</time> '
+            f'<span class="event-text">{escape(event.text)}</span>'
+            f'<div class="rag-meta">{escape(p.title)} · {escape(_provenance(p))}{_link(p)}</div>{also}'
+            f'<details><summary>Passage</summary><div class="rag-passage">'
+            f'{_marked(p.text, [(c.passage_start, c.passage_end)])}</div></details></li>')
+    bounds = [f"from {human_date(found.since)}" if found.since else "", f"to {human_date(found.until)}" if found.until else ""]
+    head = " ".join(b for b in bounds if b) or f"up to {human_date(found.as_of)}"
+    return (f'<div class="rag-timeline"><div class="rag-meta">{len(found.events)} events about “{escape(found.topic)}”, '
+            f'{escape(head)}, oldest first.</div><ol class="rag-events">{"".join(rows)}</ol></div>')
 
 
 def error_html(message: str) -> str:

@@ -1,0 +1,67 @@
+"""Timelines: what happened with a topic, one dated and cited sentence per article, oldest first.
+
+"What happened with the ferry?" is not answered by the one best sentence: a
+reader wants the story's steps in order. Each dated article among the
+retrieved passages gives its sentence that best matches the topic (the
+extractive answerer's ranking); sentences saying nearly the same thing
+(syndicated copies, follow-up stories repeating the news) are merged into the
+earliest one, which keeps the others as ``also``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Sequence
+
+from ..text import jaccard
+from ..time import human_date
+from ..types import Citation, Passage, TimelineEvent
+from .citations import cite, with_marker
+
+MIN_SHARE = 0.6  # an article's sentence must score this share of the best to be part of the story
+SAME_EVENT = 0.5  # term overlap (Jaccard) at which two articles' sentences tell the same event
+_WHAT_HAPPENED = re.compile(
+    r"^\s*(?:(?:so\s+|and\s+)?what(?:'s| has| have)?\s+happen(?:ed|ing)\s+(?:with|to|in|at|about|on)\s+|"
+    r"(?:give me |show me )?(?:a |the )?timeline\s+(?:of|for)\s+)(?P<topic>.+?)[\s?.!]*$", re.I)
+
+
+def timeline_topic(question: str) -> str | None:
+    """The topic of a "what happened with X" or "timeline of X" question (its time words included); None for
+    any other question."""
+    match = _WHAT_HAPPENED.match(question)
+    return match.group("topic") if match else None
+
+
+def events(ranked: Sequence, passages: Sequence[Passage], limit: int = 12) -> list[TimelineEvent]:
+    """Dated events from the extractive answerer's ranked candidates (best first) for a topic: each dated
+    article's best sentence, if it scores at least MIN_SHARE of the best, merged with others of the same event
+    (the earliest leads), ordered by date then place in the article; at most ``limit`` events."""
+    eligible = [c for c in ranked if c.eligible and passages[c.n - 1].published is not None]
+    if not eligible:
+        return []
+    floor = MIN_SHARE * eligible[0].score
+    per_article: dict[str, object] = {}
+    for cand in eligible:  # best first: the first of each article is its best
+        if cand.score >= floor and cand.doc_id not in per_article:
+            per_article[cand.doc_id] = cand
+    ordered = sorted(per_article.values(), key=lambda c: (passages[c.n - 1].published, c.source_start))
+    kept: list[tuple[object, TimelineEvent]] = []
+    for cand in ordered:
+        citation = cite(cand.n, passages[cand.n - 1], cand.start, cand.end)
+        same = next((event for lead, event in kept if jaccard(lead.terms, cand.terms) >= SAME_EVENT), None)
+        if same is not None:
+            same.also.append(citation)
+            continue
+        kept.append((cand, TimelineEvent(day=passages[cand.n - 1].published, citation=citation,
+                                         text=cand.shown)))
+    best_first = sorted(kept, key=lambda k: -k[0].score)[:limit]  # the strongest events when there are many
+    return sorted((event for _, event in best_first), key=lambda e: (e.day, e.citation.start))
+
+
+def timeline_text(found: list[TimelineEvent]) -> str:
+    """One line per event: "- 9 June 2025: The Lakeport ferry will now cost 18 million dollars. [1]"."""
+    return "\n".join(f"- {human_date(e.day)}: {with_marker(e.text, e.citation.n)}" for e in found)
+
+
+def timeline_citations(found: list[TimelineEvent]) -> list[Citation]:
+    return [e.citation for e in found]

@@ -1,0 +1,89 @@
+"""Time in the page, in a real browser over our dated corpus (eval/datasets/temporal): the 'Answer as of' date,
+the resolved time words and the notes under an answer, and the Timeline tab. Screenshots go to test-artifacts/."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from rag import RAG, Settings
+from tests.conftest import ROOT
+from tests.fixtures.net import free_port
+from tests.test_ui_browser import TIMEOUT, ask, browser, screenshot  # noqa: F401 (browser is a fixture)
+from ui import build_app
+
+pytestmark = pytest.mark.browser
+
+DATED = ROOT / "eval" / "datasets" / "temporal"
+
+
+@pytest.fixture(scope="module")
+def dated_site(embedder, tmp_path_factory):
+    data_dir = tmp_path_factory.mktemp("browser_dated_index")
+    rag = RAG(Settings(data_dir=data_dir), embedder=embedder)
+    rag.ingest([DATED], progress=False)
+    app = build_app(rag, upload_dir=data_dir / "uploads")
+    app.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, ssr_mode=False,
+               quiet=True)
+    yield app.local_url
+    app.close()
+
+
+@pytest.fixture
+def page(browser, dated_site):  # noqa: F811
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.problems = []
+    page.on("pageerror", lambda exc: page.problems.append(f"page error: {exc}"))
+    page.goto(dated_site)
+    page.wait_for_selector("#question textarea", timeout=TIMEOUT)
+    yield page
+    context.close()
+
+
+def _set_as_of(page, day: str) -> None:
+    page.get_by_text("Filters and answer settings").click()
+    box = page.locator("#as-of input").first
+    box.wait_for(state="visible", timeout=TIMEOUT)
+    box.fill(day)
+    box.press("Enter")  # the picker commits a typed date on Enter or blur
+
+
+def test_an_answer_as_of_a_date_says_the_date_its_time_words_and_its_notes(page):
+    _set_as_of(page, "2025-06-13")
+    ask(page, "How much will the Lakeport ferry cost, according to the latest estimate?")
+    bubble = page.locator("#chat .bot").last
+    text = bubble.inner_text()
+    assert "As of 13 June 2025" in text and '"latest" -> newest first' in text
+    assert "18 million dollars" in text
+    note = bubble.locator(".rag-notice")
+    assert "Reports differ: 18 million dollars on 9 June 2025" in note.inner_text()
+    assert note.locator("a.cite").count() >= 2  # the note's [n] are live badges too
+    sources = page.locator("#sources").inner_text()
+    assert "coastalwire.net" in sources and "2025-06-09" in sources
+    assert max(re.findall(r"\b2025-\d\d-\d\d\b", sources)) <= "2025-06-13"  # nothing after as_of is listed
+    screenshot(page, "ui-as-of.png")
+
+    ask(page, "Who won the Lakeport special election?")  # held in July: after as_of, so not in the articles
+    assert "Not in the articles" in page.locator("#chat .bot").last.inner_text()
+    assert page.problems == []
+
+
+def test_the_timeline_tab_lists_dated_cited_events_oldest_first(page):
+    page.get_by_role("tab", name="Timeline").click()
+    page.fill("#timeline-topic textarea, #timeline-topic input", "the Lakeport ferry")
+    page.click("#timeline-show")
+    page.wait_for_selector("#timeline .rag-event", timeout=TIMEOUT)
+    days = page.locator("#timeline .rag-event time").evaluate_all("els => els.map(e => e.getAttribute('datetime'))")
+    assert len(days) >= 5 and days == sorted(days) and days[0] == "2025-03-03"
+    first = page.locator("#timeline .rag-event").first
+    assert "3 March 2025" in first.inner_text() and "lakeportherald.com" in first.inner_text()
+    first.locator("summary").click()
+    assert "passenger ferry" in first.locator("mark.quote").inner_text()
+    screenshot(page, "ui-timeline.png")
+
+    page.fill("#timeline-topic textarea, #timeline-topic input", "the Millbrook library")
+    page.click("#timeline-show")
+    page.wait_for_function("() => /Millbrook/.test(document.querySelector('#timeline').innerText)", timeout=TIMEOUT)
+    assert page.problems == []
