@@ -30,7 +30,7 @@ ROWS = [
     ("cases passing every check", "pass_rate"),
     ("latency p50 / p95, seconds (2 cores, 4 at once)", ("latency.total.p50", "latency.total.p95")),
 ]
-DATASETS = ["news", "chat", "squad2-a", "rgb", "realtimeqa"]
+DATASETS = ["news", "chat", "temporal", "squad2-a", "rgb", "realtimeqa", "realtimeqa-asof"]
 # 95% bootstrap intervals (percentile, 2,000 resamples of the questions, seed 0) for the figures a reader
 # compares across sets: (row label, which questions, the per-case check, whether the rate counts it failing)
 INTERVALS = [

@@ -30,7 +30,7 @@ from . import sentence_vectors
 from .sentence_vectors import SentenceVectors
 from .store import Store, article_meta
 from .text import words
-from .time import as_of_date, resolve, stale_notice, window, without_time
+from .time import as_of_date, human_date, resolve, stale_notice, window, without_time
 from .types import Answer, ArticleInfo, Chunk, Document, Filters, IngestReport, Passage, Timeline, TimelineEvent, TimeScope
 
 AsOf = date | datetime | str | None  # a date, a datetime, "YYYY-MM-DD", or None for today
@@ -230,7 +230,8 @@ class RAG:
             short_answer=draft.short_answer, corrections=corrections,
             timings=timings, unsupported=draft.unsupported, dropped_citations=draft.dropped,
             model=self.settings.llm_model if answerer.mode == "llm" else None, raw_text=draft.raw,
-            as_of=day, time_scopes=scopes, notices=self._notices(draft, passages, day),
+            as_of=day, time_scopes=scopes, filters=chosen,
+            notices=self._notices(draft, passages, day) + ([] if passages else self._why_empty(chosen, day)),
         )
 
     def timeline(self, topic: str, since: date | str | None = None, until: date | str | None = None,
@@ -265,6 +266,23 @@ class RAG:
         if not found:
             return None
         return Draft(timeline_text(found), timeline_citations(found), False, 1.0)
+
+    def _why_empty(self, filters: Filters | None, as_of: date) -> list[str]:
+        """Why nothing could be retrieved, when dates are the reason: a date filter over undated articles, or
+        articles published after as_of."""
+        days = {r.doc_id: r.published_day for r in self._open_store().bm25().rows}
+        undated = sum(day < 0 for day in days.values())
+        later = sum(day > int(as_of.strftime("%Y%m%d")) for day in days.values())
+        said = []
+        if filters and (filters.date_from or filters.date_to):
+            span = f"{filters.date_from or 'the start'} to {filters.date_to or 'today'}"
+            said.append(f"No article published from {span} matched" + (
+                f"; {undated} of the {len(days)} articles have no published date, so a date filter leaves them out."
+                if undated else "."))
+        if later:
+            said.append(f"{later} of the {len(days)} articles were published after {human_date(as_of)}, so they "
+                        "are not evidence as of that date.")
+        return said
 
     def _notices(self, draft: Draft, passages: list[Passage], as_of: date) -> list[str]:
         """What the reader should know about the evidence's dates: the answerer's (two reports giving two

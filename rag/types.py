@@ -196,6 +196,7 @@ class Answer(BaseModel):
     notices: list[str] = Field(
         default_factory=list, description="What a reader should know about the evidence's age, e.g. 'The newest "
                                           "article on this is from 3 March 2025.'; shown under the answer.")
+    filters: "Filters | None" = Field(None, description="The source and date filters the question was asked with.")
 
     def restated(self) -> str | None:
         """What was answered when it is not the question as typed: "Searched for: ..." after typo
@@ -307,3 +308,6 @@ class Filters(BaseModel):
 
     def is_empty(self) -> bool:
         return not self.sources and self.date_from is None and self.date_to is None
+
+
+Answer.model_rebuild()  # Filters is defined after Answer

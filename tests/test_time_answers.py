@@ -189,3 +189,19 @@ def test_cli_timeline(dated_dir, monkeypatch):
     lines = [line for line in out.output.splitlines() if not line.startswith(" ")]
     assert lines[0].startswith("3 March 2025  The Lakeport city council voted") and len(lines) >= 4
     assert "(lakeportherald.com, 2025-03-03" in out.output
+
+
+def test_an_empty_retrieval_says_when_dates_are_the_reason(corpus_rag, dated):
+    from ui import render
+
+    undated = corpus_rag.ask("How long was the call?", filters={"date_from": "2025-01-01"})
+    assert undated.abstained and undated.passages == []
+    assert undated.notices == ["No article published from 2025-01-01 to today matched; 5 of the 5 articles have "
+                               "no published date, so a date filter leaves them out."]
+    html = render.answer_html(undated, 1)
+    assert "Filtered&#58; published 2025&#45;01&#45;01 to today" in html and "no published date" in html
+    assert "closest passages are under Sources" not in html  # there are none
+    early = dated().ask("How much will the Lakeport ferry cost?", as_of="2025-01-01")
+    assert early.abstained and early.notices == [
+        "11 of the 11 articles were published after 1 January 2025, so they are not evidence as of that date."]
+    assert "_As of 1 January 2025_" in render.answer_markdown(early)

@@ -73,7 +73,10 @@ def answer_html(answer: Answer, turn: int) -> str:
     if answer.abstained:
         return (
             f'<div class="rag-abstain"><b>Not in the articles.</b> {escape(text)} '
-            f'The closest passages are under Sources for you to read.</div>' + when_html(answer)
+            + ('The closest passages are under Sources for you to read.' if answer.passages else
+               'No passage matched the question under these settings.')
+            + '</div>' + when_html(answer)
+            + "".join(f'<div class="rag-meta rag-notice">{escape(n)}</div>' for n in answer.notices)
         )
     ranges = _unsupported_ranges(text, [u.sentence for u in answer.unsupported])
     unchecked = _unsupported_ranges(text, [u.sentence for u in answer.unsupported if u.reason.startswith(UNCHECKED)])
@@ -105,9 +108,21 @@ def when(answer: Answer) -> str | None:
     return " · ".join([f"As of {human_date(answer.as_of)}", *(s.describe() for s in answer.time_scopes)])
 
 
+def filtered(answer: Answer) -> str | None:
+    """'Only 2 chosen articles · published 2025-01-01 to 2025-06-30': the filters the answer was made under."""
+    f = answer.filters
+    if f is None or f.is_empty():
+        return None
+    parts = [f"only {len(f.sources)} chosen article{'s' if len(f.sources) != 1 else ''}"] if f.sources else []
+    if f.date_from or f.date_to:
+        parts.append(f"published {f.date_from or 'any time'} to {f.date_to or 'today'} (undated articles left out)")
+    return "Filtered: " + " · ".join(parts)
+
+
 def when_html(answer: Answer) -> str:
-    said = when(answer)
-    return f'<div class="rag-meta as-of">{escape(said)}</div>' if said else ""
+    """The lines above an answer: the date it is answered as of (with its time words), the active filters."""
+    lines = [said for said in (when(answer), filtered(answer)) if said]
+    return "".join(f'<div class="rag-meta as-of">{escape(line)}</div>' for line in lines)
 
 
 def _short_answer_range(answer: Answer) -> tuple[int, int] | None:
@@ -227,8 +242,9 @@ def answer_markdown(answer: Answer) -> str:
     lines = [f"**Q:** {answer.question}", ""]
     if answer.restated():
         lines += [f"_{answer.restated()}_", ""]
-    if said := when(answer):
-        lines += [f"_{said}_", ""]
+    for said in (when(answer), filtered(answer)):
+        if said:
+            lines += [f"_{said}_", ""]
     if answer.short_answer and not answer.abstained:
         lines += [f"**Short answer:** {answer.short_answer}", ""]
     lines += [answer.text, ""]
