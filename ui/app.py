@@ -114,9 +114,9 @@ def build_app(rag: RAG, upload_dir: Path | None = None) -> gr.Blocks:
                     with gr.Accordion("Filters and answer settings", open=False):
                         articles = gr.Dropdown(label="Only these articles", multiselect=True, choices=[],
                                                elem_id="article-filter")
-                        with gr.Row():
-                            date_from = gr.DateTime(label="Published from", include_time=False, type="string")
-                            date_to = gr.DateTime(label="Published to", include_time=False, type="string")
+                        # one picker a row: side by side they overflowed the column and clipped their buttons
+                        date_from = gr.DateTime(label="Published from", include_time=False, type="string")
+                        date_to = gr.DateTime(label="Published to", include_time=False, type="string")
                         gr.Markdown("With a date set, articles without a known date are left out.",
                                     elem_classes="rag-note")
                         as_of = gr.DateTime(label="Answer as of", include_time=False, type="string",
