@@ -182,12 +182,13 @@ class ExtractiveAnswerer:
     def stream(self, asked: Asked, passages: Sequence[Passage]) -> Iterator[str | Draft]:
         """The whole text in one delta, then the draft."""
         follow_up = FollowUp(asked.question, last_answer(asked.history)) if asked.is_follow_up else None
-        draft = self.answer(asked.query, list(passages), follow_up, asked.period, asked.recent)
+        draft = self.answer(asked.query, list(passages), follow_up, asked.period, asked.recent, asked.as_of)
         yield draft.text
         yield draft
 
     def answer(self, question: str, passages: list[Passage], follow_up: FollowUp | None = None,
-               period: tuple[date | None, date | None] | None = None, recent: bool = False) -> Draft:
+               period: tuple[date | None, date | None] | None = None, recent: bool = False,
+               as_of: date | None = None) -> Draft:
         """Quote the sentences that answer ``question`` (for a follow-up, its standalone form), or abstain.
 
         ``period``/``recent``: the question asks about a period ("this week") or the current state ("latest"):
@@ -204,7 +205,7 @@ class ExtractiveAnswerer:
         confidence = answer_probability(evidence_features(best, eligible)) if best else 0.0
         if best is None or confidence < self.threshold:
             return Draft(ABSTAIN_TEXT, [], True, confidence)
-        best = _timely(eligible, best, passages, period, recent)
+        best = _timely(eligible, best, passages, period, recent, as_of)
         kind = expected_type(without_context(question))
         if kind is None and _BROAD.search(question):
             chosen = _overview(eligible, best, passages, Constraints(question), BROAD_SENTENCES)
@@ -333,13 +334,19 @@ def _overview(eligible: list[Candidate], best: Candidate, passages: list[Passage
 
 
 def _timely(eligible: list[Candidate], best: Candidate, passages: list[Passage],
-            period: tuple[date | None, date | None] | None, recent: bool) -> Candidate:
+            period: tuple[date | None, date | None] | None, recent: bool, as_of: date | None = None) -> Candidate:
     """The sentence to lead with when the question asks about a period or the current state: of those scoring
     within FOLLOW_RATIO of the best (close enough to be quoted beside it), one from an article of that period,
-    then the newest when ``recent``; the best itself when none is. Undated articles are never preferred."""
+    then the newest when ``recent``; the best itself when none is. Undated articles are never preferred.
+
+    A period that ends within a week of ``as_of`` ("this week", "in the past few days") is reported by the
+    articles published in it, so there a sentence from it leads when it scores BROAD_RATIO of the best (as
+    a summary's sentences must); a named month or year is often reported after it ends ("9,800 passengers in
+    September", published 6 October), so there only a near-tie does."""
     if period is None and not recent:
         return best
-    near = [c for c in eligible if c.score >= FOLLOW_RATIO * best.score]
+    current = period is not None and period[1] is not None and as_of is not None and (as_of - period[1]).days <= 7
+    near = [c for c in eligible if c.score >= (BROAD_RATIO if current else FOLLOW_RATIO) * best.score]
 
     def day(c: Candidate) -> date | None:
         return passages[c.n - 1].published
