@@ -25,10 +25,9 @@ from .ingest.readers import check_readers, discover
 from .llm import ChatModel
 from .retrieve import HybridRetriever, to_passage
 from .sources import resolve_keys
-from .chroma_server import ChromaServer
 from . import sentence_vectors
 from .sentence_vectors import SentenceVectors
-from .store import Store, article_meta
+from .store import ChromaServer, Store, article_meta
 from .text import words
 from .time import as_of_date, human_date, resolve, stale_notice, window, without_time
 from .types import Answer, ArticleInfo, Chunk, Document, Filters, IngestReport, Passage, Timeline, TimelineEvent, TimeScope

@@ -13,12 +13,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from .bm25_index import BM25Index, Row
 from .embeddings import Embedder
 from .errors import EmptyIndexError
 from .questions import parts
 from .sources import resolve_keys
-from .store import Hit, Store, article_meta, spans_from_meta
+from .store import BM25Index, Hit, Row, Store, article_meta, spans_from_meta
 from .text import jaccard, terms
 from .time import recency, window
 from .types import Filters, Passage, TimeScope

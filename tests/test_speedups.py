@@ -11,7 +11,7 @@ import pytest
 
 from rag import RAG
 from rag import indexer
-from rag.bm25_index import BM25Index, Row
+from rag.store import BM25Index, Row
 from rag.ingest.chunk import embedding_text
 from rag.text import terms
 

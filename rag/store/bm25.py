@@ -19,7 +19,7 @@ from pathlib import Path
 import bm25s
 import numpy as np
 
-from .text import matcher_fingerprint, terms
+from ..text import matcher_fingerprint, terms
 
 _MANIFEST = "manifest.json"
 _ROWS = "rows.json"

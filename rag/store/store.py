@@ -22,11 +22,11 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .bm25_index import BM25Index, Row
-from .chroma_server import ChromaServer, server_errors
-from .errors import EmbeddingMismatchError, EmptyIndexError, RagError, StoreCorruptedError
-from .spelling import Speller
-from .types import Chunk, Document, Span
+from ..errors import EmbeddingMismatchError, EmptyIndexError, RagError, StoreCorruptedError
+from ..spelling import Speller
+from ..types import Chunk, Document, Span
+from .bm25 import BM25Index, Row
+from .server import ChromaServer, server_errors
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
