@@ -12,20 +12,20 @@ Chroma, so several app hosts can share one server, each with its own copy.
 
 from __future__ import annotations
 
-import json
 import shutil
 import threading
 import uuid
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import EmbeddingMismatchError, EmptyIndexError, RagError, StoreCorruptedError
 from ..spelling import Speller
-from ..types import Chunk, Document, Span
+from ..types import Chunk, Document
 from .bm25 import BM25Index, Row
+from .check import drift_report
+from .records import _chunk_meta
 from .server import ChromaServer, server_errors
 
 if TYPE_CHECKING:
@@ -230,7 +230,7 @@ class Store:
                 return self._bm25_by_count()
             if self._bm25 is not None and self._bm25.generation == generation:
                 return self._bm25
-            index = None if (self.data_dir / _DIRTY).exists() else BM25Index.load(self._bm25_dir)
+            index = None if self._marked_stale() else BM25Index.load(self._bm25_dir)
             if index is None or index.generation != generation:
                 index = self._rebuild_bm25()
             self._bm25 = index
@@ -261,11 +261,15 @@ class Store:
     def _bm25_by_count(self) -> BM25Index:
         total = self.count()
         if self._bm25 is None or self._bm25.count != total:
-            index = None if (self.data_dir / _DIRTY).exists() else BM25Index.load(self._bm25_dir)
+            index = None if self._marked_stale() else BM25Index.load(self._bm25_dir)
             if index is None or index.count != total:
                 index = self._rebuild_bm25()
             self._bm25 = index
         return self._bm25
+
+    def _marked_stale(self) -> bool:
+        """Whether an ingest died (or is still running) since the side index was last rebuilt."""
+        return (self.data_dir / _DIRTY).exists()
 
     def _generation(self) -> str | None:
         """The collection's write stamp; follows the collection if another host recreated it (--rebuild)."""
@@ -288,40 +292,8 @@ class Store:
             self._col.modify(metadata=meta)
 
     def check(self) -> list[str]:
-        """Drift between Chroma and the saved side index, read-only: empty when they agree.
-
-        What an interrupted ingest can leave: documents missing chunks or
-        mixing versions, a side index marked stale, built from another
-        generation, or holding other chunk ids or texts than Chroma.
-        """
-        problems = []
-        data = self._all(["documents", "metadatas"])
-        ids = data["ids"]
-        if len(set(ids)) != len(ids):
-            problems.append(f"Chroma holds {len(ids) - len(set(ids))} duplicate chunk ids")
-        for doc in self.documents().values():
-            if doc.content_hash == "(mixed)":
-                problems.append(f"{doc.file_name}: chunks of two versions of the file ({doc.doc_id})")
-            elif len(doc.chunk_ids) != doc.n_chunks:
-                problems.append(f"{doc.file_name}: {len(doc.chunk_ids)} of {doc.n_chunks} chunks ({doc.doc_id})")
-        if (self.data_dir / _DIRTY).exists():
-            problems.append("the BM25 side index is marked stale (an ingest died, or is running)")
-        index = BM25Index.load(self._bm25_dir)
-        if index is None:
-            return problems + (["the BM25 side index is missing, unreadable or built by an older matcher"] if ids else [])
-        generation = self._generation()
-        if generation is not None and index.generation != generation:
-            problems.append(f"the BM25 side index was built at generation {index.generation}, Chroma is at {generation}")
-        side = [r.chunk_id for r in index.rows]
-        missing, extra = set(ids) - set(side), set(side) - set(ids)
-        if missing or extra or len(side) != len(set(side)):
-            problems.append(f"BM25 and Chroma disagree: {len(missing)} chunks only in Chroma, {len(extra)} only in "
-                            f"BM25, {len(side) - len(set(side))} duplicated in BM25")
-        copies = index.stored(ids)
-        differing = sum(copies[i][0] != text for i, text in zip(ids, data["documents"]) if i in copies)
-        if differing:
-            problems.append(f"{differing} chunk texts in the side copy differ from Chroma's")
-        return problems
+        """Drift between Chroma and the saved side index, read-only: empty when they agree (``check.drift_report``)."""
+        return drift_report(self)
 
     def size_bytes(self) -> int:
         """Bytes of the index on this machine: Chroma's folder and the BM25 side index (server mode: BM25 only).
@@ -416,48 +388,3 @@ def _local_client(chroma_dir: Path) -> ClientAPI:
     from chromadb.config import Settings as ChromaSettings
 
     return chromadb.PersistentClient(path=str(chroma_dir), settings=ChromaSettings(anonymized_telemetry=False))
-
-
-def _chunk_meta(doc: Document, chunk: Chunk, fingerprint: str, n_chunks: int) -> dict[str, Any]:
-    published = doc.published
-    return {
-        "doc_id": doc.doc_id,
-        "source": doc.source,
-        "file_name": doc.file_name,
-        "title": doc.title,
-        "kind": doc.kind,
-        "published": published.isoformat() if published else "",
-        "published_day": int(published.strftime("%Y%m%d")) if published else -1,
-        "updated": doc.updated.isoformat() if doc.updated else "",
-        "author": doc.author or "",
-        "outlet": doc.outlet or "",
-        "url": doc.url or "",
-        "content_hash": doc.content_hash,
-        "fingerprint": fingerprint,
-        "ordinal": chunk.ordinal,
-        "n_chunks": n_chunks,
-        "start": chunk.start,
-        "end": chunk.end,
-        "n_tokens": chunk.n_tokens,
-        "spans": json.dumps([[s.chunk_start, s.source_start, s.length] for s in chunk.spans]),
-    }
-
-
-def spans_from_meta(meta: dict[str, Any]) -> list[Span]:
-    return [Span(chunk_start=a, source_start=b, length=c) for a, b, c in json.loads(meta["spans"])]
-
-
-def date_from_meta(meta: dict[str, Any], key: str) -> date | None:
-    return date.fromisoformat(meta[key]) if meta.get(key) else None
-
-
-def article_meta(meta: dict[str, Any]) -> dict[str, Any]:
-    """The article facts a chunk's metadata carries, as Passage/ArticleInfo fields (None when unknown;
-    chunks stored before these existed have none)."""
-    return {
-        "published": date_from_meta(meta, "published"),
-        "updated": date_from_meta(meta, "updated"),
-        "author": meta.get("author") or None,
-        "outlet": meta.get("outlet") or None,
-        "url": meta.get("url") or None,
-    }
