@@ -20,6 +20,7 @@ import numpy as np
 
 from ..text import matcher_fingerprint, terms
 from .content import StoredChunks
+from .records import ChunkRecord
 
 _MANIFEST = "manifest.json"
 _ROWS = "rows.json"
@@ -34,6 +35,11 @@ class Row:
     source: str
     file_name: str
     published_day: int  # YYYYMMDD, -1 when unknown
+
+
+def indexed_text(text: str, title: str) -> str:
+    """What BM25 indexes for a chunk: its article's title too, so a headline's words find the article."""
+    return f"{title}\n{text}"
 
 
 class BM25Index:
@@ -72,7 +78,8 @@ class BM25Index:
         if self._stored is None:
             return None
         stored = self._stored
-        return (f"{meta['title']}\n{text}" for text, meta in (stored[row] for row in range(len(self.rows))))
+        return (indexed_text(text, ChunkRecord.from_meta(meta).title)
+                for text, meta in (stored[row] for row in range(len(self.rows))))
 
     def save(self, folder: Path, documents: list[str] | None = None, metadatas: list[dict] | None = None) -> None:
         """Write the index (and the chunks' stored copy, when given) and swap it in by rename."""

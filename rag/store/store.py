@@ -17,15 +17,17 @@ import threading
 import uuid
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
+from datetime import date
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import EmbeddingMismatchError, EmptyIndexError, RagError, StoreCorruptedError
 from ..spelling import Speller
 from ..types import Chunk, Document
-from .bm25 import BM25Index, Row
+from .bm25 import BM25Index, Row, indexed_text
 from .check import drift_report
-from .records import _chunk_meta
+from .records import ChunkRecord
 from .server import ChromaServer, server_errors
 
 if TYPE_CHECKING:
@@ -43,12 +45,17 @@ class StoredDoc:
     source: str
     file_name: str
     title: str
-    published: str
+    published: date | None
     content_hash: str
     fingerprint: str
     n_chunks: int
+    record: ChunkRecord = field(repr=False)  # one chunk's record: the article's facts
     chunk_ids: set[str] = field(default_factory=set)
-    meta: dict[str, Any] = field(default_factory=dict, repr=False)  # one chunk's metadata: the article's facts
+
+    @classmethod
+    def of(cls, record: ChunkRecord) -> StoredDoc:
+        return cls(record.doc_id, record.source, record.file_name, record.title, record.published,
+                   record.content_hash, record.fingerprint, record.n_chunks, record)
 
     def is_complete(self, content_hash: str, fingerprint: str) -> bool:
         return (
@@ -62,8 +69,12 @@ class StoredDoc:
 class Hit:
     chunk_id: str
     text: str
-    meta: dict[str, Any]
+    meta: dict[str, Any]  # as Chroma stores it; read it through ``record``
     dense_score: float | None = None
+
+    @cached_property
+    def record(self) -> ChunkRecord:
+        return ChunkRecord.from_meta(self.meta)
 
 
 class Store:
@@ -163,13 +174,11 @@ class Store:
         docs: dict[str, StoredDoc] = {}
         data = self._all(["metadatas"])
         for chunk_id, m in zip(data["ids"], data["metadatas"]):
-            doc = docs.get(m["doc_id"])
+            record = ChunkRecord.from_meta(m)
+            doc = docs.get(record.doc_id)
             if doc is None:
-                doc = docs[m["doc_id"]] = StoredDoc(
-                    m["doc_id"], m["source"], m["file_name"], m["title"], m["published"],
-                    m["content_hash"], m["fingerprint"], m["n_chunks"], meta=m,
-                )
-            elif doc.content_hash != m["content_hash"] or doc.fingerprint != m["fingerprint"]:
+                doc = docs[record.doc_id] = StoredDoc.of(record)
+            elif doc.content_hash != record.content_hash or doc.fingerprint != record.fingerprint:
                 doc.content_hash = "(mixed)"  # leftovers of an interrupted update
             doc.chunk_ids.add(chunk_id)
         return docs
@@ -184,7 +193,7 @@ class Store:
                 got = self._col.get(where={"doc_id": doc_id}, include=["documents", "metadatas"])
             triples = zip(got["ids"], got["documents"], got["metadatas"])
         hits = [Hit(i, d, m) for i, d, m in triples]
-        return sorted(hits, key=lambda h: (h.meta["source"], h.meta["start"]))
+        return sorted(hits, key=lambda h: (h.record.source, h.record.start))
 
     def get(self, ids: list[str]) -> list[Hit]:
         if not ids:
@@ -253,7 +262,8 @@ class Store:
             texts = index.texts()
             if texts is None:
                 data = self._all(["documents", "metadatas"])
-                texts = (f"{m['title']}\n{d}" for d, m in zip(data["documents"], data["metadatas"]))
+                texts = (indexed_text(d, ChunkRecord.from_meta(m).title)
+                         for d, m in zip(data["documents"], data["metadatas"]))
             speller = Speller.from_texts(texts)
             self._speller = (index, speller)
             return speller
@@ -321,7 +331,7 @@ class Store:
                 ids=[c.chunk_id for c in chunks],
                 embeddings=embeddings,
                 documents=[c.text for c in chunks],
-                metadatas=[_chunk_meta(doc, c, fingerprint, n_chunks) for c in chunks],
+                metadatas=[ChunkRecord.of(doc, c, fingerprint, n_chunks).to_meta() for c in chunks],
             )
 
     def refresh(self, doc: Document, chunks: list[Chunk], fingerprint: str, n_chunks: int) -> None:
@@ -335,7 +345,7 @@ class Store:
         with self._chroma():
             self._col.update(
                 ids=[c.chunk_id for c in chunks],
-                metadatas=[_chunk_meta(doc, c, fingerprint, n_chunks) for c in chunks],
+                metadatas=[ChunkRecord.of(doc, c, fingerprint, n_chunks).to_meta() for c in chunks],
             )
 
     def delete(self, ids: list[str]) -> None:
@@ -369,11 +379,11 @@ class Store:
         """
         generation = self._generation()
         data = self._all(["documents", "metadatas"])
-        texts = [f"{m['title']}\n{d}" for d, m in zip(data["documents"], data["metadatas"])]
-        rows = [
-            Row(i, m["doc_id"], m["source"], m["file_name"], int(m["published_day"]))
-            for i, m in zip(data["ids"], data["metadatas"])
-        ]
+        texts, rows = [], []
+        for i, d, m in zip(data["ids"], data["documents"], data["metadatas"]):
+            record = ChunkRecord.from_meta(m)
+            texts.append(indexed_text(d, record.title))
+            rows.append(Row(i, record.doc_id, record.source, record.file_name, record.published_day))
         index = BM25Index.build(texts, rows, generation)
         index.save(self._bm25_dir, data["documents"], data["metadatas"])
         index = BM25Index.load(self._bm25_dir) or index  # the saved copy serves chunk texts from disk
