@@ -1,13 +1,12 @@
 """Chroma (the source of truth) plus the BM25 side index, kept in agreement.
 
-Every chunk's metadata carries its document's facts (source, hash, how many
-chunks the document has), so the set of indexed documents is read back from
-Chroma itself and an interrupted ingest shows up as an incomplete document.
-
+The set of indexed documents is read back from the chunks' metadata
+(``records``), so an interrupted ingest shows up as an incomplete document.
 Chroma is embedded (``PersistentClient`` in ``data_dir/chroma``) or, in server
-mode, a ``chroma run`` server reached with ``HttpClient``. The BM25 side index
-always lives in ``data_dir``: it is rebuilt whenever its count disagrees with
-Chroma, so several app hosts can share one server, each with its own copy.
+mode, a ``chroma run`` server reached with ``HttpClient`` (``server``). The
+BM25 side index always lives in ``data_dir``: it is rebuilt whenever Chroma
+changed since it was built, so several app hosts can share one server, each
+with its own copy.
 """
 
 from __future__ import annotations
