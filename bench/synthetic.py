@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.store import Hit, Store, spans_from_meta
+from rag.store import Hit, Store
 from rag.types import Chunk, Document
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
@@ -39,7 +39,7 @@ def fill(store: Store, base: list[Hit], base_vectors: np.ndarray, total: int, se
     rng = np.random.default_rng(seed)
     by_doc: dict[str, list[int]] = {}
     for i, hit in enumerate(base):
-        by_doc.setdefault(hit.meta["doc_id"], []).append(i)
+        by_doc.setdefault(hit.record.doc_id, []).append(i)
     groups = list(by_doc.values())
     store.begin_write()
     added, copy = 0, 0
@@ -69,20 +69,20 @@ def _flush(store: Store, pending: list) -> None:
 
 
 def _copy_doc(hits: list[Hit], copy: int, base: list[Hit]) -> tuple[Document, list[Chunk]]:
-    meta = hits[0].meta
-    doc_id = hashlib.sha256(f"{meta['doc_id']}|{copy}".encode()).hexdigest()[:16]
-    stem = Path(meta["file_name"]).stem
+    first = hits[0].record
+    doc_id = hashlib.sha256(f"{first.doc_id}|{copy}".encode()).hexdigest()[:16]
+    stem = Path(first.file_name).stem
     doc = Document(
         doc_id=doc_id, source=f"/synthetic/{stem}-{copy}.txt", file_name=f"{stem}-{copy}.txt",
-        title=f"{meta['title']} ({copy})", content_hash=f"synthetic-{copy}", kind="text",
-        n_chars=max(h.meta["end"] for h in hits),
+        title=f"{first.title} ({copy})", content_hash=f"synthetic-{copy}", kind="text",
+        n_chars=max(h.record.end for h in hits),
     )
     chunks = []
     for ordinal, hit in enumerate(hits):
         text = perturb(hit.text, base[(copy * 31 + ordinal * 17) % len(base)].text, copy)
         chunks.append(Chunk(
             chunk_id=f"{doc_id}-{ordinal:04d}", doc_id=doc_id, ordinal=ordinal, text=text,
-            start=hit.meta["start"], end=hit.meta["end"], spans=spans_from_meta(hit.meta)[:1],
-            n_tokens=hit.meta["n_tokens"],
+            start=hit.record.start, end=hit.record.end, spans=hit.record.spans[:1],
+            n_tokens=hit.record.n_tokens,
         ))
     return doc, chunks

@@ -25,10 +25,9 @@ from .ingest.readers import check_readers, discover
 from .llm import ChatModel
 from .retrieve import HybridRetriever, to_passage
 from .sources import resolve_keys
-from .chroma_server import ChromaServer
 from . import sentence_vectors
 from .sentence_vectors import SentenceVectors
-from .store import Store, article_meta
+from .store import ChromaServer, Store
 from .text import words
 from .time import as_of_date, human_date, resolve, stale_notice, window, without_time
 from .types import Answer, ArticleInfo, Chunk, Document, Filters, IngestReport, Passage, Timeline, TimelineEvent, TimeScope
@@ -141,7 +140,7 @@ class RAG:
         articles = [
             ArticleInfo(
                 doc_id=d.doc_id, title=d.title, source=d.source, file_name=d.file_name,
-                **article_meta(d.meta), chunks=len(d.chunk_ids),
+                **d.record.article(), chunks=len(d.chunk_ids),
                 complete=len(d.chunk_ids) == d.n_chunks,
             )
             for d in stored.values()

@@ -13,12 +13,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from .bm25_index import BM25Index, Row
 from .embeddings import Embedder
 from .errors import EmptyIndexError
 from .questions import parts
 from .sources import resolve_keys
-from .store import Hit, Store, article_meta, spans_from_meta
+from .store import BM25Index, Hit, Row, Store
 from .text import jaccard, terms
 from .time import recency, window
 from .types import Filters, Passage, TimeScope
@@ -161,18 +160,18 @@ def _day(d: date) -> int:
 
 
 def to_passage(hit: Hit, score: float, bm25_score: float | None) -> Passage:
-    m = hit.meta
+    r = hit.record
     return Passage(
         chunk_id=hit.chunk_id,
-        doc_id=m["doc_id"],
+        doc_id=r.doc_id,
         text=hit.text,
-        title=m["title"],
-        source=m["source"],
-        file_name=m["file_name"],
-        **article_meta(m),
-        start=m["start"],
-        end=m["end"],
-        spans=spans_from_meta(m),
+        title=r.title,
+        source=r.source,
+        file_name=r.file_name,
+        **r.article(),
+        start=r.start,
+        end=r.end,
+        spans=r.spans,
         score=score,
         dense_score=hit.dense_score,
         bm25_score=bm25_score,

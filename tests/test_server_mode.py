@@ -11,8 +11,7 @@ from rag import (
     RAG, ConfigError, EmptyIndexError, Filters, RagError, Settings, StoreAuthError, StoreUnavailableError, indexer,
 )
 from rag import cli
-from rag.chroma_server import ChromaServer
-from rag.store import Store
+from rag.store import ChromaServer, Store
 
 from .conftest import ARTICLES, CALL_FILE
 from .fixtures.chroma_server import ChromaProcess, TokenProxy

@@ -11,8 +11,8 @@ import pytest
 
 from rag import RAG
 from rag import indexer
-from rag.bm25_index import BM25Index, Row
 from rag.ingest.chunk import embedding_text
+from rag.store import BM25Index, Row
 from rag.text import terms
 
 

@@ -185,7 +185,7 @@ def test_the_store_speller_follows_ingest_and_remove(make_rag, tmp_path):
 
 
 def test_the_store_speller_reads_chroma_when_the_side_index_keeps_no_copy(corpus_rag, monkeypatch):
-    from rag.bm25_index import BM25Index
+    from rag.store import BM25Index
 
     store = corpus_rag._open_store()
     from_copy = store.speller()

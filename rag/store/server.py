@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterator
 from urllib.parse import urlsplit
 
-from .errors import ConfigError, RagError, StoreAuthError, StoreUnavailableError
+from ..errors import ConfigError, RagError, StoreAuthError, StoreUnavailableError
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
 
-    from .config import Settings
+    from ..config import Settings
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ process that an ingest died in between, so it rebuilds before answering.
 from __future__ import annotations
 
 import json
-import mmap
 import os
 import shutil
 from collections.abc import Iterator
@@ -19,12 +18,12 @@ from pathlib import Path
 import bm25s
 import numpy as np
 
-from .text import matcher_fingerprint, terms
+from ..text import matcher_fingerprint, terms
+from .content import StoredChunks
+from .records import ChunkRecord
 
 _MANIFEST = "manifest.json"
 _ROWS = "rows.json"
-_STORED = "chunks.jsonl"
-_OFFSETS = "chunks.offsets.npy"
 
 
 @dataclass
@@ -38,32 +37,9 @@ class Row:
     published_day: int  # YYYYMMDD, -1 when unknown
 
 
-class StoredChunks:
-    """Each chunk's text and metadata as Chroma held them at the index's generation, read by row.
-
-    A copy kept beside BM25 (like a search engine's stored fields) so the
-    passages that win fusion need no second Chroma round trip: one JSON line
-    per row in a memory-mapped file, plus the row offsets.
-    """
-
-    def __init__(self, folder: Path) -> None:
-        self._offsets = np.load(folder / _OFFSETS)
-        with open(folder / _STORED, "rb") as fh:
-            self._map = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) if self._offsets[-1] else b""
-
-    def __getitem__(self, row: int) -> tuple[str, dict]:
-        text, meta = json.loads(self._map[self._offsets[row] : self._offsets[row + 1]])
-        return text, meta
-
-    @staticmethod
-    def write(folder: Path, documents: list[str], metadatas: list[dict]) -> None:
-        offsets = [0]
-        with open(folder / _STORED, "wb") as fh:
-            for doc, meta in zip(documents, metadatas):
-                line = json.dumps([doc, meta], ensure_ascii=False).encode() + b"\n"
-                fh.write(line)
-                offsets.append(offsets[-1] + len(line))
-        np.save(folder / _OFFSETS, np.asarray(offsets, dtype=np.int64))
+def indexed_text(text: str, title: str) -> str:
+    """What BM25 indexes for a chunk: its article's title too, so a headline's words find the article."""
+    return f"{title}\n{text}"
 
 
 class BM25Index:
@@ -102,7 +78,8 @@ class BM25Index:
         if self._stored is None:
             return None
         stored = self._stored
-        return (f"{meta['title']}\n{text}" for text, meta in (stored[row] for row in range(len(self.rows))))
+        return (indexed_text(text, ChunkRecord.from_meta(meta).title)
+                for text, meta in (stored[row] for row in range(len(self.rows))))
 
     def save(self, folder: Path, documents: list[str] | None = None, metadatas: list[dict] | None = None) -> None:
         """Write the index (and the chunks' stored copy, when given) and swap it in by rename."""
@@ -134,11 +111,11 @@ class BM25Index:
             manifest = json.loads((folder / _MANIFEST).read_text())
             rows = [Row(**r) for r in json.loads((folder / _ROWS).read_text())]
             retriever = bm25s.BM25.load(str(folder)) if rows else None
-            stored = StoredChunks(folder) if (folder / _STORED).exists() else None
+            stored = StoredChunks(folder) if StoredChunks.exists(folder) else None
         except (OSError, ValueError, TypeError, KeyError):
             return None
         if manifest.get("matcher") != matcher_fingerprint() or manifest.get("count") != len(rows) or (
-                stored is not None and len(stored._offsets) != len(rows) + 1):
+                stored is not None and len(stored) != len(rows)):
             return None
         return cls(retriever, rows, len(rows), manifest.get("generation"), stored)
 

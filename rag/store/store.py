@@ -1,32 +1,33 @@
 """Chroma (the source of truth) plus the BM25 side index, kept in agreement.
 
-Every chunk's metadata carries its document's facts (source, hash, how many
-chunks the document has), so the set of indexed documents is read back from
-Chroma itself and an interrupted ingest shows up as an incomplete document.
-
+The set of indexed documents is read back from the chunks' metadata
+(``records``), so an interrupted ingest shows up as an incomplete document.
 Chroma is embedded (``PersistentClient`` in ``data_dir/chroma``) or, in server
-mode, a ``chroma run`` server reached with ``HttpClient``. The BM25 side index
-always lives in ``data_dir``: it is rebuilt whenever its count disagrees with
-Chroma, so several app hosts can share one server, each with its own copy.
+mode, a ``chroma run`` server reached with ``HttpClient`` (``server``). The
+BM25 side index always lives in ``data_dir``: it is rebuilt whenever Chroma
+changed since it was built, so several app hosts can share one server, each
+with its own copy.
 """
 
 from __future__ import annotations
 
-import json
 import shutil
 import threading
 import uuid
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .bm25_index import BM25Index, Row
-from .chroma_server import ChromaServer, server_errors
-from .errors import EmbeddingMismatchError, EmptyIndexError, RagError, StoreCorruptedError
-from .spelling import Speller
-from .types import Chunk, Document, Span
+from ..errors import EmbeddingMismatchError, EmptyIndexError, RagError, StoreCorruptedError
+from ..spelling import Speller
+from ..types import Chunk, Document
+from .bm25 import BM25Index, Row, indexed_text
+from .check import drift_report
+from .records import ChunkRecord
+from .server import ChromaServer, server_errors
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
@@ -43,12 +44,17 @@ class StoredDoc:
     source: str
     file_name: str
     title: str
-    published: str
+    published: date | None
     content_hash: str
     fingerprint: str
     n_chunks: int
+    record: ChunkRecord = field(repr=False)  # one chunk's record: the article's facts
     chunk_ids: set[str] = field(default_factory=set)
-    meta: dict[str, Any] = field(default_factory=dict, repr=False)  # one chunk's metadata: the article's facts
+
+    @classmethod
+    def of(cls, record: ChunkRecord) -> StoredDoc:
+        return cls(record.doc_id, record.source, record.file_name, record.title, record.published,
+                   record.content_hash, record.fingerprint, record.n_chunks, record)
 
     def is_complete(self, content_hash: str, fingerprint: str) -> bool:
         return (
@@ -62,8 +68,12 @@ class StoredDoc:
 class Hit:
     chunk_id: str
     text: str
-    meta: dict[str, Any]
+    meta: dict[str, Any]  # as Chroma stores it; read it through ``record``
     dense_score: float | None = None
+
+    @cached_property
+    def record(self) -> ChunkRecord:
+        return ChunkRecord.from_meta(self.meta)
 
 
 class Store:
@@ -163,13 +173,11 @@ class Store:
         docs: dict[str, StoredDoc] = {}
         data = self._all(["metadatas"])
         for chunk_id, m in zip(data["ids"], data["metadatas"]):
-            doc = docs.get(m["doc_id"])
+            record = ChunkRecord.from_meta(m)
+            doc = docs.get(record.doc_id)
             if doc is None:
-                doc = docs[m["doc_id"]] = StoredDoc(
-                    m["doc_id"], m["source"], m["file_name"], m["title"], m["published"],
-                    m["content_hash"], m["fingerprint"], m["n_chunks"], meta=m,
-                )
-            elif doc.content_hash != m["content_hash"] or doc.fingerprint != m["fingerprint"]:
+                doc = docs[record.doc_id] = StoredDoc.of(record)
+            elif doc.content_hash != record.content_hash or doc.fingerprint != record.fingerprint:
                 doc.content_hash = "(mixed)"  # leftovers of an interrupted update
             doc.chunk_ids.add(chunk_id)
         return docs
@@ -184,7 +192,7 @@ class Store:
                 got = self._col.get(where={"doc_id": doc_id}, include=["documents", "metadatas"])
             triples = zip(got["ids"], got["documents"], got["metadatas"])
         hits = [Hit(i, d, m) for i, d, m in triples]
-        return sorted(hits, key=lambda h: (h.meta["source"], h.meta["start"]))
+        return sorted(hits, key=lambda h: (h.record.source, h.record.start))
 
     def get(self, ids: list[str]) -> list[Hit]:
         if not ids:
@@ -230,7 +238,7 @@ class Store:
                 return self._bm25_by_count()
             if self._bm25 is not None and self._bm25.generation == generation:
                 return self._bm25
-            index = None if (self.data_dir / _DIRTY).exists() else BM25Index.load(self._bm25_dir)
+            index = None if self._marked_stale() else BM25Index.load(self._bm25_dir)
             if index is None or index.generation != generation:
                 index = self._rebuild_bm25()
             self._bm25 = index
@@ -253,7 +261,8 @@ class Store:
             texts = index.texts()
             if texts is None:
                 data = self._all(["documents", "metadatas"])
-                texts = (f"{m['title']}\n{d}" for d, m in zip(data["documents"], data["metadatas"]))
+                texts = (indexed_text(d, ChunkRecord.from_meta(m).title)
+                         for d, m in zip(data["documents"], data["metadatas"]))
             speller = Speller.from_texts(texts)
             self._speller = (index, speller)
             return speller
@@ -261,11 +270,15 @@ class Store:
     def _bm25_by_count(self) -> BM25Index:
         total = self.count()
         if self._bm25 is None or self._bm25.count != total:
-            index = None if (self.data_dir / _DIRTY).exists() else BM25Index.load(self._bm25_dir)
+            index = None if self._marked_stale() else BM25Index.load(self._bm25_dir)
             if index is None or index.count != total:
                 index = self._rebuild_bm25()
             self._bm25 = index
         return self._bm25
+
+    def _marked_stale(self) -> bool:
+        """Whether an ingest died (or is still running) since the side index was last rebuilt."""
+        return (self.data_dir / _DIRTY).exists()
 
     def _generation(self) -> str | None:
         """The collection's write stamp; follows the collection if another host recreated it (--rebuild)."""
@@ -288,40 +301,8 @@ class Store:
             self._col.modify(metadata=meta)
 
     def check(self) -> list[str]:
-        """Drift between Chroma and the saved side index, read-only: empty when they agree.
-
-        What an interrupted ingest can leave: documents missing chunks or
-        mixing versions, a side index marked stale, built from another
-        generation, or holding other chunk ids or texts than Chroma.
-        """
-        problems = []
-        data = self._all(["documents", "metadatas"])
-        ids = data["ids"]
-        if len(set(ids)) != len(ids):
-            problems.append(f"Chroma holds {len(ids) - len(set(ids))} duplicate chunk ids")
-        for doc in self.documents().values():
-            if doc.content_hash == "(mixed)":
-                problems.append(f"{doc.file_name}: chunks of two versions of the file ({doc.doc_id})")
-            elif len(doc.chunk_ids) != doc.n_chunks:
-                problems.append(f"{doc.file_name}: {len(doc.chunk_ids)} of {doc.n_chunks} chunks ({doc.doc_id})")
-        if (self.data_dir / _DIRTY).exists():
-            problems.append("the BM25 side index is marked stale (an ingest died, or is running)")
-        index = BM25Index.load(self._bm25_dir)
-        if index is None:
-            return problems + (["the BM25 side index is missing, unreadable or built by an older matcher"] if ids else [])
-        generation = self._generation()
-        if generation is not None and index.generation != generation:
-            problems.append(f"the BM25 side index was built at generation {index.generation}, Chroma is at {generation}")
-        side = [r.chunk_id for r in index.rows]
-        missing, extra = set(ids) - set(side), set(side) - set(ids)
-        if missing or extra or len(side) != len(set(side)):
-            problems.append(f"BM25 and Chroma disagree: {len(missing)} chunks only in Chroma, {len(extra)} only in "
-                            f"BM25, {len(side) - len(set(side))} duplicated in BM25")
-        copies = index.stored(ids)
-        differing = sum(copies[i][0] != text for i, text in zip(ids, data["documents"]) if i in copies)
-        if differing:
-            problems.append(f"{differing} chunk texts in the side copy differ from Chroma's")
-        return problems
+        """Drift between Chroma and the saved side index, read-only: empty when they agree (``check.drift_report``)."""
+        return drift_report(self)
 
     def size_bytes(self) -> int:
         """Bytes of the index on this machine: Chroma's folder and the BM25 side index (server mode: BM25 only).
@@ -349,7 +330,7 @@ class Store:
                 ids=[c.chunk_id for c in chunks],
                 embeddings=embeddings,
                 documents=[c.text for c in chunks],
-                metadatas=[_chunk_meta(doc, c, fingerprint, n_chunks) for c in chunks],
+                metadatas=[ChunkRecord.of(doc, c, fingerprint, n_chunks).to_meta() for c in chunks],
             )
 
     def refresh(self, doc: Document, chunks: list[Chunk], fingerprint: str, n_chunks: int) -> None:
@@ -363,7 +344,7 @@ class Store:
         with self._chroma():
             self._col.update(
                 ids=[c.chunk_id for c in chunks],
-                metadatas=[_chunk_meta(doc, c, fingerprint, n_chunks) for c in chunks],
+                metadatas=[ChunkRecord.of(doc, c, fingerprint, n_chunks).to_meta() for c in chunks],
             )
 
     def delete(self, ids: list[str]) -> None:
@@ -397,11 +378,11 @@ class Store:
         """
         generation = self._generation()
         data = self._all(["documents", "metadatas"])
-        texts = [f"{m['title']}\n{d}" for d, m in zip(data["documents"], data["metadatas"])]
-        rows = [
-            Row(i, m["doc_id"], m["source"], m["file_name"], int(m["published_day"]))
-            for i, m in zip(data["ids"], data["metadatas"])
-        ]
+        texts, rows = [], []
+        for i, d, m in zip(data["ids"], data["documents"], data["metadatas"]):
+            record = ChunkRecord.from_meta(m)
+            texts.append(indexed_text(d, record.title))
+            rows.append(Row(i, record.doc_id, record.source, record.file_name, record.published_day))
         index = BM25Index.build(texts, rows, generation)
         index.save(self._bm25_dir, data["documents"], data["metadatas"])
         index = BM25Index.load(self._bm25_dir) or index  # the saved copy serves chunk texts from disk
@@ -416,48 +397,3 @@ def _local_client(chroma_dir: Path) -> ClientAPI:
     from chromadb.config import Settings as ChromaSettings
 
     return chromadb.PersistentClient(path=str(chroma_dir), settings=ChromaSettings(anonymized_telemetry=False))
-
-
-def _chunk_meta(doc: Document, chunk: Chunk, fingerprint: str, n_chunks: int) -> dict[str, Any]:
-    published = doc.published
-    return {
-        "doc_id": doc.doc_id,
-        "source": doc.source,
-        "file_name": doc.file_name,
-        "title": doc.title,
-        "kind": doc.kind,
-        "published": published.isoformat() if published else "",
-        "published_day": int(published.strftime("%Y%m%d")) if published else -1,
-        "updated": doc.updated.isoformat() if doc.updated else "",
-        "author": doc.author or "",
-        "outlet": doc.outlet or "",
-        "url": doc.url or "",
-        "content_hash": doc.content_hash,
-        "fingerprint": fingerprint,
-        "ordinal": chunk.ordinal,
-        "n_chunks": n_chunks,
-        "start": chunk.start,
-        "end": chunk.end,
-        "n_tokens": chunk.n_tokens,
-        "spans": json.dumps([[s.chunk_start, s.source_start, s.length] for s in chunk.spans]),
-    }
-
-
-def spans_from_meta(meta: dict[str, Any]) -> list[Span]:
-    return [Span(chunk_start=a, source_start=b, length=c) for a, b, c in json.loads(meta["spans"])]
-
-
-def date_from_meta(meta: dict[str, Any], key: str) -> date | None:
-    return date.fromisoformat(meta[key]) if meta.get(key) else None
-
-
-def article_meta(meta: dict[str, Any]) -> dict[str, Any]:
-    """The article facts a chunk's metadata carries, as Passage/ArticleInfo fields (None when unknown;
-    chunks stored before these existed have none)."""
-    return {
-        "published": date_from_meta(meta, "published"),
-        "updated": date_from_meta(meta, "updated"),
-        "author": meta.get("author") or None,
-        "outlet": meta.get("outlet") or None,
-        "url": meta.get("url") or None,
-    }
