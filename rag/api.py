@@ -17,7 +17,8 @@ from .answer.verify import languages
 from .answer.extractive import ExtractiveAnswerer, sentence_texts
 from .answer.metadata import asked_field, metadata_answer, topic_terms
 from .answer.generative import GenerativeAnswerer
-from .answer.timeline import events, timeline_citations, timeline_text, timeline_topic
+from .answer.notices import empty_reasons, evidence_notices
+from .answer.timeline import events, timeline_draft, timeline_topic, within
 from .config import Settings
 from .embeddings import Embedder
 from .errors import ConfigError, EmptyIndexError, EmptyQuestionError, QuestionTooLongError
@@ -29,7 +30,7 @@ from . import sentence_vectors
 from .sentence_vectors import SentenceVectors
 from .store import ChromaServer, Store
 from .text import words
-from .time import as_of_date, human_date, resolve, stale_notice, window, without_time
+from .time import as_of_date, resolve, window, without_time
 from .types import Answer, ArticleInfo, Chunk, Document, Filters, IngestReport, Passage, Timeline, TimelineEvent, TimeScope
 
 AsOf = date | datetime | str | None  # a date, a datetime, "YYYY-MM-DD", or None for today
@@ -213,7 +214,7 @@ class RAG:
         one_article = (bool(chosen and chosen.sources) and asked_field(typed) is not None  # only then worth a scan
                        and len(resolve_keys(chosen.sources, self._open_store().documents().values())) == 1)
         asked = Asked(typed, query, tuple(history or ()), day, window(scopes), any(s.recent for s in scopes))
-        story = self._timeline_draft(query, passages, scopes) if topic else None
+        story = timeline_draft(self._events(query, passages, scopes)) if topic else None
         for event in [story.text, story] if story else _drafts(answerer, asked, passages, one_article):
             if isinstance(event, Draft):
                 draft = event
@@ -230,7 +231,8 @@ class RAG:
             timings=timings, unsupported=draft.unsupported, dropped_citations=draft.dropped,
             model=self.settings.llm_model if answerer.mode == "llm" else None, raw_text=draft.raw,
             as_of=day, time_scopes=scopes, filters=chosen,
-            notices=self._notices(draft, passages, day) + ([] if passages else self._why_empty(chosen, day)),
+            notices=evidence_notices(draft, day, self.settings.stale_after_days) + ([] if passages else empty_reasons(
+                list({r.doc_id: r.published_day for r in self._open_store().bm25().rows}.values()), chosen, day)),
         )
 
     def timeline(self, topic: str, since: date | str | None = None, until: date | str | None = None,
@@ -255,42 +257,7 @@ class RAG:
     def _events(self, topic: str, passages: list[Passage], scopes: list[TimeScope]) -> list[TimelineEvent]:
         """The topic's dated events among ``passages``, inside the period its time words name (if any)."""
         ranked = self._answerer("extractive").rank_parts([without_time(topic, scopes)], passages)[0]
-        lo, hi = window(scopes) or (None, None)
-        return [e for e in events(ranked, passages) if (lo is None or e.day >= lo) and (hi is None or e.day <= hi)]
-
-    def _timeline_draft(self, topic: str, passages: list[Passage], scopes: list[TimeScope]) -> Draft | None:
-        """A "what happened with X" question answered as a timeline; None when no dated article tells it
-        (then it is answered as any other question)."""
-        found = self._events(topic, passages, scopes)
-        if not found:
-            return None
-        return Draft(timeline_text(found), timeline_citations(found), False, 1.0)
-
-    def _why_empty(self, filters: Filters | None, as_of: date) -> list[str]:
-        """Why nothing could be retrieved, when dates are the reason: a date filter over undated articles, or
-        articles published after as_of."""
-        days = {r.doc_id: r.published_day for r in self._open_store().bm25().rows}
-        undated = sum(day < 0 for day in days.values())
-        later = sum(day > int(as_of.strftime("%Y%m%d")) for day in days.values())
-        said = []
-        if filters and (filters.date_from or filters.date_to):
-            span = f"{filters.date_from or 'the start'} to {filters.date_to or 'today'}"
-            said.append(f"No article published from {span} matched" + (
-                f"; {undated} of the {len(days)} articles have no published date, so a date filter leaves them out."
-                if undated else "."))
-        if later:
-            said.append(f"{later} of the {len(days)} articles were published after {human_date(as_of)}, so they "
-                        "are not evidence as of that date.")
-        return said
-
-    def _notices(self, draft: Draft, passages: list[Passage], as_of: date) -> list[str]:
-        """What the reader should know about the evidence's dates: the answerer's (two reports giving two
-        values), then whether its newest cited article is old at as_of."""
-        if draft.abstained or not draft.citations:
-            return []
-        dated = [c.published for c in draft.citations if c.published is not None]
-        notice = stale_notice(max(dated) if dated else None, as_of, self.settings.stale_after_days)
-        return draft.notices + ([notice] if notice else [])
+        return within(events(ranked, passages), window(scopes))
 
     def standalone(self, question: str, history: list[dict] | None,
                    answerer: Answerer) -> tuple[str, str, list[tuple[str, str]]]:

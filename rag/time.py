@@ -32,7 +32,7 @@ _DATE = (rf"(?:{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?"       # Au
          rf"|\d{{4}}-\d{{2}}-\d{{2}}|(?:19|20)\d{{2}}|{_WEEKDAY})")          # 2022-06-12, 2024, Monday
 _PREPOSITION = r"(in|on|during|since|after|from|before|until|till|by)"
 _DATED = re.compile(rf"\b{_PREPOSITION}\s+(?:early\s+|late\s+|mid-?)?({_DATE})(?![\w-])", re.I)
-_BEFORE_EVENT = re.compile(rf"\b(before|after|since|until)\b[^.?!;,]{{1,40}}?\bon\s+$", re.I)
+_BEFORE_EVENT = re.compile(r"\b(before|after|since|until)\b[^.?!;,]{1,40}?\bon\s+$", re.I)
 
 _FIXED: dict[str, tuple[int, int]] = {  # phrase -> (days back to the range's start, days back to its end)
     "today": (0, 0), "tonight": (0, 0), "yesterday": (1, 1), "this week": (7, 0), "past week": (7, 0),

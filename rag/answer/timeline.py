@@ -15,7 +15,10 @@ from typing import Sequence
 
 from ..text import jaccard
 from ..time import human_date
+from datetime import date
+
 from ..types import Citation, Passage, TimelineEvent
+from .base import Draft
 from .citations import cite, with_marker
 
 MIN_SHARE = 0.6  # an article's sentence must score this share of the best to be part of the story
@@ -56,6 +59,20 @@ def events(ranked: Sequence, passages: Sequence[Passage], limit: int = 12) -> li
                                          text=cand.shown)))
     best_first = sorted(kept, key=lambda k: -k[0].score)[:limit]  # the strongest events when there are many
     return sorted((event for _, event in best_first), key=lambda e: (e.day, e.citation.start))
+
+
+def within(found: list[TimelineEvent], period: tuple[date | None, date | None] | None) -> list[TimelineEvent]:
+    """The events inside ``period`` (inclusive bounds, None open); all of them when there is no period."""
+    lo, hi = period or (None, None)
+    return [e for e in found if (lo is None or e.day >= lo) and (hi is None or e.day <= hi)]
+
+
+def timeline_draft(found: list[TimelineEvent]) -> Draft | None:
+    """A "what happened with X" question answered as a timeline; None when no dated article tells it (then it
+    is answered as any other question)."""
+    if not found:
+        return None
+    return Draft(timeline_text(found), timeline_citations(found), False, 1.0)
 
 
 def timeline_text(found: list[TimelineEvent]) -> str:
