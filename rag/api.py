@@ -14,7 +14,9 @@ from tqdm.auto import tqdm
 from . import indexer
 from .answer.base import Answerer, Asked, Draft
 from .answer.verify import languages
-from .answer.extractive import ExtractiveAnswerer, sentence_texts
+from .answer.abstention import answer_probability
+from .answer.constraints import Constraints
+from .answer.extractive import ExtractiveAnswerer, evidence_features, sentence_texts
 from .answer.metadata import asked_field, metadata_answer, topic_terms
 from .answer.generative import GenerativeAnswerer
 from .answer.notices import empty_reasons, evidence_notices
@@ -213,8 +215,12 @@ class RAG:
         chosen = _filters(filters)
         one_article = (bool(chosen and chosen.sources) and asked_field(typed) is not None  # only then worth a scan
                        and len(resolve_keys(chosen.sources, self._open_store().documents().values())) == 1)
-        asked = Asked(typed, query, tuple(history or ()), day, window(scopes), any(s.recent for s in scopes))
+        period = window(scopes)
+        asked = Asked(typed, query, tuple(history or ()), day, period, any(s.recent for s in scopes))
         story = timeline_draft(self._events(query, passages, scopes)) if topic else None
+        if topic and story is None:  # no timeline: answered as any question, from the passages asked for
+            passages = passages[: top_k or self.settings.top_k]
+        mode = "extractive" if story else answerer.mode  # a timeline quotes, whichever mode was asked for
         for event in [story.text, story] if story else _drafts(answerer, asked, passages, one_article):
             if isinstance(event, Draft):
                 draft = event
@@ -226,13 +232,13 @@ class RAG:
         timings["total"] = round(time.perf_counter() - started, 4)
         yield Answer(
             question=question, query=query, text=draft.text, citations=draft.citations, passages=passages,
-            abstained=draft.abstained, mode=answerer.mode, confidence=round(draft.confidence, 4),
+            abstained=draft.abstained, mode=mode, confidence=round(draft.confidence, 4),
             short_answer=draft.short_answer, corrections=corrections,
             timings=timings, unsupported=draft.unsupported, dropped_citations=draft.dropped,
-            model=self.settings.llm_model if answerer.mode == "llm" else None, raw_text=draft.raw,
+            model=self.settings.llm_model if mode == "llm" else None, raw_text=draft.raw,
             as_of=day, time_scopes=scopes, filters=chosen,
-            notices=evidence_notices(draft, day, self.settings.stale_after_days) + ([] if passages else empty_reasons(
-                list({r.doc_id: r.published_day for r in self._open_store().bm25().rows}.values()), chosen, day)),
+            notices=evidence_notices(draft, day, self.settings.stale_after_days, period) + ([] if passages else
+                empty_reasons(self._published_days(), chosen, day)),
         )
 
     def timeline(self, topic: str, since: date | str | None = None, until: date | str | None = None,
@@ -251,12 +257,22 @@ class RAG:
         passages = self._retrieve(without_time(topic, scopes), TIMELINE_PASSAGES, bounded, day, scopes)
         found = self._events(topic, passages, scopes)
         undated = {p.doc_id for p in passages if p.published is None}
+        notes = [] if passages else empty_reasons(self._published_days(), bounded, day)
         return Timeline(topic=topic, as_of=day, since=lo, until=hi, events=found, passages=passages,
-                        undated=len(undated))
+                        undated=len(undated), notes=notes)
+
+    def _published_days(self) -> list[int]:
+        """Each indexed article's published day (YYYYMMDD, -1 undated): what an empty result's reasons count."""
+        return list({r.doc_id: r.published_day for r in self._open_store().bm25().rows}.values())
 
     def _events(self, topic: str, passages: list[Passage], scopes: list[TimeScope]) -> list[TimelineEvent]:
         """The topic's dated events among ``passages``, inside the period its time words name (if any)."""
         ranked = self._answerer("extractive").rank_parts([without_time(topic, scopes)], passages)[0]
+        eligible = [c for c in ranked if c.eligible]
+        named = bool(Constraints(without_time(topic, scopes)).names) and eligible and eligible[0].names_met
+        if not eligible or not named and (
+                answer_probability(evidence_features(eligible[0], eligible)) < self.settings.abstain_threshold):
+            return []  # the story is not in the articles: no timeline of whatever matched best
         return within(events(ranked, passages), window(scopes))
 
     def standalone(self, question: str, history: list[dict] | None,
@@ -293,7 +309,9 @@ class RAG:
         ``as_of``: one reference date for every question, or a list with one per question (a quiz's
         question dates). Raises ValueError when such a list is not as long as ``questions``."""
         concurrency = concurrency or self.settings.concurrency
-        dates = list(as_of) if isinstance(as_of, (list, tuple)) else [as_of] * len(questions)
+        today = date.today()  # once: a batch that runs past midnight answers every question as of one day
+        dates = [d if d is not None else today
+                 for d in (list(as_of) if isinstance(as_of, (list, tuple)) else [as_of] * len(questions))]
         if len(dates) != len(questions):
             raise ValueError(f"as_of has {len(dates)} dates for {len(questions)} questions: give one date, "
                              "or one per question.")

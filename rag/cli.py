@@ -6,9 +6,12 @@ import json
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
+
+if TYPE_CHECKING:
+    from .types import Answer
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Grounded, cited answers from your news articles.")
@@ -100,10 +103,7 @@ def ask(
     from .errors import RagError
     from .types import Filters
 
-    try:
-        days = [date.fromisoformat(day) if day else None for day in (since, until)]
-    except ValueError as exc:
-        _fail(ValueError(f"bad date ({exc}); use YYYY-MM-DD"))
+    days = [_as_of(since, "--since"), _as_of(until, "--until")]
     try:
         filters = Filters.checked(sources=source or None, date_from=days[0], date_to=days[1])
     except ValueError as exc:  # a reversed range: the same check and words as the page
@@ -173,7 +173,7 @@ def timeline(
     day = _as_of(as_of)
     rag = _rag(data_dir)
     try:
-        found = rag.timeline(topic, since=_as_of(since), until=_as_of(until), as_of=day)
+        found = rag.timeline(topic, since=_as_of(since, "--since"), until=_as_of(until, "--until"), as_of=day)
     except (RagError, ValueError) as exc:
         _fail(exc)
     if as_json:
@@ -182,27 +182,30 @@ def timeline(
     if not found.events:
         typer.echo("No dated article tells this story" + (f" ({found.undated} undated articles matched; a timeline "
                    "needs published dates)." if found.undated else "."))
+        for note in found.notes:
+            typer.echo(f"  Note: {_printable(note)}")
         return
+    typer.echo("Dates are when each article was published.")
     for event in found.events:
         p = found.passages[event.citation.n - 1]
-        typer.echo(f"{human_date(event.day)}  {_printable(event.text)} [{event.citation.n}]")
+        typer.echo(f"{human_date(event.day)}  {_printable(event.text)}")
         typer.echo(f"    {_printable(p.title)} ({_printable(_provenance(p))})"
                    + (f"; also reported by {len(event.also)} more" if event.also else ""))
     if found.undated:
         typer.echo(f"({found.undated} undated articles matched too; they cannot be placed on a timeline.)")
 
 
-def _as_of(value: str | None):
-    """The --as-of day, or exit with the form wanted."""
-    from .time import as_of_date
-
+def _as_of(value: str | None, option: str = "--as-of") -> date | None:
+    """The day an option gives, or exit naming the option and the form wanted."""
+    if not value:
+        return None
     try:
-        return as_of_date(value) if value else None
-    except ValueError as exc:
-        _fail(exc)
+        return date.fromisoformat(value.strip().replace("/", "-"))
+    except ValueError:
+        _fail(ValueError(f"{option} {value!r} is not a date: write it as YYYY-MM-DD, e.g. 2025-06-13."))
 
 
-def _when(answer) -> str:
+def _when(answer: "Answer") -> str:
     """'As of 16 June 2022: "this week" -> 2022-06-09..2022-06-16': the date answered as of, and the question's
     time words as resolved."""
     from .time import human_date

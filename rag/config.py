@@ -91,8 +91,9 @@ class Settings(BaseSettings):
                           "(a logistic model over the evidence and its cutoff, both fitted by "
                           "eval/fit_abstention.py into rag/answer/abstention.json; see README).")
     recency_half_life_days: float = Field(
-        14.0, gt=0, description="For questions about the current state ('latest', 'still'): an article this many "
-        "days older than as_of counts half as recent. Only the order matters: the newest matches rank first.")
+        14.0, gt=0, description="For questions about the current state ('latest', 'still'): the time list orders "
+        "matches by relevance discounted by age, halving every this many days before as_of; longer lets a better "
+        "older match lead, shorter puts the newest first.")
     time_weight: float = Field(
         1.0, ge=0, description="Weight of the time list (articles in the asked-for period, or newest first) in "
         "the rank fusion, beside the dense and BM25 lists (1 each); 0 turns time ranking off.")

@@ -19,7 +19,7 @@ from .questions import parts
 from .sources import resolve_keys
 from .store import BM25Index, Hit, Row, Store
 from .text import jaccard, terms
-from .time import recency, window
+from .time import day_number, recency, window
 from .types import Filters, Passage, TimeScope
 
 
@@ -47,16 +47,15 @@ class HybridRetriever:
         if bm25.count == 0 and self.store.count() == 0:
             raise EmptyIndexError(self.store.where)
         allowed = allowed_doc_ids(bm25.rows, filters) if filters and not filters.is_empty() else None
-        if as_of is not None and bm25.latest_day > _day(as_of):  # some article is after as_of: not evidence
-            current = {r.doc_id for r in bm25.rows if r.published_day <= _day(as_of)}  # undated (-1) stay
-            allowed = current if allowed is None else allowed & current
+        # some article is after as_of: not evidence (undated ones, stored as -1, stay); a filter both stores apply
+        max_day = day_number(as_of) if as_of is not None and bm25.latest_day > day_number(as_of) else None
         if allowed is not None and not allowed:
             return []
         n = max(self.candidates, top_k * 4)
         asked = parts(query)
         queries = [query, *asked] if len(asked) > 1 else [query]  # a compound question's parts too
-        dense_lists = [dict(self.store.query_dense(self.embedder.embed_query(q), n, allowed)) for q in queries]
-        sparse_lists = [dict(bm25.search(q, n, allowed)) for q in queries]
+        dense_lists = [dict(self.store.query_dense(self.embedder.embed_query(q), n, allowed, max_day)) for q in queries]
+        sparse_lists = [dict(bm25.search(q, n, allowed, max_day)) for q in queries]
         rankings = [self._fuse(d, s) for d, s in zip(dense_lists, sparse_lists)]
         dense, sparse = _best(dense_lists), _best(sparse_lists)
         fused = _best(rankings)  # a passage ranks by its best match: to the whole question or to one part
@@ -85,26 +84,28 @@ class HybridRetriever:
     def _timed(self, fused: dict[str, float], bm25: BM25Index, as_of: date, scopes: Sequence[TimeScope],
                depth: int) -> dict[str, float]:
         """``fused`` with a time list fused in (reciprocal rank, weight ``time_weight``) when the question asks
-        for a period ("this week": articles in it, best match first) or the current state ("latest":
-        newest first, decaying with ``half_life_days``). Only the best ``depth`` candidates take part, so a
-        new article that barely matches is not pulled up; undated articles are left where they are, and a
-        strong match outside the period keeps its dense and BM25 ranks."""
+        for a period ("this week": articles in it, best match first) or the current state ("latest": best
+        match discounted by age, halving every ``half_life_days``, so the newest good matches lead and a far
+        better older one can still outrank them). Only the best ``depth`` candidates by fused score take
+        part, so a new article that barely matches is not pulled up; undated articles are left where they
+        are, and a strong match outside the period keeps its dense and BM25 ranks."""
         span, recent = window(list(scopes)), any(s.recent for s in scopes)
         if span is None and not recent:
             return fused
-        lo, hi = (_day(span[0]) if span and span[0] else 0), (_day(span[1]) if span and span[1] else _day(as_of))
-        keys: dict[str, tuple[float, float]] = {}
-        for rank, cid in enumerate(fused):
-            if rank >= depth:
-                break
+        lo = day_number(span[0]) if span and span[0] else 0
+        hi = day_number(span[1]) if span and span[1] else day_number(as_of)
+        order: dict[str, float] = {}
+        best_first = sorted(fused, key=lambda cid: (-fused[cid], cid))  # a compound question's lists are merged
+        for cid in best_first[:depth]:
             day = bm25.published_day(cid)
             if day < 0 or not lo <= day <= hi:
                 continue
             published = date(day // 10000, day // 100 % 100, day % 100)
-            keys[cid] = ((recency(published, as_of, self.half_life_days) or 0.0) if recent else 0.0, fused[cid])
-        ranked = sorted(keys, key=lambda cid: (-keys[cid][0], -keys[cid][1], cid))
+            decay = (recency(published, as_of, self.half_life_days) or 0.0) if recent else 1.0
+            order[cid] = decay * fused[cid]  # relevance discounted by age: a far better older match can lead
+        ranked = sorted(order, key=lambda cid: (-order[cid], cid))
         timed = dict(fused)
-        for rank, cid in enumerate(ranked, start=1):
+        for rank, cid in enumerate(ranked, start=1):  # reciprocal rank: bounded like the dense and BM25 lists
             timed[cid] += self.time_weight / (self.rrf_k + rank)
         return {cid: timed[cid] for cid in sorted(timed, key=lambda cid: (-timed[cid], cid))}
 
@@ -139,8 +140,8 @@ def allowed_doc_ids(rows: list[Row], filters: Filters) -> set[str]:
     """Doc ids that pass the source and date filters; a source key that names no article raises
     UnknownSourceError (see ``sources.resolve_keys``) rather than leaving nothing to retrieve."""
     wanted = resolve_keys(filters.sources, rows) if filters.sources else None
-    lo = _day(filters.date_from) if filters.date_from else None
-    hi = _day(filters.date_to) if filters.date_to else None
+    lo = day_number(filters.date_from) if filters.date_from else None
+    hi = day_number(filters.date_to) if filters.date_to else None
     allowed = set()
     for r in rows:
         if wanted is not None and r.doc_id not in wanted:
@@ -153,10 +154,6 @@ def allowed_doc_ids(rows: list[Row], filters: Filters) -> set[str]:
             continue
         allowed.add(r.doc_id)
     return allowed
-
-
-def _day(d: date) -> int:
-    return int(d.strftime("%Y%m%d"))
 
 
 def to_passage(hit: Hit, score: float, bm25_score: float | None) -> Passage:

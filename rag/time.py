@@ -14,10 +14,16 @@ from __future__ import annotations
 
 import calendar
 import re
+import threading
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 
+from typing import TYPE_CHECKING
+
 from .types import TimeScope
+
+if TYPE_CHECKING:
+    from dateparser.date import DateDataParser
 
 _NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
             "eight": 8, "nine": 9, "ten": 10, "twelve": 12}
@@ -36,13 +42,16 @@ _BEFORE_EVENT = re.compile(r"\b(before|after|since|until)\b[^.?!;,]{1,40}?\bon\s
 
 _FIXED: dict[str, tuple[int, int]] = {  # phrase -> (days back to the range's start, days back to its end)
     "today": (0, 0), "tonight": (0, 0), "yesterday": (1, 1), "this week": (7, 0), "past week": (7, 0),
-    "this past week": (7, 0), "last week": (14, 7), "this weekend": (3, 0), "last weekend": (9, 5),
-    "past few days": (4, 0), "last few days": (4, 0), "past month": (31, 0), "past year": (365, 0),
+    "this past week": (7, 0), "last week": (14, 8), "past few days": (4, 0), "last few days": (4, 0),
+    "past month": (31, 0), "past year": (365, 0), "this weekend": (-1, -1), "last weekend": (-1, -1),
 }
 _FIXED_RE = re.compile(r"(?<![\w-])(" + "|".join(sorted(map(re.escape, _FIXED), key=len, reverse=True))
                        + r")(?![\w-])", re.I)
 _CALENDAR = re.compile(r"\b(this|last)\s+(month|year)\b", re.I)
-_SPAN = re.compile(rf"\b(?:in|over|during)\s+the\s+(?:past|last)\s+{_NUM}\s+{_UNIT}\b", re.I)
+_SPAN = re.compile(rf"\b(?:in|over|during)\s+the\s+(?:past|last)\s+(?:{_NUM}\s+)?{_UNIT}\b", re.I)
+_PART_OF = re.compile(r"(?:\bthe|\bhis|\bher|\btheir|\bits|\bour|\bmy|\byour|'s)\s+$", re.I)  # "the last week of"
+_QUANTITY = re.compile(r"\s+(?!(?:and|or|to|when|while|after|before|but|as|with|at|in|on|for|than|until|"
+                       r"since|during|is|was|were|are|has|had)\b)[a-z]")  # "by 2000 passengers": a count
 _AGO = re.compile(rf"\b{_NUM}\s+{_UNIT}\s+ago\b", re.I)
 _NAME_AFTER = re.compile(r"\s+[A-Z]")
 _RECENT = re.compile(r"(?<![\w-])(latest|most recent|recent(?:ly)?|currently|current|still|right now|as of now|"
@@ -76,6 +85,9 @@ def resolve(question: str, as_of: date) -> list[TimeScope]:
     taken: list[tuple[int, int]] = []
 
     def add(match: re.Match, lo: date | None, hi: date | None, recent: bool = False) -> None:
+        if match.re in (_FIXED_RE, _CALENDAR) and _PART_OF.search(question[: match.start()]) or (
+                match.re is _SPAN and re.match(r"\s+of\b", question[match.end():])):
+            return  # "the last week of the trial", "his last year as mayor": a part of something, not a date
         if match.group(0)[0].isupper() and match.start() > 0 and not recent and match.re is not _DATED:
             return  # capitalised inside the question: a name ("the Today show"), not a time
         if recent and match.group(0)[0].isupper() and (match.start() > 0 or _NAME_AFTER.match(question, match.end())):
@@ -88,8 +100,14 @@ def resolve(question: str, as_of: date) -> list[TimeScope]:
         hi = min(hi, as_of) if hi is not None else (None if recent else as_of)
         found.append((match.start(), TimeScope(expression=match.group(0), date_from=lo, date_to=hi, recent=recent)))
 
+    for m in _SPAN.finditer(question):  # first: "in the last week" is the trailing week, not "last week"
+        add(m, _back(as_of, _count(m.group(1) or "1"), m.group(2).lower()), as_of)
     for m in _FIXED_RE.finditer(question):
-        back_lo, back_hi = _FIXED[m.group(1).lower()]
+        phrase = m.group(1).lower()
+        if phrase.endswith("weekend"):
+            add(m, *_weekend(as_of, last=phrase.startswith("last")))
+            continue
+        back_lo, back_hi = _FIXED[phrase]
         add(m, as_of - timedelta(days=back_lo), as_of - timedelta(days=back_hi))
     for m in _CALENDAR.finditer(question):
         this, unit = m.group(1).lower() == "this", m.group(2).lower()
@@ -99,14 +117,14 @@ def resolve(question: str, as_of: date) -> list[TimeScope]:
         else:
             year = as_of.year if this else as_of.year - 1
             add(m, date(year, 1, 1), date(year, 12, 31))
-    for m in _SPAN.finditer(question):
-        add(m, _back(as_of, _count(m.group(1)), m.group(2).lower()), as_of)
     for m in _AGO.finditer(question):
         unit = m.group(2).lower()
         point = _back(as_of, _count(m.group(1)), unit)
         lo, hi = _period(point, {"day": "day", "week": "week", "month": "month", "year": "year"}[unit])
         add(m, lo, hi)
     for m in _DATED.finditer(question):
+        if re.fullmatch(r"(?:19|20)\d{2}", m.group(2)) and _QUANTITY.match(question, m.end()):
+            continue  # "grew by 2000 passengers", "in 2000 homes": a count, not a year
         parsed = _parse(m.group(2), as_of)
         if parsed is None:
             continue
@@ -130,11 +148,13 @@ def resolve(question: str, as_of: date) -> list[TimeScope]:
 
 
 def without_time(text: str, scopes: list[TimeScope]) -> str:
-    """``text`` without its resolved time words: "Lakeport this week" -> "Lakeport", for matching a topic
-    whose period is already a date range ("week" is not a word the story must contain)."""
+    """``text`` without its resolved time words, whole words only: "Lakeport this week" -> "Lakeport", for
+    matching a topic whose period is already a date range ("week" is not a word the story must contain);
+    ``text`` itself when nothing else is left."""
+    cut = text
     for scope in scopes:
-        text = text.replace(scope.expression, " ")
-    return " ".join(text.split()) or text
+        cut = re.sub(rf"(?<![\w-]){re.escape(scope.expression)}(?![\w-])", " ", cut, count=1)
+    return " ".join(cut.split()) or text
 
 
 def window(scopes: list[TimeScope]) -> tuple[date | None, date | None] | None:
@@ -144,7 +164,24 @@ def window(scopes: list[TimeScope]) -> tuple[date | None, date | None] | None:
         return None
     lows = [s.date_from for s in ranged if s.date_from is not None]
     highs = [s.date_to for s in ranged if s.date_to is not None]
-    return (max(lows) if lows else None, min(highs) if highs else None)
+    lo, hi = (max(lows) if lows else None, min(highs) if highs else None)
+    if lo is not None and hi is not None and lo > hi:
+        return None  # "in May 2022 and in June": two periods, not one; no range rather than an empty one
+    return lo, hi
+
+
+def day_number(day: date) -> int:
+    """YYYYMMDD as an int: how the index stores published days (-1 for undated), ordered like dates."""
+    return day.year * 10000 + day.month * 100 + day.day
+
+
+def in_period(day: date | None, period: tuple[date | None, date | None] | None) -> bool:
+    """``day`` lies inside ``period`` (inclusive; None bounds open); an undated article lies in no period, and
+    everything lies in no period at all (None)."""
+    if period is None:
+        return True
+    lo, hi = period
+    return day is not None and (lo is None or day >= lo) and (hi is None or day <= hi)
 
 
 def recency(published: date | None, as_of: date, half_life_days: float) -> float | None:
@@ -156,11 +193,11 @@ def recency(published: date | None, as_of: date, half_life_days: float) -> float
 
 
 def stale_notice(newest: date | None, as_of: date, stale_after_days: int) -> str | None:
-    """"The newest article on this is from 3 March 2025." when the newest cited article is older than
+    """"The newest article quoted is from 3 March 2025." when the newest cited article is older than
     ``stale_after_days`` at ``as_of``; None otherwise (or when no cited article is dated)."""
     if newest is None or (as_of - newest).days <= stale_after_days:
         return None
-    return f"The newest article on this is from {human_date(newest)}."
+    return f"The newest article quoted is from {human_date(newest)}."
 
 
 def human_date(day: date) -> str:
@@ -193,13 +230,23 @@ def _period(day: date, period: str) -> tuple[date, date]:
     return day, day
 
 
+def _weekend(as_of: date, last: bool) -> tuple[date, date]:
+    """The latest Saturday and Sunday on or before as_of ("this weekend" asked on a Thursday is the one just
+    past: a later one has no articles yet); "last weekend" asked on a weekend is the one before it."""
+    saturday = as_of - timedelta(days=(as_of.weekday() - 5) % 7)
+    if last and as_of.weekday() >= 5:
+        saturday -= timedelta(days=7)
+    return saturday, min(saturday + timedelta(days=1), as_of)
+
+
 def _month_end(first: date) -> date:
     return first.replace(day=calendar.monthrange(first.year, first.month)[1])
 
 
 def _parse(text: str, as_of: date) -> tuple[date, date] | None:
     """(first day, last day) of the date ``text`` names, read by dateparser preferring the past of ``as_of``."""
-    data = _parser(as_of).get_date_data(text)
+    with _PARSING:  # dateparser before 1.4.3 let one parse's settings leak into another thread's
+        data = _parser(as_of).get_date_data(text)
     if data is None or data.date_obj is None:
         return None
     period = data.period or "day"
@@ -208,8 +255,11 @@ def _parse(text: str, as_of: date) -> tuple[date, date] | None:
     return _period(data.date_obj.date(), period if period in ("month", "year") else "day")
 
 
+_PARSING = threading.Lock()
+
+
 @lru_cache(maxsize=32)
-def _parser(as_of: date):
+def _parser(as_of: date) -> "DateDataParser":
     from dateparser.date import DateDataParser  # loaded on the first dated question only (about 0.1 s)
 
     return DateDataParser(languages=["en"], settings={

@@ -226,6 +226,7 @@ class Timeline(BaseModel):
     events: list[TimelineEvent] = Field(default_factory=list)
     passages: list[Passage] = Field(default_factory=list)
     undated: int = Field(0, description="Retrieved articles without a date, which a timeline cannot place.")
+    notes: list[str] = Field(default_factory=list, description="Why it is empty, when dates are the reason.")
 
 
 class ArticleInfo(BaseModel):

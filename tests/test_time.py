@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 import pytest
 
-from rag.time import as_of_date, human_date, recency, resolve, stale_notice, window
+from rag.time import as_of_date, human_date, recency, resolve, stale_notice, window, without_time
 from rag.types import TimeScope
 
 AS_OF = date(2022, 6, 16)  # a Thursday, as RealTime QA's quiz of 17 June 2022 was asked
@@ -17,9 +17,12 @@ RESOLVED = [
     ("What happened today?", [("today", D("2022-06-16"), D("2022-06-16"))]),
     ("Who spoke yesterday?", [("yesterday", D("2022-06-15"), D("2022-06-15"))]),
     ("Which show was green lit this week?", [("this week", D("2022-06-09"), D("2022-06-16"))]),
-    ("What did the senators agree on in the past week?", [("past week", D("2022-06-09"), D("2022-06-16"))]),
-    ("What happened last week in Kyiv?", [("last week", D("2022-06-02"), D("2022-06-09"))]),
-    ("Who won this weekend?", [("this weekend", D("2022-06-13"), D("2022-06-16"))]),
+    ("What did the senators agree on in the past week?", [("in the past week", D("2022-06-09"), D("2022-06-16"))]),
+    ("What happened last week in Kyiv?", [("last week", D("2022-06-02"), D("2022-06-08"))]),  # the 7 days before
+    ("Who won this weekend?", [("this weekend", D("2022-06-11"), D("2022-06-12"))]),  # the one just past
+    ("Who won last weekend?", [("last weekend", D("2022-06-11"), D("2022-06-12"))]),
+    ("What happened in the last year?", [("in the last year", D("2021-06-16"), D("2022-06-16"))]),  # trailing
+    ("What happened over the last month?", [("over the last month", D("2022-05-16"), D("2022-06-16"))]),
     ("What happened this month?", [("this month", D("2022-06-01"), D("2022-06-16"))]),
     ("What happened last month?", [("last month", D("2022-05-01"), D("2022-05-31"))]),
     ("How did prices move this year?", [("this year", D("2022-01-01"), D("2022-06-16"))]),
@@ -65,6 +68,10 @@ UNRESOLVED = [
     "What will happen in 2030?",              # after as_of
     "What is known about the plan?",          # "now" inside a word
     "How many people renewed their passes?",  # "new" inside a word
+    "What happened in the last week of the trial?",  # a part of something, not a date
+    "What did he do in his last year as mayor?",
+    "Ridership grew by 2000 passengers, why?",       # a count, not a year
+    "How were the repairs in 2000 homes paid for?",
 ]
 
 
@@ -80,10 +87,6 @@ def test_names_events_and_future_dates_stay_unresolved(question):
     assert resolve(question, AS_OF) == []
 
 
-def test_the_table_is_as_large_as_the_issue_asks():
-    assert len(RESOLVED) + len(UNRESOLVED) >= 30
-
-
 def test_describe_says_what_was_resolved():
     week = resolve("What happened this week?", AS_OF)[0]
     assert week.describe() == '"this week" -> 2022-06-09..2022-06-16'
@@ -95,13 +98,27 @@ def test_window_is_the_intersection_of_ranged_scopes():
     scopes = resolve("What happened this month, and this week?", AS_OF)
     assert window(scopes) == (D("2022-06-09"), D("2022-06-16"))
     assert window([TimeScope(expression="latest", recent=True)]) is None
+    assert window(resolve("in May 2022 and in June", AS_OF)) is None  # two periods: no empty range
+
+
+def test_weekends_follow_the_calendar():
+    saturday, sunday = D("2022-06-18"), D("2022-06-19")
+    assert [(s.date_from, s.date_to) for s in resolve("this weekend, last weekend", saturday)] == [
+        (saturday, saturday), (D("2022-06-11"), D("2022-06-12"))]
+    assert [(s.date_from, s.date_to) for s in resolve("this weekend", sunday)] == [(saturday, sunday)]
+
+
+def test_without_time_cuts_whole_words_only():
+    question = "What did the snowstorm do to the new ferry this week?"
+    assert without_time(question, resolve(question, AS_OF)) == "What did the snowstorm do to the ferry ?"
+    assert without_time("this week", resolve("this week", AS_OF)) == "this week"  # nothing else left
 
 
 def test_as_of_forms_and_errors():
     assert as_of_date("2022-06-16") == as_of_date("2022/06/16") == AS_OF
     assert as_of_date(datetime(2022, 6, 16, 23, 59)) == AS_OF
     assert as_of_date("2022-06-16T10:00") == AS_OF
-    assert isinstance(as_of_date(None), date)
+    assert as_of_date(None) == date.today() or as_of_date(None) == date.today()  # today (twice: midnight)
     with pytest.raises(ValueError, match="YYYY-MM-DD"):
         as_of_date("next Tuesday")
     with pytest.raises(ValueError, match="YYYY-MM-DD"):
@@ -117,7 +134,7 @@ def test_recency_halves_each_half_life_and_leaves_undated_and_later_articles_alo
 
 
 def test_stale_notice_names_the_newest_date_only_when_it_is_old():
-    assert stale_notice(D("2025-03-03"), D("2025-06-01"), 30) == "The newest article on this is from 3 March 2025."
+    assert stale_notice(D("2025-03-03"), D("2025-06-01"), 30) == "The newest article quoted is from 3 March 2025."
     assert stale_notice(D("2025-05-10"), D("2025-06-01"), 30) is None
     assert stale_notice(None, D("2025-06-01"), 30) is None
     assert human_date(D("2025-09-14")) == "14 September 2025"

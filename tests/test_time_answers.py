@@ -4,6 +4,7 @@ November 2025): later articles are not evidence, recency ranks, old evidence and
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from datetime import date
 
@@ -52,8 +53,11 @@ def test_recency_ranks_the_newest_matches_first_and_can_be_turned_off(dated):
 
 
 def test_recency_does_not_drop_a_strong_older_match(dated):
-    passages = dated().retrieve("What is the Lakeport ferry's newest cost estimate?", as_of="2025-12-01")
+    question = "What is the Lakeport ferry's newest cost estimate?"
+    passages = dated().retrieve(question, as_of="2025-12-01")
     assert passages[0].published == D("2025-06-09")  # the 18 million article, not the newer fares one
+    answer = dated().ask(question, as_of="2025-12-01")
+    assert "18 million dollars" in answer.text and answer.citations[0].published == D("2025-06-09")
 
 
 def test_a_period_question_prefers_articles_of_that_period(dated):
@@ -79,9 +83,17 @@ def test_differing_reports_are_shown_with_their_dates_latest_first(dated):
     assert "15 million" in earlier.text and "18 million" not in earlier.text + " ".join(earlier.notices)
 
 
+def test_a_period_with_no_quoted_article_in_it_is_said(dated, corpus_rag):
+    answer = dated().ask("How many passengers did the Lakeport ferry carry in September?", as_of="2025-09-10")
+    assert any(n.startswith("No quoted article is from 1 September 2025 to 10 September 2025; they are from")
+               for n in answer.notices)
+    undated = corpus_rag.ask("What did Lavrov say this week?")
+    assert any("have no published date, so whether they are from" in n for n in undated.notices)
+
+
 def test_old_evidence_is_said_and_recent_evidence_is_not(dated):
     old = dated().ask("What closed Lakeport harbour?", as_of="2026-01-15")
-    assert "The newest article on this is from 12 June 2025." in old.notices
+    assert "The newest article quoted is from 12 June 2025." in old.notices
     fresh = dated().ask("What closed Lakeport harbour?", as_of="2025-06-20")
     assert not any(n.startswith("The newest article") for n in fresh.notices)
 
@@ -177,6 +189,13 @@ def test_timeline_bounds_and_the_what_happened_question(dated):
         rag.timeline("ferry", since="2025-09-01", until="2025-01-01")
 
 
+def test_a_story_the_articles_do_not_tell_gets_no_timeline(dated):
+    rag = dated()
+    for topic in ("the Mars rover", "volcano eruption in Iceland", "the stock market crash"):
+        assert rag.timeline(topic, as_of="2025-12-01").events == [], topic
+    assert rag.ask("What happened with the Mars rover?", as_of="2025-12-01").abstained
+
+
 def test_timeline_over_undated_articles_says_why_it_is_empty(corpus_rag):
     found = corpus_rag.timeline("Ukraine peace talks")
     assert found.events == [] and found.undated >= 1
@@ -187,7 +206,13 @@ def test_cli_timeline(dated_dir, monkeypatch):
     out = CliRunner().invoke(cli, ["timeline", "the Lakeport ferry", "--until", "2025-06-30"])
     assert out.exit_code == 0, out.output
     lines = [line for line in out.output.splitlines() if not line.startswith(" ")]
-    assert lines[0].startswith("3 March 2025  The Lakeport city council voted") and len(lines) >= 4
+    assert lines[0] == "Dates are when each article was published."
+    assert lines[1].startswith("3 March 2025  The Lakeport city council voted") and len(lines) >= 5
+    assert not re.search(r"\[\d+\]", out.output)  # no passage numbers without a list to look them up in
+    empty = CliRunner().invoke(cli, ["timeline", "the Lakeport ferry", "--as-of", "2025-01-01"])
+    assert "No dated article tells this story" in empty.output and "published after 1 January 2025" in empty.output
+    bad = CliRunner().invoke(cli, ["timeline", "ferry", "--since", "2025-6-1"])
+    assert bad.exit_code != 0 and "--since '2025-6-1' is not a date" in bad.output
     assert "(lakeportherald.com, 2025-03-03" in out.output
 
 
@@ -196,10 +221,11 @@ def test_an_empty_retrieval_says_when_dates_are_the_reason(corpus_rag, dated):
 
     undated = corpus_rag.ask("How long was the call?", filters={"date_from": "2025-01-01"})
     assert undated.abstained and undated.passages == []
-    assert undated.notices == ["No article published from 2025-01-01 to today matched; 5 of the 5 articles have "
-                               "no published date, so a date filter leaves them out."]
+    assert len(undated.notices) == 1 and undated.notices[0].startswith("No article published from 1 January 2025 to ")
+    assert undated.notices[0].endswith("matched; 5 of the 5 articles have no published date, so a date filter "
+                                       "leaves them out.")
     html = render.answer_html(undated, 1)
-    assert "Filtered&#58; published 2025&#45;01&#45;01 to today" in html and "no published date" in html
+    assert "Filtered&#58; published 2025&#45;01&#45;01 to now" in html and "no published date" in html
     assert "closest passages are under Sources" not in html  # there are none
     early = dated().ask("How much will the Lakeport ferry cost?", as_of="2025-01-01")
     assert early.abstained and early.notices == [

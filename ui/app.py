@@ -131,8 +131,9 @@ def build_app(rag: RAG, upload_dir: Path | None = None) -> gr.Blocks:
             with gr.Row():
                 story = gr.Textbox(label="What happened with…", placeholder="the Lakeport ferry", scale=3,
                                    elem_id="timeline-topic", max_length=settings.max_question_chars)
-                story_from = gr.DateTime(label="From", include_time=False, type="string", scale=1)
-                story_to = gr.DateTime(label="To", include_time=False, type="string", scale=1)
+                with gr.Column(scale=1, min_width=260):  # stacked: side by side they clipped on narrow screens
+                    story_from = gr.DateTime(label="From", include_time=False, type="string")
+                    story_to = gr.DateTime(label="To", include_time=False, type="string")
             show = gr.Button("Show timeline", variant="primary", elem_id="timeline-show")
             events_view = gr.HTML(elem_id="timeline")
             story_in = [story, story_from, story_to, as_of]

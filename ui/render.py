@@ -72,10 +72,10 @@ def answer_html(answer: Answer, turn: int) -> str:
     text = answer.text
     if answer.abstained:
         return (
-            f'<div class="rag-abstain"><b>Not in the articles.</b> {escape(text)} '
+            when_html(answer) + f'<div class="rag-abstain"><b>Not in the articles.</b> {escape(text)} '
             + ('The closest passages are under Sources for you to read.' if answer.passages else
                'No passage matched the question under these settings.')
-            + '</div>' + when_html(answer)
+            + '</div>'
             + "".join(f'<div class="rag-meta rag-notice">{escape(n)}</div>' for n in answer.notices)
         )
     ranges = _unsupported_ranges(text, [u.sentence for u in answer.unsupported])
@@ -97,7 +97,7 @@ def answer_html(answer: Answer, turn: int) -> str:
                      for notice in answer.notices)
     if answer.mode == "llm" and answer.model:
         footer += f'<div class="rag-meta">LLM answer by {escape(answer.model)}; citations checked against the passages.</div>'
-    return "".join(out) + footer
+    return "".join(out).replace("\n", "<br>") + footer  # a timeline's lines stay lines
 
 
 def when(answer: Answer) -> str | None:
@@ -115,7 +115,7 @@ def filtered(answer: Answer) -> str | None:
         return None
     parts = [f"only {len(f.sources)} chosen article{'s' if len(f.sources) != 1 else ''}"] if f.sources else []
     if f.date_from or f.date_to:
-        parts.append(f"published {f.date_from or 'any time'} to {f.date_to or 'today'} (undated articles left out)")
+        parts.append(f"published {f.date_from or 'any time'} to {f.date_to or 'now'} (undated articles left out)")
     return "Filtered: " + " · ".join(parts)
 
 
@@ -140,7 +140,8 @@ def timeline_html(found: Timeline) -> str:
     if not found.events:
         why = (f" {found.undated} matching articles have no published date, so they cannot be placed."
                if found.undated else " Try other words, or a wider date range.")
-        return f'<div class="rag-abstain"><b>No dated article tells this story.</b>{escape(why)}</div>'
+        notes = "".join(f'<div class="rag-meta rag-notice">{escape(n)}</div>' for n in found.notes)
+        return f'<div class="rag-abstain"><b>No dated article tells this story.</b>{escape(why)}</div>{notes}'
     rows = []
     for event in found.events:
         p, c = found.passages[event.citation.n - 1], event.citation
@@ -155,7 +156,7 @@ def timeline_html(found: Timeline) -> str:
     bounds = [f"from {human_date(found.since)}" if found.since else "", f"to {human_date(found.until)}" if found.until else ""]
     head = " ".join(b for b in bounds if b) or f"up to {human_date(found.as_of)}"
     return (f'<div class="rag-timeline"><div class="rag-meta">{len(found.events)} events about “{escape(found.topic)}”, '
-            f'{escape(head)}, oldest first.</div><ol class="rag-events">{"".join(rows)}</ol></div>')
+            f'{escape(head)}, oldest first; each dated when its article was published.</div><ol class="rag-events">{"".join(rows)}</ol></div>')
 
 
 def error_html(message: str) -> str:

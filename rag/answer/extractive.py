@@ -48,6 +48,7 @@ from .spans import AnswerType, expected_type, short_answer, typed_spans
 
 W_DENSE, W_LEXICAL, W_TYPE = 0.45, 0.45, 0.10
 _VALUE_TYPES = ("number", "amount", "date", "duration")  # values two reports can disagree on
+SAME_SUBJECT = 0.3  # term overlap (numbers aside) at which two sentences' values are of the same thing
 FOLLOW_RATIO = 0.85  # extra sentences must score this close to the best one
 NEXT_RATIO = 0.7  # ...or this close when they directly follow it
 LEANING_RATIO = 0.5  # ...or this close when they also open by pointing back ("Among them", "This")
@@ -371,18 +372,36 @@ def _differing_reports(chosen: list[Candidate], passages: list[Passage], kind: A
     if kind not in _VALUE_TYPES:
         return []
     reports: dict[str, tuple[date, str, int]] = {}
+    lead = _subject(chosen[0].terms)
     for c in chosen:
         day = passages[c.n - 1].published
         span = short_answer(c.text, kind, question, c.context)
-        if day is not None and span is not None and c.doc_id not in reports:
-            reports[c.doc_id] = (day, " ".join(c.text[span[0]:span[1]].split()), c.n)
+        if day is None or span is None or c.doc_id in reports:
+            continue
+        if c is not chosen[0] and jaccard(_subject(c.terms), lead) < SAME_SUBJECT:
+            continue  # a value of something else ("voted 7 to 2" beside a cost): not a differing report
+        reports[c.doc_id] = (day, " ".join(c.text[span[0]:span[1]].split()), c.n)
     dated = sorted(reports.values(), key=lambda r: r[0], reverse=True)
-    if len({value.lower() for _, value, _ in dated}) < 2 or len({day for day, _, _ in dated}) < 2:
+    if len({_value_key(value) for _, value, _ in dated}) < 2 or len({day for day, _, _ in dated}) < 2:
         return []
     (day, value, n), *earlier = dated
     said = [f"{value} on {human_date(day)} [{n}] is the latest report"]
     said += [f"{v} on {human_date(d)} [{m}]" for d, v, m in earlier]
     return ["Reports differ: " + "; ".join(said) + "."]
+
+
+def _subject(words: set[str]) -> set[str]:
+    """A sentence's terms without its numbers: what its value is a value of."""
+    return {w for w in words if not any(ch.isdigit() for ch in w)}
+
+
+def _value_key(value: str) -> tuple[str, ...]:
+    """A value as compared between reports: its numbers (commas dropped) and magnitude words, so "$18 million"
+    and "18 million dollars" agree; the words themselves when it has no number."""
+    numbers = [n.replace(",", "").rstrip(".") for n in re.findall(r"\d[\d,.]*", value)]
+    if not numbers:
+        return tuple(w.lower() for w in words(value))
+    return (*numbers, *re.findall(r"\b(?:thousand|million|billion|trillion|percent|%)", value.lower()))
 
 
 def evidence_features(best: Candidate, eligible: list[Candidate]) -> dict[str, float]:

@@ -10,19 +10,39 @@ from __future__ import annotations
 
 from datetime import date
 
-from ..time import human_date, stale_notice
+from ..time import day_number, human_date, in_period, stale_notice
 from ..types import Filters
 from .base import Draft
 
+Period = tuple[date | None, date | None]
 
-def evidence_notices(draft: Draft, as_of: date, stale_after_days: int) -> list[str]:
-    """The answerer's own notes (two reports giving two values), then whether the newest cited article is
-    older than ``stale_after_days`` at ``as_of``; none for an abstention."""
+
+def evidence_notices(draft: Draft, as_of: date, stale_after_days: int, period: Period | None = None) -> list[str]:
+    """The answerer's own notes (two reports giving two values); then, for a question about a period, that no
+    quoted article is from it, or else whether the newest quoted article is older than ``stale_after_days``
+    at ``as_of`` (not said of a question about a period that ended before then: old is what it asks for).
+    None for an abstention."""
     if draft.abstained or not draft.citations:
         return []
-    dated = [c.published for c in draft.citations if c.published is not None]
-    notice = stale_notice(max(dated) if dated else None, as_of, stale_after_days)
-    return draft.notices + ([notice] if notice else [])
+    dated = sorted({c.published for c in draft.citations if c.published is not None})
+    said = list(draft.notices)
+    if period is not None and not dated:
+        said.append(f"The quoted articles have no published date, so whether they are from {_span(period, as_of)} "
+                    "is not known.")
+    elif period is not None and not any(in_period(d, period) for d in dated):
+        said.append(f"No quoted article is from {_span(period, as_of)}; they are from "
+                    f"{', '.join(human_date(d) for d in dated)}.")
+    elif period is None or period[1] is None or (as_of - period[1]).days <= stale_after_days:
+        notice = stale_notice(dated[-1] if dated else None, as_of, stale_after_days)
+        said += [notice] if notice else []
+    return said
+
+
+def _span(period: Period, as_of: date) -> str:
+    lo, hi = period
+    if lo == hi and lo is not None:
+        return human_date(lo)
+    return f"{human_date(lo) if lo else 'the start'} to {human_date(hi or as_of)}"
 
 
 def empty_reasons(published_days: list[int], filters: Filters | None, as_of: date) -> list[str]:
@@ -30,11 +50,11 @@ def empty_reasons(published_days: list[int], filters: Filters | None, as_of: dat
     (YYYYMMDD, -1 when undated): a date filter that leaves undated articles out, or articles published after
     ``as_of``."""
     undated = sum(day < 0 for day in published_days)
-    later = sum(day > int(as_of.strftime("%Y%m%d")) for day in published_days)
+    later = sum(day > day_number(as_of) for day in published_days)
     total = len(published_days)
     said = []
     if filters and (filters.date_from or filters.date_to):
-        span = f"{filters.date_from or 'the start'} to {filters.date_to or 'today'}"
+        span = _span((filters.date_from, filters.date_to), max(as_of, filters.date_to or as_of))
         said.append(f"No article published from {span} matched" + (
             f"; {undated} of the {total} articles have no published date, so a date filter leaves them out."
             if undated else "."))

@@ -52,6 +52,7 @@ class BM25Index:
         self._stored = stored
         self._row_of = {r.chunk_id: i for i, r in enumerate(rows)}
         self.latest_day = max((r.published_day for r in rows), default=-1)  # YYYYMMDD of the newest article
+        self._days = np.fromiter((r.published_day for r in rows), dtype=np.int64, count=len(rows))
 
     def published_day(self, chunk_id: str) -> int:
         """The chunk's article's published day as YYYYMMDD; -1 when undated or not in this index."""
@@ -119,8 +120,10 @@ class BM25Index:
             return None
         return cls(retriever, rows, len(rows), manifest.get("generation"), stored)
 
-    def search(self, query: str, k: int, allowed: set[str] | None = None) -> list[tuple[str, float]]:
-        """(chunk_id, score) best first; ``allowed`` restricts to those doc ids."""
+    def search(self, query: str, k: int, allowed: set[str] | None = None,
+               max_day: int | None = None) -> list[tuple[str, float]]:
+        """(chunk_id, score) best first; ``allowed`` restricts to those doc ids, ``max_day`` (YYYYMMDD) to
+        chunks of articles published on or before it (undated ones included)."""
         if self._retriever is None or k <= 0:
             return []
         vocab = self._retriever.vocab_dict
@@ -130,6 +133,9 @@ class BM25Index:
         mask = None
         if allowed is not None:
             mask = np.array([1 if r.doc_id in allowed else 0 for r in self.rows], dtype=np.float32)
+        if max_day is not None:
+            by_day = (self._days <= max_day).astype(np.float32)
+            mask = by_day if mask is None else mask * by_day
         k = min(k, len(self.rows))
         # get_scores + argpartition: bm25s.retrieve starts a thread pool and a tqdm bar on every call
         scores = self._retriever.get_scores(tokens, weight_mask=mask)

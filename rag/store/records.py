@@ -16,6 +16,7 @@ from functools import cached_property
 from datetime import date
 from typing import Any
 
+from ..time import day_number
 from ..types import Chunk, Document, Span
 
 
@@ -115,7 +116,7 @@ class ChunkRecord:
 
 
 def _day(day: date | None) -> int:
-    return int(day.strftime("%Y%m%d")) if day else -1
+    return day_number(day) if day else -1
 
 
 def spans_from_meta(meta: dict[str, Any]) -> list[Span]:

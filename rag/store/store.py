@@ -202,15 +202,19 @@ class Store:
         by_id = {i: Hit(i, d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])}
         return [by_id[i] for i in ids if i in by_id]
 
-    def query_dense(self, embedding: list[float], n: int, doc_ids: set[str] | None = None) -> list[tuple[str, float]]:
-        """(chunk_id, cosine similarity) of the ``n`` nearest chunks, best first.
+    def query_dense(self, embedding: list[float], n: int, doc_ids: set[str] | None = None,
+                    max_day: int | None = None) -> list[tuple[str, float]]:
+        """(chunk_id, cosine similarity) of the ``n`` nearest chunks, best first; ``doc_ids`` restricts to those
+        articles, ``max_day`` (YYYYMMDD) to articles published on or before it (undated, stored as -1, stay).
 
         Ids and distances only: texts are fetched afterwards for the few
         passages that survive fusion (half the query cost at 30 candidates).
         """
         if n <= 0 or doc_ids == set():
             return []
-        where = {"doc_id": {"$in": sorted(doc_ids)}} if doc_ids is not None else None
+        clauses = ([{"doc_id": {"$in": sorted(doc_ids)}}] if doc_ids is not None else []) + (
+            [{"published_day": {"$lte": max_day}}] if max_day is not None else [])
+        where = clauses[0] if len(clauses) == 1 else ({"$and": clauses} if clauses else None)
         with self._chroma():  # n may exceed the count: Chroma then returns them all
             res = self._col.query(
                 query_embeddings=[embedding], n_results=n, where=where, include=["distances"],
