@@ -154,6 +154,9 @@ def load_dataset(name_or_path: str, work_dir: Path, every: int = 1, corpus: Path
         raise DatasetError(f"corpus folder {folder} does not exist")
     if not cases:
         raise DatasetError(f"{path}: no questions")
+    if as_of == "question" and (undated := [c.id for c in cases if not c.question_date]):
+        raise DatasetError(f"{path}: answering as of each question's date, but {len(undated)} rows have no "
+                           f"question_date ({', '.join(undated[:5])}); add it, or pass --as-of today or a date")
     dataset = Dataset(name=name, path=str(path), cases=cases, corpus=folder, every=every, as_of=as_of)
     dataset.hash = dataset_hash(dataset)
     return dataset
