@@ -144,3 +144,12 @@ def test_realtimeqa_asof_is_realtimeqa_answered_on_the_quiz_dates(tmp_path):
     assert [c.id for c in plain.cases] == [c.id for c in dated.cases] and plain.corpus == dated.corpus
     assert plain.as_of is None and dated.as_of == "question"
     assert dated.as_of_for(dated.cases[0]) == dated.cases[0].question_date
+
+
+def test_a_dated_run_refuses_rows_without_a_question_date(tmp_path):
+    rows = tmp_path / "q.jsonl"
+    rows.write_text('{"id": "a", "question": "Who?", "answers": ["x"], "sources": [], "answerable": true, '
+                    '"type": "t"}\n', encoding="utf-8")
+    with pytest.raises(DatasetError, match="no question_date"):
+        load_dataset(str(rows), tmp_path, corpus=tmp_path, as_of="question")
+    assert load_dataset(str(rows), tmp_path, corpus=tmp_path).as_of is None
