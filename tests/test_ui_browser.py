@@ -57,8 +57,9 @@ def site(embedder, tmp_path_factory):
     app.close()
 
 
-@pytest.fixture
-def page(browser, site):
+def open_page(browser, url: str):
+    """A fresh browser context on the page, loaded; ``page.problems`` collects page errors, dialogs and any
+    request leaving loopback. Close ``page.context`` after use."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     page.problems = []
@@ -66,10 +67,16 @@ def page(browser, site):
     page.on("dialog", lambda dialog: (page.problems.append(f"dialog: {dialog.message}"), dialog.dismiss()))
     page.on("request", lambda req: None if req.url.startswith(("http://127.0.0.1", "data:", "blob:"))
             else page.problems.append(f"outside request: {req.url}"))
-    page.goto(site)
+    page.goto(url)
     page.wait_for_selector("#question textarea", timeout=TIMEOUT)
+    return page
+
+
+@pytest.fixture
+def page(browser, site):
+    page = open_page(browser, site)
     yield page
-    context.close()
+    page.context.close()
 
 
 def ask(page, question: str) -> None:

@@ -10,7 +10,7 @@ import pytest
 from rag import RAG, Settings
 from tests.conftest import ROOT
 from tests.fixtures.net import free_port
-from tests.test_ui_browser import TIMEOUT, ask, browser, screenshot  # noqa: F401 (browser is a fixture)
+from tests.test_ui_browser import TIMEOUT, ask, browser, open_page, screenshot  # noqa: F401 (browser: a fixture)
 from ui import build_app
 
 pytestmark = pytest.mark.browser
@@ -32,14 +32,9 @@ def dated_site(embedder, tmp_path_factory):
 
 @pytest.fixture
 def page(browser, dated_site):  # noqa: F811
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    page.problems = []
-    page.on("pageerror", lambda exc: page.problems.append(f"page error: {exc}"))
-    page.goto(dated_site)
-    page.wait_for_selector("#question textarea", timeout=TIMEOUT)
+    page = open_page(browser, dated_site)
     yield page
-    context.close()
+    page.context.close()
 
 
 def _set_as_of(page, day: str) -> None:
