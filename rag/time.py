@@ -54,6 +54,7 @@ _QUANTITY = re.compile(r"\s+(?!(?:and|or|to|when|while|after|before|but|as|with|
                        r"since|during|is|was|were|are|has|had)\b)[a-z]")  # "by 2000 passengers": a count
 _AGO = re.compile(rf"\b{_NUM}\s+{_UNIT}\s+ago\b", re.I)
 _NAME_AFTER = re.compile(r"\s+[A-Z]")
+_QUOTED = re.compile(r"“[^”]*”|\"[^\"]*\"")  # What happened in “Ferry fares to rise in January”?
 _RECENT = re.compile(r"(?<![\w-])(latest|most recent|recent(?:ly)?|currently|current|still|right now|as of now|"
                      r"so far|at the moment|these days|now|new|newest|ongoing)(?![\w-])", re.I)
 
@@ -82,7 +83,7 @@ def resolve(question: str, as_of: date) -> list[TimeScope]:
     state ("latest", "currently", "still", "new") give a scope with ``recent=True`` and no range.
     """
     found: list[tuple[int, TimeScope]] = []
-    taken: list[tuple[int, int]] = []
+    taken: list[tuple[int, int]] = [m.span() for m in _QUOTED.finditer(question)]  # a quoted title's words
 
     def add(match: re.Match, lo: date | None, hi: date | None, recent: bool = False) -> None:
         if match.re in (_FIXED_RE, _CALENDAR) and _PART_OF.search(question[: match.start()]) or (

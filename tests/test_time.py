@@ -72,6 +72,7 @@ UNRESOLVED = [
     "What did he do in his last year as mayor?",
     "Ridership grew by 2000 passengers, why?",       # a count, not a year
     "How were the repairs in 2000 homes paid for?",
+    "What happened in “Lakeport ferry fares to rise in January”?",  # a quoted headline's words are its own
 ]
 
 
