@@ -267,9 +267,10 @@ class RAG:
 
     def _events(self, topic: str, passages: list[Passage], scopes: list[TimeScope]) -> list[TimelineEvent]:
         """The topic's dated events among ``passages``, inside the period its time words name (if any)."""
-        ranked = self._answerer("extractive").rank_parts([without_time(topic, scopes)], passages)[0]
+        story = without_time(topic, scopes)
+        ranked = self._answerer("extractive").rank_parts([story], passages)[0]
         eligible = [c for c in ranked if c.eligible]
-        named = bool(Constraints(without_time(topic, scopes)).names) and eligible and eligible[0].names_met
+        named = bool(Constraints(story).names) and eligible and eligible[0].names_met
         if not eligible or not named and (
                 answer_probability(evidence_features(eligible[0], eligible)) < self.settings.abstain_threshold):
             return []  # the story is not in the articles: no timeline of whatever matched best

@@ -41,7 +41,7 @@ class HybridRetriever:
 
         ``as_of``: articles published after it are left out (undated ones stay). ``scopes``: the question's
         resolved time words; when one asks for a period or the current state, a third ranked list (articles
-        in the period, newest first) is fused with the dense and BM25 lists (``_timed``).
+        in the period, or matches discounted by age) is fused with the dense and BM25 lists (``_timed``).
         """
         bm25 = self.store.bm25()  # also the one check per question that the side index is current
         if bm25.count == 0 and self.store.count() == 0:

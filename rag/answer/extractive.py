@@ -36,7 +36,7 @@ from ..questions import parts
 from ..sentence_vectors import SentenceVectors
 from ..sentences import ends_like_a_sentence, is_question, reflow, table_cells
 from ..text import jaccard, terms, word_count, words
-from ..time import human_date
+from ..time import human_date, in_period
 from ..types import Passage
 from .abstention import answer_probability
 from .base import ABSTAIN_TEXT, Asked, Draft
@@ -353,9 +353,7 @@ def _timely(eligible: list[Candidate], best: Candidate, passages: list[Passage],
         return passages[c.n - 1].published
 
     def inside(c: Candidate) -> bool:
-        d = day(c)
-        return period is None or (d is not None and (period[0] is None or d >= period[0])
-                                  and (period[1] is None or d <= period[1]))
+        return in_period(day(c), period)
     if not inside(best) and (within := [c for c in near if inside(c)]):
         best = max(within, key=lambda c: c.score)
     if recent and (newer := [c for c in near if inside(c) and day(c) and (day(best) is None or day(c) > day(best))]):

@@ -11,12 +11,11 @@ earliest one, which keeps the others as ``also``.
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Sequence
 
 from ..text import jaccard
-from ..time import human_date
-from datetime import date
-
+from ..time import human_date, in_period
 from ..types import Citation, Passage, TimelineEvent
 from .base import Draft
 from .citations import cite, with_marker
@@ -63,8 +62,7 @@ def events(ranked: Sequence, passages: Sequence[Passage], limit: int = 12) -> li
 
 def within(found: list[TimelineEvent], period: tuple[date | None, date | None] | None) -> list[TimelineEvent]:
     """The events inside ``period`` (inclusive bounds, None open); all of them when there is no period."""
-    lo, hi = period or (None, None)
-    return [e for e in found if (lo is None or e.day >= lo) and (hi is None or e.day <= hi)]
+    return [e for e in found if in_period(e.day, period)]
 
 
 def timeline_draft(found: list[TimelineEvent]) -> Draft | None:
@@ -81,4 +79,5 @@ def timeline_text(found: list[TimelineEvent]) -> str:
 
 
 def timeline_citations(found: list[TimelineEvent]) -> list[Citation]:
+    """Each event's citation, in the order the timeline text numbers them."""
     return [e.citation for e in found]
