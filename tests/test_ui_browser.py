@@ -47,9 +47,14 @@ def site(embedder, tmp_path_factory):
     folder = tmp_path_factory.mktemp("browser_articles")
     shutil.copytree(ARTICLES, folder, dirs_exist_ok=True)
     write_xss_article(folder)
-    data_dir = tmp_path_factory.mktemp("browser_index")
+    yield from serve(folder, tmp_path_factory.mktemp("browser_index"), embedder)
+
+
+def serve(articles, data_dir, embedder):
+    """Index ``articles`` into ``data_dir`` and serve the page on a free loopback port: yields its URL, then
+    closes it (the body of a module-scoped fixture)."""
     rag = RAG(Settings(data_dir=data_dir), embedder=embedder)
-    rag.ingest([folder], progress=False)
+    rag.ingest([articles], progress=False)
     app = build_app(rag, upload_dir=data_dir / "uploads")
     app.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, ssr_mode=False,
                quiet=True)

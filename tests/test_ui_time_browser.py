@@ -7,11 +7,8 @@ import re
 
 import pytest
 
-from rag import RAG, Settings
 from tests.conftest import ROOT
-from tests.fixtures.net import free_port
-from tests.test_ui_browser import TIMEOUT, ask, browser, open_page, screenshot  # noqa: F401 (browser: a fixture)
-from ui import build_app
+from tests.test_ui_browser import TIMEOUT, ask, browser, open_page, screenshot, serve  # noqa: F401 (browser)
 
 pytestmark = pytest.mark.browser
 
@@ -20,14 +17,7 @@ DATED = ROOT / "eval" / "datasets" / "temporal"
 
 @pytest.fixture(scope="module")
 def dated_site(embedder, tmp_path_factory):
-    data_dir = tmp_path_factory.mktemp("browser_dated_index")
-    rag = RAG(Settings(data_dir=data_dir), embedder=embedder)
-    rag.ingest([DATED], progress=False)
-    app = build_app(rag, upload_dir=data_dir / "uploads")
-    app.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, ssr_mode=False,
-               quiet=True)
-    yield app.local_url
-    app.close()
+    yield from serve(DATED, tmp_path_factory.mktemp("browser_dated_index"), embedder)
 
 
 @pytest.fixture
