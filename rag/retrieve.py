@@ -60,8 +60,8 @@ class HybridRetriever:
         dense, sparse = _best(dense_lists), _best(sparse_lists)
         fused = _best(rankings)  # a passage ranks by its best match: to the whole question or to one part
         if as_of is not None and scopes:
-            fused = self._timed(fused, bm25, as_of, scopes, n)
-        order = sorted(fused, key=lambda cid: (-fused[cid], cid))
+            fused = self._timed(fused, bm25, as_of, scopes, n, dense, sparse)
+        order = _ranked(fused, dense, sparse)
 
         passages: list[Passage] = []
         kept_terms: list[set[str]] = []
@@ -82,7 +82,7 @@ class HybridRetriever:
 
 
     def _timed(self, fused: dict[str, float], bm25: BM25Index, as_of: date, scopes: Sequence[TimeScope],
-               depth: int) -> dict[str, float]:
+               depth: int, dense: dict[str, float], sparse: dict[str, float]) -> dict[str, float]:
         """``fused`` with a time list fused in (reciprocal rank, weight ``time_weight``) when the question asks
         for a period ("this week": articles in it, best match first) or the current state ("latest": best
         match discounted by age, halving every ``half_life_days``, so the newest good matches lead and a far
@@ -95,7 +95,7 @@ class HybridRetriever:
         lo = day_number(span[0]) if span and span[0] else 0
         hi = day_number(span[1]) if span and span[1] else day_number(as_of)
         order: dict[str, float] = {}
-        best_first = sorted(fused, key=lambda cid: (-fused[cid], cid))  # a compound question's lists are merged
+        best_first = _ranked(fused, dense, sparse)  # a compound question's lists are merged
         for cid in best_first[:depth]:
             day = bm25.published_day(cid)
             if day < 0 or not lo <= day <= hi:
@@ -103,11 +103,10 @@ class HybridRetriever:
             published = date(day // 10000, day // 100 % 100, day % 100)
             decay = (recency(published, as_of, self.half_life_days) or 0.0) if recent else 1.0
             order[cid] = decay * fused[cid]  # relevance discounted by age: a far better older match can lead
-        ranked = sorted(order, key=lambda cid: (-order[cid], cid))
         timed = dict(fused)
-        for rank, cid in enumerate(ranked, start=1):  # reciprocal rank: bounded like the dense and BM25 lists
+        for rank, cid in enumerate(_ranked(order, dense, sparse), start=1):  # reciprocal rank, like the others
             timed[cid] += self.time_weight / (self.rrf_k + rank)
-        return {cid: timed[cid] for cid in sorted(timed, key=lambda cid: (-timed[cid], cid))}
+        return timed
 
     def _fuse(self, dense: dict[str, float], sparse: dict[str, float]) -> dict[str, float]:
         """Reciprocal rank fusion of one query's dense and BM25 lists: chunk id -> score, best first."""
@@ -115,7 +114,16 @@ class HybridRetriever:
         for ranked in (dense, sparse):  # both dicts keep best-first order
             for rank, chunk_id in enumerate(ranked, start=1):
                 fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (self.rrf_k + rank)
-        return {cid: fused[cid] for cid in sorted(fused, key=lambda cid: (-fused[cid], cid))}
+        return {cid: fused[cid] for cid in _ranked(fused, dense, sparse)}
+
+
+def _ranked(scores: dict[str, float], dense: dict[str, float], sparse: dict[str, float]) -> list[str]:
+    """Chunk ids by score, best first. Reciprocal-rank scores tie often (dense 3rd + BM25 5th against dense
+    5th + BM25 3rd); a tie goes to the closer dense match, then the higher BM25 score, and only then to the
+    chunk id. Ids hash the article's absolute path, so breaking ties by id alone made results (and eval
+    figures) depend on where the corpus was cloned."""
+    low = float("-inf")
+    return sorted(scores, key=lambda cid: (-scores[cid], -dense.get(cid, low), -sparse.get(cid, low), cid))
 
 
 def _best(lists: list[dict[str, float]]) -> dict[str, float]:
