@@ -196,13 +196,15 @@ def timeline(
 
 
 def _as_of(value: str | None, option: str = "--as-of") -> date | None:
-    """The day an option gives, or exit naming the option and the form wanted."""
+    """The day an option gives (2025-06-13, "13 June 2025"), or exit naming the option and the forms wanted."""
+    from .time import as_of_date
+
     if not value:
         return None
     try:
-        return date.fromisoformat(value.strip().replace("/", "-"))
-    except ValueError:
-        _fail(ValueError(f"{option} {value!r} is not a date: write it as YYYY-MM-DD, e.g. 2025-06-13."))
+        return as_of_date(value)
+    except ValueError as exc:
+        _fail(ValueError(f"{option} {exc}"))
 
 
 def _when(answer: "Answer") -> str:

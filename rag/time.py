@@ -36,6 +36,8 @@ _DATE = (rf"(?:{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?"       # Au
          rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}(?:,?\s+\d{{4}})?"  # 15 (of) August (2022)
          rf"|{_MONTH}(?:\s+\d{{4}})?"                                        # August (2022)
          rf"|\d{{4}}-\d{{2}}-\d{{2}}|(?:19|20)\d{{2}}|{_WEEKDAY})")          # 2022-06-12, 2024, Monday
+_WRITTEN_DAY = re.compile(rf"(?:{_WEEKDAY},?\s+)?(?:{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?|"
+                          rf"\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH},?)\s+\d{{4}}", re.I)  # (Fri) 16 June 2022
 _PREPOSITION = r"(in|on|during|since|after|from|before|until|till|by)"
 _DATED = re.compile(rf"\b{_PREPOSITION}\s+(?:early\s+|late\s+|mid-?)?({_DATE})(?![\w-])", re.I)
 _BEFORE_EVENT = re.compile(r"\b(before|after|since|until)\b[^.?!;,]{1,40}?\bon\s+$", re.I)
@@ -61,18 +63,27 @@ _RECENT = re.compile(r"(?<![\w-])(latest|most recent|recent(?:ly)?|currently|cur
 
 def as_of_date(value: date | datetime | str | None) -> date:
     """The reference date: a date, a datetime (its date), an ISO string ("2022-06-16", "2022/06/16",
-    "2022-06-16T10:00") or None (today). Raises ValueError for anything else, naming the form wanted."""
+    "2022-06-16T10:00"), a written day with its year ("16 June 2022", "June 16, 2022", read by dateparser)
+    or None (today). Raises ValueError for anything else, naming the forms wanted: a month alone
+    ("June 2022"), numbers in another order ("16/06/2022") and relative words ("next Tuesday") are refused
+    rather than guessed."""
     if value is None:
         return date.today()
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
         return value
-    text = str(value).strip().replace("/", "-")
+    text = str(value).strip()
+    iso = text.replace("/", "-")
     try:
-        return datetime.fromisoformat(text).date() if "T" in text or " " in text else date.fromisoformat(text)
+        return datetime.fromisoformat(iso).date() if "T" in iso or " " in iso else date.fromisoformat(iso)
     except ValueError:
-        raise ValueError(f"as_of {value!r} is not a date: write it as YYYY-MM-DD, e.g. 2022-06-16.") from None
+        pass
+    written = _parse(text, date.today()) if _WRITTEN_DAY.fullmatch(text) else None
+    if written is not None and written[0] == written[1]:
+        return written[0]
+    raise ValueError(f"{value!r} is not a date: write it as YYYY-MM-DD (2022-06-16) or as a day with its month "
+                     "in words (16 June 2022).")
 
 
 def resolve(question: str, as_of: date) -> list[TimeScope]:

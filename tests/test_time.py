@@ -120,10 +120,11 @@ def test_as_of_forms_and_errors():
     assert as_of_date(datetime(2022, 6, 16, 23, 59)) == AS_OF
     assert as_of_date("2022-06-16T10:00") == AS_OF
     assert as_of_date(None) == date.today() or as_of_date(None) == date.today()  # today (twice: midnight)
-    with pytest.raises(ValueError, match="YYYY-MM-DD"):
-        as_of_date("next Tuesday")
-    with pytest.raises(ValueError, match="YYYY-MM-DD"):
-        as_of_date("2022-13-01")
+    # typed into the page's picker, which only reads ISO: a written day with its year is read too
+    assert as_of_date("16 June 2022") == as_of_date("June 16, 2022") == as_of_date("Thursday, 16th June 2022") == AS_OF
+    for guess in ("next Tuesday", "2022-13-01", "16/06/2022", "June 2022", "2022", "16 June", "banana"):
+        with pytest.raises(ValueError, match=r"YYYY-MM-DD \(2022-06-16\) or as a day with its month in words"):
+            as_of_date(guess)
 
 
 def test_recency_halves_each_half_life_and_leaves_undated_and_later_articles_alone():

@@ -91,7 +91,7 @@ def ask(page, question: str) -> None:
     page.keyboard.press("Enter")
     page.wait_for_function(
         "(before) => { const b = document.querySelectorAll('#chat .bot'); return b.length > before &&"
-        " !/Searching the articles/.test(b[b.length - 1].innerText) }", arg=before, timeout=TIMEOUT)
+        " !/Searching the articles|Loading content/.test(b[b.length - 1].innerText) }", arg=before, timeout=TIMEOUT)
     page.wait_for_function(  # the sources panel re-renders just after the chat
         "(q) => { const h = document.querySelector('#sources .rag-question'); return h && h.innerText.includes(q) }",
         arg=question, timeout=TIMEOUT)

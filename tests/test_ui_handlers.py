@@ -104,9 +104,11 @@ def test_bad_input_gives_readable_messages_and_the_chat_goes_on(handlers):
     with pytest.warns(UserWarning, match="Type a question first"):
         empty = run(handlers, "   ")
     assert empty[-1][1] == []  # nothing asked, nothing added
-    bad_date = run(handlers, CALL_Q, date_from="last tuesday")
+    bad_date = run(handlers, CALL_Q, date_from="sometime in spring")
     assert "Could not answer." in bubble(bad_date)
-    assert "is not a date: use YYYY-MM-DD" in bubble(bad_date)
+    assert "From date 'sometime in spring' is not a date: write it as YYYY-MM-DD" in bubble(bad_date)
+    month_only = run(handlers, CALL_Q, date_from="March 2025")  # a month is not a day: refused, not guessed
+    assert "From date 'March 2025' is not a date" in bubble(month_only)
     backwards = run(handlers, CALL_Q, date_from="2025-09-01", date_to="2025-08-01")
     assert "The date range is empty" in bubble(backwards)
     too_long = run(handlers, "why " * 1000)

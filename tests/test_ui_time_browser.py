@@ -27,8 +27,9 @@ def page(browser, dated_site):  # noqa: F811
     page.context.close()
 
 
-def _set_as_of(page, day: str) -> None:
-    page.get_by_text("Filters and answer settings").click()
+def _set_as_of(page, day: str, *, open_settings: bool = True) -> None:
+    if open_settings:
+        page.get_by_text("Filters and answer settings").click()
     box = page.locator("#as-of input").first
     box.wait_for(state="visible", timeout=TIMEOUT)
     box.fill(day)
@@ -36,7 +37,7 @@ def _set_as_of(page, day: str) -> None:
 
 
 def test_an_answer_as_of_a_date_says_the_date_its_time_words_and_its_notes(page):
-    _set_as_of(page, "2025-06-13")
+    _set_as_of(page, "13 June 2025")  # typed in words: Gradio's picker rejects it, the page sends the text
     ask(page, "How much will the Lakeport ferry cost, according to the latest estimate?")
     bubble = page.locator("#chat .bot").last
     text = bubble.inner_text()
@@ -52,6 +53,10 @@ def test_an_answer_as_of_a_date_says_the_date_its_time_words_and_its_notes(page)
 
     ask(page, "Who won the Lakeport special election?")  # held in July: after as_of, so not in the articles
     assert "Not in the articles" in page.locator("#chat .bot").last.inner_text()
+
+    _set_as_of(page, "mid June", open_settings=False)  # not a day: said, never silently today
+    ask(page, "Who won the Lakeport special election?")
+    assert "As of date 'mid June' is not a date" in page.locator("#chat .bot").last.inner_text()
     assert page.problems == []
 
 

@@ -43,6 +43,17 @@ if (!window.__ragCitations) {
 }
 """
 
+def _typed_dates(inputs: list[Any]) -> str:
+    """A page script passing each date picker's typed text when Gradio's picker rejects it ("13 June 2025",
+    "2025-13-01"): the picker then sends its last valid value or nothing, so a mistyped "Answer as of" was
+    silently today. The server reads the text (``handlers.parse_day``) and says what it understood or why not."""
+    ids = {i: c.elem_id for i, c in enumerate(inputs) if isinstance(c, gr.DateTime) and c.elem_id}
+    return ("(...args) => { const typed = %s; for (const [i, id] of Object.entries(typed)) { "
+            "const box = document.querySelector(`#${id} input`); "
+            "if (box && box.classList.contains('invalid') && box.value.trim()) args[i] = box.value; } "
+            "return args; }") % json.dumps(ids)
+
+
 _CSS = """
 a.cite { display: inline-block; font-size: 0.75em; font-weight: 600; line-height: 1.2; padding: 0 0.35em;
   margin: 0 0.1em; border-radius: 0.6em; background: #2563eb; color: #fff !important; text-decoration: none;
@@ -115,8 +126,10 @@ def build_app(rag: RAG, upload_dir: Path | None = None) -> gr.Blocks:
                         articles = gr.Dropdown(label="Only these articles", multiselect=True, choices=[],
                                                elem_id="article-filter")
                         # one picker a row: side by side they overflowed the column and clipped their buttons
-                        date_from = gr.DateTime(label="Published from", include_time=False, type="string")
-                        date_to = gr.DateTime(label="Published to", include_time=False, type="string")
+                        date_from = gr.DateTime(label="Published from", include_time=False, type="string",
+                                                elem_id="date-from")
+                        date_to = gr.DateTime(label="Published to", include_time=False, type="string",
+                                              elem_id="date-to")
                         gr.Markdown("With a date set, articles without a known date are left out.",
                                     elem_classes="rag-note")
                         as_of = gr.DateTime(label="Answer as of", include_time=False, type="string",
@@ -132,13 +145,14 @@ def build_app(rag: RAG, upload_dir: Path | None = None) -> gr.Blocks:
                 story = gr.Textbox(label="What happened with…", placeholder="the Lakeport ferry", scale=3,
                                    elem_id="timeline-topic", max_length=settings.max_question_chars)
                 with gr.Column(scale=1, min_width=260):  # stacked: side by side they clipped on narrow screens
-                    story_from = gr.DateTime(label="From", include_time=False, type="string")
-                    story_to = gr.DateTime(label="To", include_time=False, type="string")
+                    story_from = gr.DateTime(label="From", include_time=False, type="string", elem_id="story-from")
+                    story_to = gr.DateTime(label="To", include_time=False, type="string", elem_id="story-to")
             show = gr.Button("Show timeline", variant="primary", elem_id="timeline-show")
             events_view = gr.HTML(elem_id="timeline")
             story_in = [story, story_from, story_to, as_of]
-            story.submit(handlers.timeline, story_in, events_view, api_visibility="private")
-            show.click(handlers.timeline, story_in, events_view, api_visibility="private")
+            story_options: dict[str, Any] = dict(api_visibility="private", js=_typed_dates(story_in))
+            story.submit(handlers.timeline, story_in, events_view, **story_options)
+            show.click(handlers.timeline, story_in, events_view, **story_options)
         with gr.Tab("Library"):
             table = gr.Dataframe(headers=render.LIBRARY_HEADERS, interactive=False, wrap=True,
                                  column_widths=["30%", "10%", "13%", "13%", "18%", "6%", "10%"],  # one per LIBRARY_HEADERS
@@ -173,7 +187,8 @@ def build_app(rag: RAG, upload_dir: Path | None = None) -> gr.Blocks:
         listing = [table, articles, to_remove, *examples]
         chat_in = [question, chatbot, history, sections, articles, date_from, date_to, top_k, mode, as_of]
         chat_out = [question, chatbot, history, sections, sources_view, markdown]
-        chat_options: dict[str, Any] = dict(api_visibility="private", concurrency_id="chat")
+        chat_options: dict[str, Any] = dict(api_visibility="private", concurrency_id="chat",
+                                            js=_typed_dates(chat_in))
         question.submit(handlers.respond, chat_in, chat_out, **chat_options)
         for button in examples:
             button.click(handlers.respond, [button, *chat_in[1:]], chat_out, **chat_options)

@@ -17,6 +17,7 @@ import gradio as gr
 
 from rag import (RAG, SUPPORTED_SUFFIXES, Answer, ArticleInfo, EmptyIndexError, Filters, RagError,
                  UnknownSourceError)
+from rag.time import as_of_date
 
 from . import render
 from .uploads import save_uploads
@@ -220,13 +221,13 @@ def readable(exc: BaseException) -> str:
 
 
 def parse_day(value: Any, which: str) -> date | None:
-    """A date from the date picker (string, timestamp or empty)."""
+    """A date from a date picker: an ISO string, a timestamp, empty, or the text typed into a picker that
+    Gradio rejected ("13 June 2025"; see ``app._typed_dates``), read by ``rag.time.as_of_date``."""
     if value in (None, ""):
         return None
     if isinstance(value, (int, float)):
         return date.fromtimestamp(value)
-    text = str(value).strip()
     try:
-        return date.fromisoformat(text[:10])
-    except ValueError:
-        raise ValueError(f"{which} date {text!r} is not a date: use YYYY-MM-DD.") from None
+        return as_of_date(str(value).strip())  # the picker's own value: "2025-06-13 00:00:00"
+    except ValueError as exc:
+        raise ValueError(f"{which} date {exc}") from None
