@@ -12,7 +12,7 @@ from typing import Any, Iterator, Literal, Sequence
 from tqdm.auto import tqdm
 
 from . import indexer
-from .answer.base import Answerer, Asked, Draft
+from .answer.base import ABSTAIN_TEXT, Answerer, Asked, Draft
 from .answer.verify import languages
 from .answer.abstention import answer_probability
 from .answer.constraints import Constraints
@@ -20,7 +20,8 @@ from .answer.extractive import ExtractiveAnswerer, evidence_features, sentence_t
 from .answer.metadata import asked_field, metadata_answer, topic_terms
 from .answer.generative import GenerativeAnswerer
 from .answer.notices import empty_reasons, evidence_notices
-from .answer.timeline import events, timeline_draft, timeline_topic, within
+from .answer.timeline import (DIGEST_LIMIT, digest_notes, events, lead_events, news_digest, timeline_draft,
+                              timeline_topic, within)
 from .config import Settings
 from .embeddings import Embedder
 from .errors import ConfigError, EmptyIndexError, EmptyQuestionError, QuestionTooLongError
@@ -163,10 +164,12 @@ class RAG:
 
     def _retrieve(self, query: str, top_k: int | None, filters: Filters | dict | None,
                   as_of: date, scopes: list[TimeScope]) -> list[Passage]:
-        retriever = HybridRetriever(self._open_store(), self.embedder, rrf_k=self.settings.rrf_k,
-                                    half_life_days=self.settings.recency_half_life_days,
-                                    time_weight=self.settings.time_weight)
-        return retriever.retrieve(query, top_k or self.settings.top_k, _filters(filters), as_of, scopes)
+        return self._retriever().retrieve(query, top_k or self.settings.top_k, _filters(filters), as_of, scopes)
+
+    def _retriever(self) -> HybridRetriever:
+        return HybridRetriever(self._open_store(), self.embedder, rrf_k=self.settings.rrf_k,
+                               half_life_days=self.settings.recency_half_life_days,
+                               time_weight=self.settings.time_weight)
 
     def passages(self, doc_id: str | None = None) -> list[Passage]:
         """Every indexed chunk as a Passage (score 0), in source order: for eval and browsing."""
@@ -207,19 +210,26 @@ class RAG:
         topic = timeline_topic(typed)  # "what happened with X": a timeline, from more passages
         timings["condense"] = round(time.perf_counter() - started, 4)
         mark = time.perf_counter()
+        chosen, period = _filters(filters), window(scopes)
+        digest = news_digest(query, scopes)  # "What happened this week?": the period's articles, no topic
         k = max(top_k or self.settings.top_k, TIMELINE_PASSAGES) if topic else top_k
-        passages = self._retrieve(query, k, filters, day, scopes)  # checked as typed; context may add length
+        if digest:
+            passages, dated = self._retriever().leads(period or (None, day), chosen, day, DIGEST_LIMIT)
+        else:
+            passages = self._retrieve(query, k, filters, day, scopes)  # checked as typed; context may add length
         timings["retrieve"] = round(time.perf_counter() - mark, 4)
         mark = time.perf_counter()
         draft = None
-        chosen = _filters(filters)
         one_article = (bool(chosen and chosen.sources) and asked_field(typed) is not None  # only then worth a scan
                        and len(resolve_keys(chosen.sources, self._open_store().documents().values())) == 1)
-        period = window(scopes)
         asked = Asked(typed, query, tuple(history or ()), day, period, any(s.recent for s in scopes))
-        story = timeline_draft(self._events(query, passages, scopes)) if topic else None
-        if topic and story is None:  # no timeline: answered as any question, from the passages asked for
+        story = timeline_draft(lead_events(passages) if digest else
+                               self._events(query, passages, scopes) if topic else [])
+        if topic and story is None and not digest:  # no timeline: answered as any question, from the passages
             passages = passages[: top_k or self.settings.top_k]
+        said = digest_notes(len(passages), dated, period or (None, day), day) if digest else []
+        if digest and story is None:
+            story = Draft(ABSTAIN_TEXT, abstained=True)  # nothing dated in the period: said, not searched for
         mode = "extractive" if story else answerer.mode  # a timeline quotes, whichever mode was asked for
         for event in [story.text, story] if story else _drafts(answerer, asked, passages, one_article):
             if isinstance(event, Draft):
@@ -237,8 +247,8 @@ class RAG:
             timings=timings, unsupported=draft.unsupported, dropped_citations=draft.dropped,
             model=self.settings.llm_model if mode == "llm" else None, raw_text=draft.raw,
             as_of=day, time_scopes=scopes, filters=chosen,
-            notices=evidence_notices(draft, day, self.settings.stale_after_days, period) + ([] if passages else
-                empty_reasons(self._published_days(), chosen, day)),
+            notices=said + evidence_notices(draft, day, self.settings.stale_after_days, period) + (
+                [] if passages or said else empty_reasons(self._published_days(), chosen, day)),
         )
 
     def timeline(self, topic: str, since: date | str | None = None, until: date | str | None = None,

@@ -81,6 +81,27 @@ class HybridRetriever:
         return passages
 
 
+    def leads(self, period: tuple[date | None, date | None], filters: Filters | None, as_of: date,
+              limit: int) -> tuple[list[Passage], int]:
+        """(the first passage of each of the ``limit`` newest articles published in ``period``, inclusive bounds,
+        None open, and not after ``as_of``, oldest first; how many articles the period holds). What "What
+        happened this week?" reads: it names no topic to search for, so the period's articles are its answer.
+        Undated articles are in no period. Raises EmptyIndexError on an empty index."""
+        bm25 = self.store.bm25()
+        if bm25.count == 0 and self.store.count() == 0:
+            raise EmptyIndexError(self.store.where)
+        allowed = allowed_doc_ids(bm25.rows, filters) if filters and not filters.is_empty() else None
+        lo = day_number(period[0]) if period[0] else 0
+        hi = min(day_number(period[1]) if period[1] else day_number(as_of), day_number(as_of))
+        first: dict[str, Row] = {}
+        for row in bm25.rows:  # a chunk id is "doc:index:hash", its index zero-padded: the least is the first
+            if lo <= row.published_day <= hi and (allowed is None or row.doc_id in allowed) and (
+                    row.doc_id not in first or row.chunk_id < first[row.doc_id].chunk_id):
+                first[row.doc_id] = row
+        newest = sorted(first.values(), key=lambda r: (-r.published_day, r.source))[:limit]
+        chosen = sorted(newest, key=lambda r: (r.published_day, r.source))
+        return [to_passage(hit, 0.0, None) for hit in _hits([r.chunk_id for r in chosen], bm25, self.store)], len(first)
+
     def _timed(self, fused: dict[str, float], bm25: BM25Index, as_of: date, scopes: Sequence[TimeScope],
                depth: int, dense: dict[str, float], sparse: dict[str, float]) -> dict[str, float]:
         """``fused`` with a time list fused in (reciprocal rank, weight ``time_weight``) when the question asks

@@ -46,6 +46,7 @@ _FIXED: dict[str, tuple[int, int]] = {  # phrase -> (days back to the range's st
     "today": (0, 0), "tonight": (0, 0), "yesterday": (1, 1), "this week": (7, 0), "past week": (7, 0),
     "this past week": (7, 0), "last week": (14, 8), "past few days": (4, 0), "last few days": (4, 0),
     "past month": (31, 0), "past year": (365, 0), "this weekend": (-1, -1), "last weekend": (-1, -1),
+    "over the weekend": (-1, -1), "at the weekend": (-1, -1), "on the weekend": (-1, -1), "this past weekend": (-1, -1),
 }
 _FIXED_RE = re.compile(r"(?<![\w-])(" + "|".join(sorted(map(re.escape, _FIXED), key=len, reverse=True))
                        + r")(?![\w-])", re.I)
@@ -159,14 +160,14 @@ def resolve(question: str, as_of: date) -> list[TimeScope]:
     return [scope for _, scope in sorted(found, key=lambda f: f[0])]
 
 
-def without_time(text: str, scopes: list[TimeScope]) -> str:
+def without_time(text: str, scopes: list[TimeScope], keep_empty: bool = False) -> str:
     """``text`` without its resolved time words, whole words only: "Lakeport this week" -> "Lakeport", for
     matching a topic whose period is already a date range ("week" is not a word the story must contain);
-    ``text`` itself when nothing else is left."""
+    ``text`` itself when nothing else is left, unless ``keep_empty``."""
     cut = text
     for scope in scopes:
         cut = re.sub(rf"(?<![\w-]){re.escape(scope.expression)}(?![\w-])", " ", cut, count=1)
-    return " ".join(cut.split()) or text
+    return " ".join(cut.split()) or ("" if keep_empty else text)
 
 
 def window(scopes: list[TimeScope]) -> tuple[date | None, date | None] | None:

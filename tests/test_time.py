@@ -21,6 +21,7 @@ RESOLVED = [
     ("What happened last week in Kyiv?", [("last week", D("2022-06-02"), D("2022-06-08"))]),  # the 7 days before
     ("Who won this weekend?", [("this weekend", D("2022-06-11"), D("2022-06-12"))]),  # the one just past
     ("Who won last weekend?", [("last weekend", D("2022-06-11"), D("2022-06-12"))]),
+    ("What happened over the weekend?", [("over the weekend", D("2022-06-11"), D("2022-06-12"))]),
     ("What happened in the last year?", [("in the last year", D("2021-06-16"), D("2022-06-16"))]),  # trailing
     ("What happened over the last month?", [("over the last month", D("2022-05-16"), D("2022-06-16"))]),
     ("What happened this month?", [("this month", D("2022-06-01"), D("2022-06-16"))]),

@@ -7,12 +7,15 @@ import json
 import re
 import shutil
 from datetime import date
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from rag import RAG, Settings
+from rag.answer.timeline import DIGEST_LIMIT, news_digest
 from rag.cli import app as cli
+from rag.time import resolve
 
 from .conftest import ROOT
 
@@ -187,6 +190,52 @@ def test_timeline_bounds_and_the_what_happened_question(dated):
     assert all("2025-06-07" <= c.published.isoformat() <= "2025-06-14" for c in week.citations)
     with pytest.raises(ValueError, match="put the earlier date first"):
         rag.timeline("ferry", since="2025-09-01", until="2025-01-01")
+
+
+@pytest.mark.parametrize("question, digest", [
+    ("What happened this week?", True), ("What's new?", True), ("Any news from yesterday?", True),
+    ("What happened over the weekend?", True), ("Headlines on Monday", True), ("What happened in August?", True),
+    ("What happened last week in the world?", True), ("What has happened since June?", True),
+    ("What happened with the ferry this week?", False), ("What happened in Lakeport this week?", False),
+    ("What happened to the mayor?", False), ("What is the news about the ferry?", False),
+    ("How much will the ferry cost this week?", False), ("newsletter today", False),
+])
+def test_a_question_for_the_news_of_a_period_is_told_from_one_about_a_topic(question, digest):
+    assert news_digest(question, resolve(question, D("2025-06-13"))) is digest
+
+
+def test_what_happened_this_week_lists_the_weeks_articles_each_cited_to_its_lead(dated):
+    answer = dated().ask("What happened this week?", as_of="2025-06-13")
+    lines = answer.text.splitlines()
+    assert not answer.abstained and answer.mode == "extractive"
+    assert [line[:len("- 12 June 2025")] for line in lines] == ["- 9 June 2025:", "- 11 June 2025", "- 12 June 2025"]
+    assert "18 million dollars" in lines[0] and "Millbrook public library reopened" in lines[1]
+    assert "storm" in lines[2] and "Published" not in answer.text  # the lead, not the byline or headline
+    assert [c.published for c in answer.citations] == [D("2025-06-09"), D("2025-06-11"), D("2025-06-12")]
+    for citation in answer.citations:  # each quote is its article's own text, at its offsets in the file
+        assert Path(citation.source).read_text()[citation.start:citation.end] == citation.quote
+    empty = dated().ask("What happened over the weekend?", as_of="2025-06-10")  # 7-8 June: nothing published
+    assert empty.abstained and empty.notices == ["No article in the index is from 7 June 2025 to 8 June 2025."]
+    later = dated().ask("What happened this week?", as_of="2025-06-10")  # the 11th and 12th are not yet out
+    assert [c.published for c in later.citations] == [D("2025-06-09")]
+
+
+def test_a_period_with_more_articles_than_are_listed_says_so(make_rag, tmp_path):
+    folder = tmp_path / "busy_week"
+    folder.mkdir()
+    for i in range(DIGEST_LIMIT + 3):
+        day = date(2025, 3, 1 + i % 7)
+        (folder / f"story{i:02d}.txt").write_text(
+            f"Story number {i}\nPublished {day.isoformat()} · example.org\n\n"
+            f"The council of town {i} voted on its budget for the coming year on that day.\n")
+    rag = make_rag()
+    rag.ingest([folder], progress=False)
+    answer = rag.ask("What happened this week?", as_of="2025-03-07")
+    assert len(answer.citations) == DIGEST_LIMIT
+    assert answer.notices == [f"The {DIGEST_LIMIT} newest of the {DIGEST_LIMIT + 3} articles from 28 February 2025 "
+                              "to 7 March 2025 are listed; name a topic to narrow them."]
+    days = [c.published for c in answer.citations]
+    assert days == sorted(days) and days[0] > date(2025, 3, 1)  # the oldest day's stories are the ones left out
 
 
 def test_a_story_the_articles_do_not_tell_gets_no_timeline(dated):

@@ -250,7 +250,7 @@ class ExtractiveAnswerer:
     def rank_parts(self, questions: list[str], passages: list[Passage],
                    follow_up: FollowUp | None = None) -> list[list[Candidate]]:
         """Every usable sentence of the passages, best first, for each question (sentences embedded once)."""
-        cands = _candidates(passages)
+        cands = candidates(passages)
         if not cands:
             return [[] for _ in questions]
         own_words = [follow_up.own_words] if follow_up else []
@@ -454,10 +454,12 @@ def _topic_of(question: str) -> str:
 
 def sentence_texts(passages: Sequence[Passage]) -> list[str]:
     """The texts the answerer encodes for these passages' sentences: what ingest stores vectors for."""
-    return [c.shown for c in _candidates(list(passages))]
+    return [c.shown for c in candidates(list(passages))]
 
 
-def _candidates(passages: list[Passage]) -> list[Candidate]:
+def candidates(passages: list[Passage]) -> list[Candidate]:
+    """The sentences of ``passages`` that can be quoted, in passage then source order: no headlines, bylines,
+    fragments, questions, repeats or stray figure rows."""
     seen: set[str] = set()
     out = []
     for n, p in enumerate(passages, start=1):

@@ -27,10 +27,10 @@ def evidence_notices(draft: Draft, as_of: date, stale_after_days: int, period: P
     dated = sorted({c.published for c in draft.citations if c.published is not None})
     said = list(draft.notices)
     if period is not None and not dated:
-        said.append(f"The quoted articles have no published date, so whether they are from {_span(period, as_of)} "
+        said.append(f"The quoted articles have no published date, so whether they are from {period_words(period, as_of)} "
                     "is not known.")
     elif period is not None and not any(in_period(d, period) for d in dated):
-        said.append(f"No quoted article is from {_span(period, as_of)}; they are from "
+        said.append(f"No quoted article is from {period_words(period, as_of)}; they are from "
                     f"{', '.join(human_date(d) for d in dated)}.")
     elif period is None or period[1] is None or (as_of - period[1]).days <= stale_after_days:
         notice = stale_notice(dated[-1] if dated else None, as_of, stale_after_days)
@@ -38,7 +38,9 @@ def evidence_notices(draft: Draft, as_of: date, stale_after_days: int, period: P
     return said
 
 
-def _span(period: Period, as_of: date) -> str:
+def period_words(period: Period, as_of: date) -> str:
+    """"9 June 2025", or "3 June 2025 to 9 June 2025" ("the start" for an open beginning, ``as_of`` for an
+    open end)."""
     lo, hi = period
     if lo == hi and lo is not None:
         return human_date(lo)
@@ -54,7 +56,7 @@ def empty_reasons(published_days: list[int], filters: Filters | None, as_of: dat
     total = len(published_days)
     said = []
     if filters and (filters.date_from or filters.date_to):
-        span = _span((filters.date_from, filters.date_to), max(as_of, filters.date_to or as_of))
+        span = period_words((filters.date_from, filters.date_to), max(as_of, filters.date_to or as_of))
         said.append(f"No article published from {span} matched" + (
             f"; {undated} of the {total} articles have no published date, so a date filter leaves them out."
             if undated else "."))

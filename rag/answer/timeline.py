@@ -14,17 +14,59 @@ import re
 from datetime import date
 from typing import Sequence
 
-from ..text import jaccard
-from ..time import human_date, in_period
-from ..types import Citation, Passage, TimelineEvent
+from ..text import jaccard, terms
+from ..time import human_date, in_period, without_time
+from ..types import Citation, Passage, TimelineEvent, TimeScope
 from .base import Draft
 from .citations import cite, with_marker
+from .extractive import candidates
+from .notices import Period, period_words
 
 MIN_SHARE = 0.6  # an article's sentence must score this share of the best to be part of the story
 SAME_EVENT = 0.5  # term overlap (Jaccard) at which two articles' sentences tell the same event
 _WHAT_HAPPENED = re.compile(
     r"^\s*(?:(?:so\s+|and\s+)?what(?:'s| has| have)?\s+happen(?:ed|ing)\s+(?:with|to|in|at|about|on)\s+|"
     r"(?:give me |show me )?(?:a |the )?timeline\s+(?:of|for)\s+)(?P<topic>.+?)[\s?.!]*$", re.I)
+
+
+# "What happened this week?", "What's new?", "Any news from yesterday?", "Headlines on Monday": the news of a
+# period, no topic; the frame is matched here, and what follows it must be time words only (``news_digest``)
+_NEWS = re.compile(
+    r"^\s*(?:so\s+|and\s+)?(?:what(?:'s|\s+has|\s+is|\s+was)?\s+(?:happen(?:ed|ing)|new|(?:in\s+)?the\s+news)|"
+    r"(?:what\s+(?:are|were)\s+|any\s+|give\s+me\s+|show\s+me\s+)?(?:the\s+)?(?:latest\s+)?"
+    r"(?:news|headlines|top\s+stories))(?P<rest>(?:\W.*)?)$", re.I | re.S)
+_NEWS_WORDS = "news headlines stories story articles world everything anything else there of from since during over for"
+DIGEST_LIMIT = 12  # a period's articles shown at most; the newest ones when there are more
+
+
+def news_digest(question: str, scopes: list[TimeScope]) -> bool:
+    """Whether ``question`` asks for the news of a period rather than about a topic ("What happened this
+    week?", "What's new?"; not "What happened with the ferry this week?")."""
+    match = _NEWS.match(question)
+    if not match:
+        return False
+    rest = without_time(match.group("rest"), scopes, keep_empty=True)
+    return not set(terms(rest)) - set(terms(_NEWS_WORDS))
+
+
+def lead_events(passages: Sequence[Passage]) -> list[TimelineEvent]:
+    """Each article's lead: the first quotable sentence of its first passage (the headline and byline are
+    not sentences), one event per dated passage, in the passages' order."""
+    leads: dict[int, object] = {}
+    for cand in candidates(list(passages)):  # passage order, then source order: the first is the lead
+        leads.setdefault(cand.n, cand)
+    return [TimelineEvent(day=passages[n - 1].published, citation=cite(n, passages[n - 1], c.start, c.end),
+                          text=c.shown) for n, c in sorted(leads.items()) if passages[n - 1].published]
+
+
+def digest_notes(shown: int, total: int, period: Period, as_of: date) -> list[str]:
+    """What a period's news leaves out: nothing from the period, or only the newest ``shown`` of ``total``."""
+    span = period_words(period, as_of) if period[0] else f"up to {human_date(min(period[1] or as_of, as_of))}"
+    if not total:
+        return [f"No article in the index is from {span}."]
+    if shown < total:
+        return [f"The {shown} newest of the {total} articles from {span} are listed; name a topic to narrow them."]
+    return []
 
 
 def timeline_topic(question: str) -> str | None:
