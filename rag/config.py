@@ -104,6 +104,22 @@ class Settings(BaseSettings):
     max_question_chars: int = Field(2000, ge=10)
     concurrency: int = Field(4, ge=1, le=64, description="Default parallelism of ask_batch.")
 
+    # --- Serving the page (and, next, the API) on a network ----------------------
+    allowed_hosts: str = Field(
+        "", description="Comma-separated host names the page answers to besides loopback ones (e.g. "
+        "news.example.org); others get 421. Empty on 0.0.0.0: any name (the login guards it).")
+    max_request_kb: int = Field(
+        1024, ge=16, description="Largest request body other than an upload; larger ones get 413 before "
+        "any work (a 5 MB question never reaches the page).")
+    login_free_attempts: int = Field(
+        5, ge=1, description="Failed logins a client or user name may make before each further attempt "
+        "waits a lockout doubling from 1 s.")
+    login_max_lock_s: float = Field(900.0, gt=0, description="The longest login lockout, in seconds.")
+    queue_max: int = Field(64, ge=1, description="Jobs the page's queue holds; more are refused as busy.")
+    jobs_per_client: int = Field(
+        8, ge=1, description="Questions one client may queue at once; one more every RAG_JOB_REFILL_S.")
+    job_refill_s: float = Field(2.0, gt=0, description="Seconds for a client's question budget to gain one.")
+
     # --- LLM answers (any OpenAI-compatible server) ---------------------------
     llm: Literal["auto", "extractive", "openai"] = Field(
         "auto", description="auto = openai when OPENAI_API_KEY is set, else extractive (offline).",
@@ -143,3 +159,18 @@ class Settings(BaseSettings):
     @property
     def llm_url(self) -> str:
         return self.openai_base_url or "https://api.openai.com/v1"
+
+    @property
+    def llm_where(self) -> str:
+        """The LLM server as pages, logs and errors may show it: scheme, host, port and path, without any
+        ``user:password@``, query (``?api-key=``) or fragment."""
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(self.llm_url)
+        host = parts.hostname or ""
+        host = f"[{host}]" if ":" in host else host
+        try:
+            port = f":{parts.port}" if parts.port else ""
+        except ValueError:  # a port that is not a number: shown as nothing rather than raising in a page
+            port = ""
+        return f"{parts.scheme}://{host}{port}{parts.path}" if parts.scheme else "(an unreadable URL)"

@@ -39,7 +39,7 @@ class ChatModel:
             )
         self.settings = settings
         self.model = settings.llm_model
-        self.url = settings.llm_url
+        self.url = settings.llm_where  # for messages: never the URL's credentials
         self._client = OpenAI(
             api_key=key or LOCAL_KEY, base_url=settings.openai_base_url or None,
             timeout=settings.llm_timeout, max_retries=settings.llm_retries,

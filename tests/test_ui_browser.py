@@ -16,7 +16,8 @@ from rag import RAG, Settings
 from tests.conftest import ARTICLES, CALL_FILE, ROOT
 from tests.fixtures.files import XSS_QUESTION, XSS_TITLE, write_xss_article
 from tests.fixtures.net import free_port
-from ui import build_app
+from rag.server.run import guard_policy, make_server, start_in_thread
+from ui.site import answering, page_app
 
 pytestmark = pytest.mark.browser
 
@@ -51,15 +52,17 @@ def site(embedder, tmp_path_factory):
 
 
 def serve(articles, data_dir, embedder):
-    """Index ``articles`` into ``data_dir`` and serve the page on a free loopback port: yields its URL, then
-    closes it (the body of a module-scoped fixture)."""
+    """Index ``articles`` into ``data_dir`` and serve the page as rag-ui does (behind the guard) on a free
+    loopback port: yields its URL, then stops it (the body of a module-scoped fixture)."""
     rag = RAG(Settings(data_dir=data_dir), embedder=embedder)
     rag.ingest([articles], progress=False)
-    app = build_app(rag, upload_dir=data_dir / "uploads")
-    app.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, ssr_mode=False,
-               quiet=True)
-    yield app.local_url
-    app.close()
+    port = free_port()
+    app = page_app(rag, upload_dir=data_dir / "uploads")
+    server = make_server(app, guard_policy(rag.settings, "127.0.0.1", answering(app)), "127.0.0.1", port)
+    thread = start_in_thread(server)
+    yield f"http://127.0.0.1:{port}/"
+    server.should_exit = True
+    thread.join()
 
 
 def open_page(browser, url: str):

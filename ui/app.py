@@ -208,5 +208,5 @@ def build_app(rag: RAG, upload_dir: Path | None = None) -> gr.Blocks:
         remove.click(handlers.remove, to_remove, summary, **library_options).then(
             refresh, articles, listing, api_visibility="private")
         app.load(refresh, articles, listing, api_visibility="private")
-    app.queue(default_concurrency_limit=settings.concurrency)
+    app.queue(default_concurrency_limit=settings.concurrency, max_size=settings.queue_max)
     return app

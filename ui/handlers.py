@@ -54,6 +54,12 @@ class Handlers:
             gr.Warning("Type a question first.")
             yield state()
             return
+        limit = self.rag.settings.max_question_chars
+        if len(message) > limit:  # refused before it is echoed: a huge question is not copied into the chat
+            gr.Warning(f"The question is {len(message):,} characters; the limit is {limit:,} "
+                       "(RAG_MAX_QUESTION_CHARS). Shorten it.")
+            yield state()
+            return
         turn = sum(m.get("role") == "assistant" for m in chatbot) + 1  # only grows: badge ids stay unique
         chatbot += [{"role": "user", "content": render.escape(message)},
                     {"role": "assistant", "content": "<em>Searching the articles…</em>"}]
@@ -119,7 +125,7 @@ class Handlers:
         settings = self.rag.settings
         if settings.llm_configured:
             return (f"LLM answers from **{render.escape(settings.llm_model)}** at "
-                    f"{render.escape(settings.llm_url)}; every citation is checked against the passages.")
+                    f"{render.escape(settings.llm_where)}; every citation is checked against the passages.")
         return ("**Offline extractive mode.** Answers quote the articles word for word, each sentence cited; "
                 "nothing is sent anywhere. To get written answers, set `OPENAI_API_KEY` (or `OPENAI_BASE_URL` "
                 "for a local server such as Ollama) and restart.")

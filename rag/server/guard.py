@@ -1,0 +1,276 @@
+"""One ASGI layer in front of every page or API this project serves: which hosts, how big, how fast.
+
+It refuses before any work is done, and says why in one JSON line ``{"detail": ...}``:
+- a ``Host`` header that is not one of ours (DNS rebinding: a web page whose name was made to point at
+  127.0.0.1 could otherwise read and drive the login-free loopback page): 421;
+- a request body over its limit (``Content-Length`` checked before reading, the bytes counted while
+  reading, so a false length does not help) or sent too slowly: 413 / 408;
+- a login attempt while the client or the user name is locked out (``LoginThrottle``): 429, logged;
+- a queued job over the client's budget (``JobBudget``), e.g. the 9th question of a script sending 300:
+  429 with a "busy, try again" message;
+and it adds the headers a page needs against framing and MIME sniffing. Cross-origin reads get no CORS
+header at all (the page and its API are same-origin).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
+
+from .throttle import JobBudget, LoginThrottle
+
+log = logging.getLogger("rag.server")
+
+Scope = dict[str, Any]
+Message = dict[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1", "[::1]")
+SECURITY_HEADERS = [
+    (b"x-frame-options", b"DENY"),
+    (b"content-security-policy", b"frame-ancestors 'none'"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+]
+
+
+class _Refused(Exception):
+    def __init__(self, status: int, detail: str, retry_after: float | None = None):
+        super().__init__(detail)
+        self.status, self.detail, self.retry_after = status, detail, retry_after
+        self.answered = False  # its response has been sent
+
+
+@dataclass
+class GuardPolicy:
+    """What the guard enforces. ``allowed_hosts``: host names (no port) the page answers to; ``["*"]``
+    answers any. ``max_body_bytes``: any request; ``max_upload_bytes``: requests to ``upload_paths``.
+    ``body_timeout_s``: the longest wait for the next piece of a body. ``login_paths`` and ``job_paths``
+    are path suffixes (a page may be mounted under a prefix)."""
+
+    allowed_hosts: list[str] = field(default_factory=lambda: list(LOOPBACK_HOSTS))
+    max_body_bytes: int = 1_000_000
+    max_upload_bytes: int = 200_000_000
+    body_timeout_s: float = 30.0
+    upload_paths: tuple[str, ...] = ("/upload",)
+    login_paths: tuple[str, ...] = ("/login", "/login/")
+    job_paths: tuple[str, ...] = ("/queue/join", "/call/chat", "/run/chat")
+    costly: Callable[[dict], bool] = lambda job: True  # which queued jobs (Gradio's join payload) spend a budget
+    logins: LoginThrottle = field(default_factory=LoginThrottle)
+    jobs: JobBudget = field(default_factory=JobBudget)
+
+
+def allowed_hosts(bound: str, extra: Iterable[str] = ()) -> list[str]:
+    """The host names a page bound to ``bound`` answers to: loopback names for a loopback address, plus
+    ``extra`` (``RAG_ALLOWED_HOSTS``). A page bound to every interface (0.0.0.0, ::) with no ``extra``
+    answers any name: it sits behind a login, and the names it is reached by are the operator's to list."""
+    extra = [h.strip().lower() for h in extra if h.strip()]
+    bare = bound.strip("[]")
+    if bare in ("0.0.0.0", "::", ""):
+        return extra or ["*"]
+    hosts = [bound.lower(), *extra]
+    try:
+        if ipaddress.ip_address(bare).is_loopback:
+            hosts += LOOPBACK_HOSTS
+    except ValueError:
+        if bare.lower() in ("localhost", "localhost.localdomain"):
+            hosts += LOOPBACK_HOSTS
+    return list(dict.fromkeys(hosts))
+
+
+class Guard:
+    """The ASGI middleware; wrap the outermost app with it: ``Guard(app, GuardPolicy(...))``."""
+
+    def __init__(self, app: ASGIApp, policy: GuardPolicy):
+        self.app, self.policy = app, policy
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            return await self.app(scope, receive, send)
+        refusals: list[_Refused] = []  # one raised while the app reads the body: answered in place of its 500
+        try:
+            self._check_host(scope)
+            if scope["type"] == "websocket":
+                return await self.app(scope, receive, send)
+            path, method = scope.get("path", ""), scope.get("method", "GET")
+            limit = self.policy.max_upload_bytes if path.endswith(self.policy.upload_paths) else \
+                self.policy.max_body_bytes
+            _check_length(scope, limit)
+            receive = _bounded(receive, limit, self.policy.body_timeout_s, refusals)
+            if method == "POST" and path.endswith(self.policy.login_paths):
+                return await self._login(scope, receive, send)
+            if method == "POST" and path.endswith(self.policy.job_paths):
+                body = await _read(receive)
+                receive = _replay(body, receive)
+                if not path.endswith("/queue/join") or self.policy.costly(_json(body)):
+                    self._check_budget(scope)
+            await self.app(scope, receive, _with_headers(send, refusals))
+        except _Refused as refused:
+            if not refused.answered:
+                await _refuse(send, refused)
+        except Exception:
+            if not refusals:
+                raise
+            if not refusals[-1].answered:  # the app wrapped the refusal in its own error before answering
+                await _refuse(send, refusals[-1])
+
+    def _check_host(self, scope: Scope) -> None:
+        if "*" in self.policy.allowed_hosts:
+            return
+        host = _header(scope, b"host") or ""
+        name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+        name = name.lower()
+        if name not in self.policy.allowed_hosts and name.strip("[]") not in self.policy.allowed_hosts:
+            log.warning("refused Host %r from %s", host, _client(scope))
+            raise _Refused(421, f"This server does not answer to the host name {host!r}; add it to "
+                                "RAG_ALLOWED_HOSTS (or --allowed-hosts) if it is yours.")
+
+    def _check_budget(self, scope: Scope) -> None:
+        wait = self.policy.jobs.take(f"client:{_client(scope)}")
+        if wait:
+            raise _Refused(429, f"Busy: too many questions from you at once; try again in {wait:.0f} s.", wait)
+
+    async def _login(self, scope: Scope, receive: Receive, send: Send) -> None:
+        body = await _read(receive)
+        user = (parse_qs(body.decode("utf-8", "replace")).get("username") or [""])[0].strip()
+        keys = [f"client:{_client(scope)}", f"user:{user}"]
+        wait = self.policy.logins.wait(keys)
+        if wait:
+            log.warning("login refused: %s (user %r) is locked out for %.0f s more", _client(scope), user, wait)
+            raise _Refused(429, f"Too many failed logins; try again in {wait:.0f} s.", wait)
+        status: list[int] = []
+
+        async def watch(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status.append(message["status"])
+            await _with_headers(send, [])(message)
+
+        await self.app(scope, _replay(body, receive), watch)
+        if status and status[0] < 300:
+            self.policy.logins.succeeded(keys)
+        elif status and status[0] in (400, 401, 403):
+            self.policy.logins.failed(keys)
+            log.warning("failed login: %s (user %r)", _client(scope), user)
+
+
+async def _read(receive: Receive) -> bytes:
+    """The whole body (bounded by the guard's ``receive``): logins and job requests are small."""
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            return body
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that gives the app the already read ``body``, then passes on (the client leaving)."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+def _json(body: bytes) -> dict:
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key.lower() == name:
+            return value.decode("latin-1")
+    return None
+
+
+def _client(scope: Scope) -> str:
+    client = scope.get("client")
+    return client[0] if client else "unknown"
+
+
+def _check_length(scope: Scope, limit: int) -> None:
+    length = _header(scope, b"content-length")
+    if length is not None:
+        try:
+            claimed = int(length)
+        except ValueError:
+            raise _Refused(400, "Content-Length is not a number.") from None
+        if claimed > limit:
+            raise _Refused(413, f"The request is {claimed:,} bytes; this server takes at most {limit:,}.")
+
+
+def _bounded(receive: Receive, limit: int, timeout_s: float, refusals: list[_Refused]) -> Receive:
+    """``receive`` that counts the body's bytes and refuses past ``limit``, and past ``timeout_s`` of
+    silence between pieces (a client trickling a body holds a connection and a worker). A refusal is
+    recorded in ``refusals`` too: the app may turn the exception into its own 500, which the guard then
+    replaces (``_with_headers``)."""
+    seen, complete = 0, False
+
+    async def bounded() -> Message:
+        nonlocal seen, complete
+        if complete:  # the body is in: the app now listens for the client leaving (streamed replies), unbounded
+            return await receive()
+        try:
+            message = await asyncio.wait_for(receive(), timeout_s)
+        except asyncio.TimeoutError:
+            refusals.append(_Refused(408, f"The request body stopped arriving for {timeout_s:.0f} s."))
+            raise refusals[-1] from None
+        if message["type"] == "http.request":
+            complete = not message.get("more_body", False)
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                refusals.append(_Refused(413, f"The request is over {limit:,} bytes; this server takes at "
+                                              "most that."))
+                raise refusals[-1]
+        return message
+
+    return bounded
+
+
+def _with_headers(send: Send, refusals: list[_Refused]) -> Send:
+    """``send`` adding the security headers and dropping CORS grants; once the body was refused, the
+    app's own error response is replaced by the refusal."""
+    async def sending(message: Message) -> None:
+        if refusals:
+            if not refusals[-1].answered and message["type"] == "http.response.start":
+                await _refuse(send, refusals[-1])
+            return
+        if message["type"] == "http.response.start":
+            headers = [(k, v) for k, v in message.get("headers", [])
+                       if k.lower() not in (b"access-control-allow-origin", b"access-control-allow-credentials")]
+            present = {k.lower() for k, _ in headers}
+            headers += [(k, v) for k, v in SECURITY_HEADERS if k not in present]
+            message = {**message, "headers": headers}
+        await send(message)
+    return sending
+
+
+async def _refuse(send: Send, refused: _Refused) -> None:
+    body = json.dumps({"detail": refused.detail}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+               *SECURITY_HEADERS]
+    if refused.retry_after is not None:
+        headers.append((b"retry-after", str(max(1, round(refused.retry_after))).encode()))
+    refused.answered = True
+    try:
+        await send({"type": "http.response.start", "status": refused.status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+    except Exception:  # the response had already started (a body over its limit mid-stream): drop the line
+        log.warning("request refused mid-response: %s", refused.detail)

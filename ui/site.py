@@ -1,0 +1,39 @@
+"""The page as a web app: Gradio mounted in a FastAPI app that the guard (``rag.server``) fronts.
+
+Gradio's own ``launch()`` builds its server with no place for the guard, so the page is mounted instead
+and served by ``rag.server.run``; tests start exactly this app, on a free loopback port.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import gradio as gr
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from rag import RAG
+
+from . import app as page
+
+
+def page_app(rag: RAG, upload_dir: Path | None = None,
+             login: Callable[[str, str], bool] | None = None) -> FastAPI:
+    """The chat page over ``rag`` as an ASGI app; ``login`` checks a user name and password (no login
+    page when None). Its own CORS policy allows no other origin, so Gradio adds none of its own."""
+    parent = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    parent.add_middleware(CORSMiddleware, allow_origins=[])
+    return gr.mount_gradio_app(
+        parent, page.build_app(rag, upload_dir), path="", auth=login, show_error=False, ssr_mode=False,
+        footer_links=["api"], max_file_size=int(rag.settings.max_file_mb * 1_000_000),
+    )
+
+
+def answering(app: FastAPI) -> Callable[[dict], bool]:
+    """Whether a queued Gradio job (its join payload) answers a question: the work a client's budget
+    counts (``rag.server.throttle.JobBudget``). Refreshing the library or clearing a box is not; counting
+    those made a page's own chained events run out of budget."""
+    blocks = next(r.app.get_blocks() for r in app.routes if hasattr(getattr(r, "app", None), "get_blocks"))
+    chat = {i for i, fn in blocks.fns.items() if getattr(fn, "concurrency_id", None) == "chat"}
+    return lambda job: job.get("fn_index") in chat or not isinstance(job.get("fn_index"), int)
