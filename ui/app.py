@@ -59,6 +59,10 @@ a.cite { display: inline-block; font-size: 0.75em; font-weight: 600; line-height
   margin: 0 0.1em; border-radius: 0.6em; background: #2563eb; color: #fff !important; text-decoration: none;
   vertical-align: super; cursor: pointer; }
 a.cite:hover { background: #1d4ed8; }
+a.cite.upload { background: #b45309; }
+a.cite.upload:hover { background: #92400e; }
+.upload-tag { font-size: 0.7em; background: #b45309; color: #fff; border-radius: 0.5em; padding: 0 0.4em;
+  margin-left: 0.4em; }
 mark.short-answer { background: #bbf7d0; color: #052e16; font-weight: 600; padding: 0 0.1em; border-radius: 2px; }
 .rag-meta.restated { font-style: italic; margin-bottom: 0.3em; }
 .unsupported { background: rgba(245, 158, 11, 0.25); border-bottom: 2px dotted #d97706; }

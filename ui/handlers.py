@@ -16,11 +16,11 @@ from typing import Any, Iterator
 import gradio as gr
 
 from rag import (RAG, SUPPORTED_SUFFIXES, Answer, ArticleInfo, EmptyIndexError, Filters, RagError,
-                 UnknownSourceError)
+                 UnknownSourceError, Upload)
 from rag.time import as_of_date
 
 from . import render
-from .uploads import save_uploads
+from .uploads import save_uploads, taken_names
 
 log = logging.getLogger(__name__)
 
@@ -162,19 +162,26 @@ class Handlers:
 
     def article_choices(self, articles: list[ArticleInfo] | None = None) -> list[tuple[str, str]]:
         """(label, doc id) pairs for the article filter and the remove list (no server paths in the page)."""
-        return [(f"{a.title} ({a.file_name})", a.doc_id)
+        return [(f"{a.title} ({a.file_name}{'; ' + a.upload_note() if a.upload_note() else ''})", a.doc_id)
                 for a in (self.rag.documents() if articles is None else articles)]
 
-    def upload(self, files: list[Any] | None, progress: gr.Progress = gr.Progress(track_tqdm=True)) -> str:
-        """Save uploads under safe names and ingest them; returns a Markdown summary."""
+    def upload(self, files: list[Any] | None, request: gr.Request | None = None,
+               progress: gr.Progress = gr.Progress(track_tqdm=True)) -> str:
+        """Save uploads under safe names and ingest them as uploads by the logged-in user (or 'anonymous'),
+        so their citations say so; returns a Markdown summary.
+
+        A file named like an indexed corpus article is refused (it would pass for it).
+        """
         if not files:
             return "Choose one or more files first (" + ", ".join(SUPPORTED_SUFFIXES) + ")."
         paths = [str(f) for f in files]  # gr.File(type="filepath") hands over paths
         max_bytes = int(self.rag.settings.max_file_mb * 1_000_000)
+        upload = Upload.now(getattr(request, "username", None))
         with self._write_lock:
             try:
-                saved = save_uploads(paths, None, self.upload_dir, max_bytes)
-                report = self.rag.ingest(saved.paths, progress=True) if saved.paths else None
+                taken = taken_names(self.rag.documents())
+                saved = save_uploads(paths, None, self.upload_dir, max_bytes, taken)
+                report = self.rag.ingest(saved.paths, progress=True, upload=upload) if saved.paths else None
             except Exception as exc:
                 return f"**Upload failed.** {render.escape(readable(exc))}"
         lines = []
