@@ -122,6 +122,9 @@ def main(
     data_dir: Annotated[Optional[Path], typer.Option(help="Index folder (default: RAG_DATA_DIR or .rag).")] = None,
     upload_dir: Annotated[Optional[Path], typer.Option(help="Where uploads are kept (default: DATA_DIR/uploads).")]
     = None,
+    cache_mb: Annotated[float, typer.Option(
+        envvar="RAG_UI_CACHE_MB", min=1, help="Cap on Gradio's upload cache (GRADIO_TEMP_DIR); the oldest "
+                                              "temporary copies go first.")] = 500,
 ) -> None:
     """Launch the chat page (Ctrl+C stops it)."""
     credentials = parse_auth(auth)
@@ -134,11 +137,14 @@ def main(
     from rag.config import settings_problem
 
     from .app import build_app
+    from .cache import CacheLimits
+
+    os.environ.setdefault("GRADIO_TEMP_DIR", str(own_cache_dir()))  # its start sweep meets no other app's files
 
     try:
         rag = RAG(Settings(data_dir=data_dir) if data_dir else Settings())
         rag.embedder  # load the model now, not on the first question
-        app = build_app(rag, upload_dir)
+        app = build_app(rag, upload_dir, cache_limits=CacheLimits(max_bytes=int(cache_mb * 1_000_000)))
     except RagError as exc:
         fail(str(exc))
     except ValidationError as exc:
@@ -161,7 +167,15 @@ def main(
         raise
 
 
-UI_VARIABLES = ("RAG_UI_HOST", "RAG_UI_PORT", "RAG_UI_AUTH")
+def own_cache_dir() -> Path:
+    """The page's own Gradio upload folder, when GRADIO_TEMP_DIR does not name one: Gradio's default
+    (``<temp>/gradio``) is shared by every Gradio app of the machine, and the page sweeps its folder on start."""
+    import tempfile
+
+    return Path(tempfile.gettempdir()) / f"rag-ui-gradio-{os.getuid() if hasattr(os, 'getuid') else 'user'}"
+
+
+UI_VARIABLES = ("RAG_UI_HOST", "RAG_UI_PORT", "RAG_UI_AUTH", "RAG_UI_CACHE_MB")
 
 
 def run() -> None:
