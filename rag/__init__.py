@@ -48,6 +48,8 @@ from .types import (
     Timeline,
     TimelineEvent,
     UnsupportedSentence,
+    Upload,
+    upload_note,
 )
 
 SUPPORTED_SUFFIXES: tuple[str, ...] = tuple(_SUPPORTED)
@@ -60,5 +62,5 @@ __all__ = [
     "StoreUnavailableError", "StoreAuthError", "UnknownSourceError", "ReaderUnavailableError",
     "DroppedCitation", "UnsupportedSentence", "LLMError", "LLMConnectionError", "LLMTimeoutError",
     "LLMAuthError", "LLMModelNotFoundError", "LLMRateLimitError", "LLMServerError", "LLMResponseError",
-    "parse_markers", "strip_markers", "human_date", "SUPPORTED_SUFFIXES",
+    "Upload", "upload_note", "parse_markers", "strip_markers", "human_date", "SUPPORTED_SUFFIXES",
 ]

@@ -34,7 +34,7 @@ from .sentence_vectors import SentenceVectors
 from .store import ChromaServer, Store
 from .text import words
 from .time import as_of_date, resolve, window, without_time
-from .types import Answer, ArticleInfo, Chunk, Document, Filters, IngestReport, Passage, Timeline, TimelineEvent, TimeScope
+from .types import Answer, ArticleInfo, Chunk, Document, Filters, IngestReport, Passage, Timeline, TimelineEvent, TimeScope, Upload
 
 AsOf = date | datetime | str | None  # a date, a datetime, "YYYY-MM-DD", or None for today
 TIMELINE_PASSAGES = 20  # a timeline reads this many passages: a story's steps are spread over many articles
@@ -108,8 +108,11 @@ class RAG:
     # --- public API ----------------------------------------------------------
 
     def ingest(self, paths: Sequence[str | Path], rebuild: bool = False, prune: bool = False,
-               progress: bool = True) -> IngestReport:
-        """Index files and folders; unchanged files are skipped, changed ones replaced."""
+               progress: bool = True, upload: Upload | None = None) -> IngestReport:
+        """Index files and folders; unchanged files are skipped, changed ones replaced.
+
+        ``upload``: these files were uploaded through a page, by whom and when; every passage and citation of
+        them then says so (``origin="upload"``), so an upload never passes for the corpus."""
         found = discover(list(paths))
         check_readers(found[0])  # a broken install fails here, once, before the wipe or any write
         if rebuild:
@@ -119,7 +122,8 @@ class RAG:
             sentence_vectors.wipe(self.settings.data_dir)
         store = self._open_store(create=True)
         return indexer.ingest(list(paths), store, self.embedder, self.settings, prune=prune, progress=progress,
-                              found=found, on_written=self._encode_sentences if self.settings.sentence_vectors else None)
+                              found=found, on_written=self._encode_sentences if self.settings.sentence_vectors else None,
+                               upload=upload)
 
     def _encode_sentences(self, written: list[tuple[Document, list[Chunk]]]) -> None:
         """Store the vectors of every sentence the answerer may quote from newly written chunks."""

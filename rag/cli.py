@@ -217,8 +217,11 @@ def _when(answer: "Answer") -> str:
 
 
 def _provenance(passage) -> str:
-    """Where a passage comes from: author, outlet, date, then the file (and URL)."""
-    return ", ".join([*passage.provenance(), passage.file_name, *([passage.url] if passage.url else [])])
+    """Where a passage comes from: an upload's uploader and time first (it is not the corpus), then author,
+    outlet, date, the file (and URL)."""
+    note = passage.upload_note()
+    return ", ".join([*([note] if note else []), *passage.provenance(), passage.file_name,
+                      *([passage.url] if passage.url else [])])
 
 
 @app.command()

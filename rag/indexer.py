@@ -25,7 +25,7 @@ from .ingest.pipeline import build_document, doc_id_for, document_hash, pipeline
 from .ingest.readers import SkipFile, content_hash, discover, parse, read_bytes
 from .sources import resolve_keys
 from .store import Store
-from .types import Chunk, Document, IngestReport, SkippedFile
+from .types import Chunk, Document, IngestReport, SkippedFile, Upload
 
 def ingest(
     paths: list[str | Path],
@@ -37,9 +37,12 @@ def ingest(
     on_file: Callable[[Path], None] | None = None,
     found: tuple[list[Path], list[tuple[str, str]]] | None = None,
     on_written: Callable[[list[tuple[Document, list[Chunk]]]], None] | None = None,
+    upload: Upload | None = None,
 ) -> IngestReport:
     """Bring the store in line with ``paths``; one bad file never stops the run.
 
+    ``upload``: the files were uploaded through the page, by whom and when. A file stored as an upload stays
+    one when ingested again without it (``rag ingest DATA_DIR/uploads``): it never turns into corpus.
     ``found``: what ``discover(paths)`` gave, when the caller already walked the folders.
     ``on_written``: called on the writer thread with each written batch's (document, new chunks), for work
     derived from the chunks (the answerer's sentence vectors); it runs after the chunks are stored.
@@ -65,10 +68,12 @@ def ingest(
                 data = read_bytes(path, max_bytes)
                 existing = stored.get(doc_id_for(path))
                 sidecar = sidecars.meta(path)
-                if existing and existing.is_complete(document_hash(content_hash(data), sidecar), fingerprint):
+                uploaded = upload or (existing.record.upload() if existing else None)
+                if existing and existing.is_complete(document_hash(content_hash(data), sidecar, uploaded),
+                                                     fingerprint):
                     report.unchanged += 1
                     continue
-                doc, chunks = build_document(parse(path, data), embedder, settings, sidecar)
+                doc, chunks = build_document(parse(path, data), embedder, settings, sidecar, uploaded)
             except SkipFile as exc:
                 report.skipped.append(SkippedFile(path=str(path), reason=str(exc)))
                 continue

@@ -6,10 +6,36 @@ answer sentence tied to the exact characters of the file it came from.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timezone
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError, model_validator
+
+
+Origin = Literal["corpus", "upload"]
+"""Where an article's text came from: the corpus someone ingested, or a file uploaded through the page."""
+
+
+class Upload(BaseModel):
+    """Who uploaded an article through the page and when: carried to every passage and citation of it, so an
+    uploaded text is never read as the corpus's."""
+
+    by: str = Field(description="The logged-in user name, or 'anonymous' when the page has no login.")
+    at: datetime = Field(description="When it was uploaded (UTC).")
+
+    @classmethod
+    def now(cls, by: str | None) -> "Upload":
+        """An upload by ``by`` (empty: 'anonymous') at this moment, to the second, in UTC."""
+        return cls(by=(by or "").strip() or "anonymous", at=datetime.now(timezone.utc).replace(microsecond=0))
+
+
+def upload_note(origin: Origin, uploaded_by: str | None, uploaded_at: datetime | None) -> str | None:
+    """'uploaded by alice on 2025-06-13T10:02:03Z' for an upload, None for the corpus: what every place that
+    names a source shows beside it (unescaped; the page escapes it)."""
+    if origin != "upload":
+        return None
+    when = uploaded_at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if uploaded_at else "an unknown date"
+    return f"uploaded by {uploaded_by or 'anonymous'} on {when}"
 
 
 class Span(BaseModel):
@@ -39,6 +65,9 @@ class Document(BaseModel):
     kind: Literal["text", "markdown", "html", "pdf"]
     n_chars: int = Field(description="Length of the source text the offsets refer to.")
     dropped_lines: int = Field(0, description="Boilerplate or repeated lines removed by cleaning.")
+    origin: Origin = Field("corpus", description="'upload' for a file uploaded through the page.")
+    uploaded_by: str | None = Field(None, description="Who uploaded it (uploads only).")
+    uploaded_at: datetime | None = Field(None, description="When it was uploaded, UTC (uploads only).")
 
 
 class Chunk(BaseModel):
@@ -75,13 +104,21 @@ class Passage(BaseModel):
     dense_score: float | None = Field(
         None, description="Cosine similarity to the query (its best over a compound question's parts).")
     bm25_score: float | None = None
+    origin: Origin = Field("corpus", description="'upload' for a file uploaded through the page.")
+    uploaded_by: str | None = Field(None, description="Who uploaded it (uploads only).")
+    uploaded_at: datetime | None = Field(None, description="When it was uploaded, UTC (uploads only).")
 
     @classmethod
     def of_chunk(cls, doc: Document, chunk: Chunk) -> "Passage":
         """A chunk as a passage (score 0), before it is stored: what ingest hands to answer-side work."""
         return cls(chunk_id=chunk.chunk_id, doc_id=doc.doc_id, text=chunk.text, title=doc.title, source=doc.source,
                    file_name=doc.file_name, published=doc.published, updated=doc.updated, author=doc.author,
-                   outlet=doc.outlet, url=doc.url, start=chunk.start, end=chunk.end, spans=chunk.spans, score=0.0)
+                   outlet=doc.outlet, url=doc.url, start=chunk.start, end=chunk.end, spans=chunk.spans, score=0.0,
+                   origin=doc.origin, uploaded_by=doc.uploaded_by, uploaded_at=doc.uploaded_at)
+
+    def upload_note(self) -> str | None:
+        """'uploaded by alice on 2025-06-13T10:02:03Z' for an upload, None for the corpus."""
+        return upload_note(self.origin, self.uploaded_by, self.uploaded_at)
 
     def provenance(self) -> list[str]:
         """Who wrote it, where and when, as a reader cites it: ["by Ann Lee", "Valley Gazette", "2025-06-02"]
@@ -127,6 +164,13 @@ class Citation(BaseModel):
     added: bool = Field(False, description="True when the model gave no citation and verification added it.")
     answer_span: tuple[int, int] | None = Field(
         None, description="The short answer's (start, end) inside ``quote``, when this sentence holds it.")
+    origin: Origin = Field("corpus", description="'upload' for a file uploaded through the page.")
+    uploaded_by: str | None = Field(None, description="Who uploaded it (uploads only).")
+    uploaded_at: datetime | None = Field(None, description="When it was uploaded, UTC (uploads only).")
+
+    def upload_note(self) -> str | None:
+        """'uploaded by alice on 2025-06-13T10:02:03Z' for an upload, None for the corpus."""
+        return upload_note(self.origin, self.uploaded_by, self.uploaded_at)
 
 
 class UnsupportedSentence(BaseModel):
@@ -243,6 +287,13 @@ class ArticleInfo(BaseModel):
     url: str | None = None
     chunks: int
     complete: bool = Field(True, description="False when an interrupted ingest left only some chunks.")
+    origin: Origin = Field("corpus", description="'upload' for a file uploaded through the page.")
+    uploaded_by: str | None = Field(None, description="Who uploaded it (uploads only).")
+    uploaded_at: datetime | None = Field(None, description="When it was uploaded, UTC (uploads only).")
+
+    def upload_note(self) -> str | None:
+        """'uploaded by alice on 2025-06-13T10:02:03Z' for an upload, None for the corpus."""
+        return upload_note(self.origin, self.uploaded_by, self.uploaded_at)
 
 
 class SkippedFile(BaseModel):

@@ -22,6 +22,16 @@ ARTICLES = ROOT / "data" / "articles"
 CALL_FILE = "001_6455e6dab78b474c.txt"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def gradio_cache(tmp_path_factory) -> Path:
+    """Gradio's upload cache for the session: pages built here sweep it on start (``ui.cache``), and must not
+    sweep the machine's shared ``<temp>/gradio``. A test may point GRADIO_TEMP_DIR elsewhere for itself."""
+    folder = tmp_path_factory.mktemp("gradio_cache")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("GRADIO_TEMP_DIR", str(folder))
+        yield folder
+
+
 @pytest.fixture(scope="session")
 def model_cache(tmp_path_factory) -> Path:
     """Where the session's ONNX export lives; copy it into RAG_DATA_DIR/models to spare a subprocess the export."""

@@ -226,7 +226,7 @@ def test_a_port_taken_while_the_model_loads_is_reported_the_same_way(monkeypatch
     monkeypatch.setattr(rag, "RAG", QuickRAG)
     with gr.Blocks(analytics_enabled=False) as page:
         gr.Markdown("a page")
-    monkeypatch.setattr(ui.app, "build_app", lambda rag, upload_dir: page)
+    monkeypatch.setattr(ui.app, "build_app", lambda rag, upload_dir, **limits: page)
     result = runner.invoke(cli, ["--port", str(taken_port), "--data-dir", str(tmp_path)])
     assert result.exit_code == 1, result.output
     assert checks == [taken_port, taken_port], result.exception  # the early check, then the diagnosis of the bind

@@ -264,3 +264,20 @@ def test_a_chosen_article_removed_since_is_a_message_not_a_traceback(make_rag, a
     assert "2025-12-31 is after 2025-01-01; put the earlier date first" in bubble(backwards)  # the CLI's words
     after = run(handlers, CALL_Q, final_state(backwards), sources=[other_id])  # the chat goes on
     assert "Could not answer." not in bubble(after) and len(after[-1][2]) == 2
+
+
+def test_without_a_login_an_upload_is_anonymous_and_a_corpus_name_is_refused(make_rag, articles_copy, tmp_path):
+    rag = make_rag()
+    rag.ingest([articles_copy], progress=False)
+    handlers = Handlers(rag, upload_dir=tmp_path / "uploads")
+    staged = tmp_path / "staged"
+    staged.mkdir()
+    (staged / CALL_FILE).write_text("Trump held a 95-minute phone call with Putin.")
+    (staged / "note.txt").write_text("The Zorbland ferry strike ended after 12 days, officials said.")
+    summary = handlers.upload([str(staged / CALL_FILE), str(staged / "note.txt")])
+    assert "**Indexed.** added 1" in summary and "Rename the file" in summary
+    assert (staged / CALL_FILE).exists()  # a file outside Gradio's cache is the user's: never deleted
+    uploaded = [a for a in rag.documents() if a.origin == "upload"]
+    assert [(a.file_name, a.uploaded_by) for a in uploaded] == [("note.txt", "anonymous")]
+    assert any("note.txt; uploaded by anonymous on" in label for label, _ in handlers.article_choices())
+    assert "40-minute" in bubble(run(handlers, CALL_Q))

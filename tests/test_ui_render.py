@@ -176,3 +176,26 @@ def test_the_short_answer_highlight_takes_whole_words_only():
     marked = re.search(r'<mark class="short-answer"[^>]*>(.*?)</mark>', out)
     assert marked and visible_text(out).startswith("In 2025 Springfield will buy 25 buses.")
     assert visible_text(out[:marked.start()]).endswith("will buy ")  # the 25 of "buy 25", not of 2025
+
+
+def test_an_upload_is_marked_wherever_it_is_named_and_its_uploader_is_escaped():
+    from datetime import datetime, timezone
+
+    when = datetime(2025, 6, 13, 10, 2, 3, tzinfo=timezone.utc)
+    fields = dict(origin="upload", uploaded_by="<img src=x onerror=a()>", uploaded_at=when)
+    p = passage("The strike ended after 12 days.", title="Strike", file_name="s.txt").model_copy(update=fields)
+    c = cite(1, p, "The strike ended after 12 days.").model_copy(update=fields)
+    answer = Answer(question="How long?", text="The strike ended after 12 days. [1]", citations=[c], passages=[p])
+    note = "uploaded by <img src=x onerror=a()> on 2025-06-13T10:02:03Z"
+    bubble, sources, md = render.answer_html(answer, 1), render.sources_html(answer, 1), render.answer_markdown(answer)
+    assert 'class="cite upload"' in bubble and note in html.unescape(bubble)
+    assert '<span class="upload-tag"' in sources and note in visible_text(sources)
+    assert "<img" not in bubble and "<img" not in sources  # shown, never markup
+    assert f"[1] Strike ({note} · undated, s.txt)" in md
+    corpus = passage("The call lasted 40 minutes.")
+    plain = Answer(question="q", text="The call lasted 40 minutes. [1]", passages=[corpus],
+                   citations=[cite(1, corpus, "The call lasted 40 minutes.")])
+    assert "upload" not in render.sources_html(plain, 1) and 'class="cite"' in render.answer_html(plain, 1)
+    row = render.library_rows([ArticleInfo(doc_id="1", title="S", source="/u/s.txt", file_name="s.txt", chunks=1,
+                                           **fields)])[0]
+    assert row[-1] == f"indexed; {note}"

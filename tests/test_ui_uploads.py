@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ui.uploads import safe_name, save_uploads
+from ui.uploads import safe_name, save_uploads, taken_names
 
 
 @pytest.mark.parametrize("given, expected", [
@@ -64,3 +64,23 @@ def test_two_files_saved_under_one_name_in_a_batch_are_refused(tmp_path):
     assert [p.name for p in saved.paths] == ["my_story.txt"]
     assert (tmp_path / "up" / "my_story.txt").read_text() == "first"
     assert "also saved as my_story.txt" in dict(saved.rejected)["my_story.txt"]
+
+
+def test_an_upload_may_not_take_a_corpus_articles_name_but_may_replace_an_upload(tmp_path):
+    from rag import ArticleInfo
+
+    articles = [ArticleInfo(doc_id="1", title="Trump Pulls Back", source="/corpus/001_a.txt", file_name="001_a.txt",
+                            chunks=3),
+                ArticleInfo(doc_id="2", title="Mine", source="/up/mine.txt", file_name="mine.txt", chunks=1,
+                            origin="upload", uploaded_by="bob")]
+    taken = taken_names(articles)
+    assert taken == {"001_a.txt": "Trump Pulls Back"}
+    src = tmp_path / "x.txt"
+    src.write_text("A false figure.")
+    upload_dir = tmp_path / "uploads"
+    saved = save_uploads([src, src, src], ["001_a.txt", "001_A.TXT", "mine.txt"], upload_dir, 100, taken)
+    assert [p.name for p in saved.paths] == ["mine.txt"]
+    reasons = dict(saved.rejected)
+    assert set(reasons) == {"001_a.txt", "001_A.TXT"}
+    assert "already called 001_a.txt (“Trump Pulls Back”)" in reasons["001_a.txt"] and "Rename the file" in reasons["001_a.txt"]
+    assert sorted(p.name for p in upload_dir.iterdir()) == ["mine.txt"]

@@ -11,6 +11,7 @@ import gradio as gr
 from rag import RAG, SUPPORTED_SUFFIXES
 
 from . import render
+from .cache import CacheLimits, sweep
 from .handlers import Handlers, readable
 
 EXAMPLE_SLOTS = 4
@@ -59,6 +60,10 @@ a.cite { display: inline-block; font-size: 0.75em; font-weight: 600; line-height
   margin: 0 0.1em; border-radius: 0.6em; background: #2563eb; color: #fff !important; text-decoration: none;
   vertical-align: super; cursor: pointer; }
 a.cite:hover { background: #1d4ed8; }
+a.cite.upload { background: #b45309; }
+a.cite.upload:hover { background: #92400e; }
+.upload-tag { font-size: 0.7em; background: #b45309; color: #fff; border-radius: 0.5em; padding: 0 0.4em;
+  margin-left: 0.4em; }
 mark.short-answer { background: #bbf7d0; color: #052e16; font-weight: 600; padding: 0 0.1em; border-radius: 2px; }
 .rag-meta.restated { font-style: italic; margin-bottom: 0.3em; }
 .unsupported { background: rgba(245, 158, 11, 0.25); border-bottom: 2px dotted #d97706; }
@@ -87,15 +92,21 @@ mark.short-answer { background: #bbf7d0; color: #052e16; font-weight: 600; paddi
 """
 
 
-def build_app(rag: RAG, upload_dir: Path | None = None) -> gr.Blocks:
-    """The chat page over ``rag``, not launched: call ``.launch()`` on it, or drive it in tests."""
-    handlers = Handlers(rag, upload_dir)
+def build_app(rag: RAG, upload_dir: Path | None = None, cache_limits: CacheLimits = CacheLimits()) -> gr.Blocks:
+    """The chat page over ``rag``, not launched: call ``.launch()`` on it, or drive it in tests.
+
+    Gradio's upload cache (``GRADIO_TEMP_DIR``) is swept to ``cache_limits`` now, after every upload and
+    removal, and by Gradio on a schedule (``delete_cache``): an uploaded file's temporary copy never outlives
+    its use, so it cannot be downloaded after its article is removed.
+    """
+    handlers = Handlers(rag, upload_dir, cache_limits)
+    sweep(handlers.cache_dir, cache_limits.max_age_s, cache_limits.max_bytes)  # what an earlier run left
     settings = rag.settings
     try:
         handlers.examples(EXAMPLE_SLOTS)  # warm the cache: the first page load should not wait for it
     except Exception:  # a damaged index is reported by the page's first refresh
         pass
-    with gr.Blocks(title="News Q&A", analytics_enabled=False) as app:
+    with gr.Blocks(title="News Q&A", analytics_enabled=False, delete_cache=cache_limits.gradio()) as app:
         gr.Markdown("## News Q&A: answers cited to the exact passage")
         gr.Markdown(handlers.notice(), elem_id="mode-notice")
         history = gr.State([])

@@ -158,6 +158,9 @@ def main(
     data_dir: Annotated[Optional[Path], typer.Option(help="Index folder (default: RAG_DATA_DIR or .rag).")] = None,
     upload_dir: Annotated[Optional[Path], typer.Option(help="Where uploads are kept (default: DATA_DIR/uploads).")]
     = None,
+    cache_mb: Annotated[float, typer.Option(
+        envvar="RAG_UI_CACHE_MB", min=1, help="Cap on Gradio's upload cache (GRADIO_TEMP_DIR); the oldest "
+                                              "temporary copies go first.")] = 500,
 ) -> None:
     """Launch the chat page (Ctrl+C stops it)."""
     if hash_password:
@@ -176,14 +179,18 @@ def main(
     from rag.server.passwords import Logins
     from rag.server.run import guard_policy, make_server
 
+    from .cache import CacheLimits
     from .site import answering, page_app
+
+    os.environ.setdefault("GRADIO_TEMP_DIR", str(own_cache_dir()))  # its start sweep meets no other app's files
 
     try:
         overrides = {"allowed_hosts": allowed_hosts} if allowed_hosts is not None else {}
         settings = Settings(data_dir=data_dir, **overrides) if data_dir else Settings(**overrides)
         rag = RAG(settings)
         rag.embedder  # load the model now, not on the first question
-        app = page_app(rag, upload_dir, Logins(credentials) if credentials else None)
+        app = page_app(rag, upload_dir, Logins(credentials) if credentials else None,
+                       cache_limits=CacheLimits(max_bytes=int(cache_mb * 1_000_000)))
         server = make_server(app, guard_policy(settings, host, answering(app)), host, port, ssl_certfile, ssl_keyfile)
     except RagError as exc:
         fail(str(exc))
@@ -206,8 +213,16 @@ def main(
                                          f"{CHANGE_PORT}")
 
 
+def own_cache_dir() -> Path:
+    """The page's own Gradio upload folder, when GRADIO_TEMP_DIR does not name one: Gradio's default
+    (``<temp>/gradio``) is shared by every Gradio app of the machine, and the page sweeps its folder on start."""
+    import tempfile
+
+    return Path(tempfile.gettempdir()) / f"rag-ui-gradio-{os.getuid() if hasattr(os, 'getuid') else 'user'}"
+
+
 UI_VARIABLES = ("RAG_UI_HOST", "RAG_UI_PORT", "RAG_UI_AUTH", "RAG_UI_AUTH_FILE", "RAG_UI_SSL_CERTFILE",
-                "RAG_UI_SSL_KEYFILE")
+                "RAG_UI_SSL_KEYFILE", "RAG_UI_CACHE_MB")
 
 
 def run() -> None:

@@ -16,11 +16,12 @@ from typing import Any, Iterator
 import gradio as gr
 
 from rag import (RAG, SUPPORTED_SUFFIXES, Answer, ArticleInfo, EmptyIndexError, Filters, RagError,
-                 UnknownSourceError)
+                 UnknownSourceError, Upload)
 from rag.time import as_of_date
 
 from . import render
-from .uploads import save_uploads
+from .cache import CacheLimits, cache_dir, discard, sweep
+from .uploads import save_uploads, taken_names
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +32,13 @@ EMPTY_INDEX_HINT = " In the page: add articles in the Library tab."
 class Handlers:
     """The page's behaviour; one instance serves every browser session (state lives in gr.State)."""
 
-    def __init__(self, rag: RAG, upload_dir: Path | None = None) -> None:
+    def __init__(self, rag: RAG, upload_dir: Path | None = None, cache_limits: CacheLimits | None = None) -> None:
+        """``cache_limits``: after each upload or removal, sweep Gradio's upload cache to them (None: only the
+        upload's own temporary copies are deleted)."""
         self.rag = rag
         self.upload_dir = Path(upload_dir or Path(rag.settings.data_dir) / "uploads")
+        self.cache_dir = cache_dir()  # where Gradio puts uploads: read as Gradio reads it when the page is built
+        self.cache_limits = cache_limits
         self._write_lock = threading.Lock()
         self._examples: tuple[tuple, list[str]] | None = None
         self._examples_lock = threading.Lock()
@@ -168,21 +173,32 @@ class Handlers:
 
     def article_choices(self, articles: list[ArticleInfo] | None = None) -> list[tuple[str, str]]:
         """(label, doc id) pairs for the article filter and the remove list (no server paths in the page)."""
-        return [(f"{a.title} ({a.file_name})", a.doc_id)
+        return [(f"{a.title} ({a.file_name}{'; ' + a.upload_note() if a.upload_note() else ''})", a.doc_id)
                 for a in (self.rag.documents() if articles is None else articles)]
 
-    def upload(self, files: list[Any] | None, progress: gr.Progress = gr.Progress(track_tqdm=True)) -> str:
-        """Save uploads under safe names and ingest them; returns a Markdown summary."""
+    def upload(self, files: list[Any] | None, request: gr.Request | None = None,
+               progress: gr.Progress = gr.Progress(track_tqdm=True)) -> str:
+        """Save uploads under safe names and ingest them as uploads by the logged-in user (or 'anonymous'),
+        so their citations say so; returns a Markdown summary.
+
+        A file named like an indexed corpus article is refused (it would pass for it). Gradio's temporary
+        copies are deleted afterwards, whatever became of them: the page keeps its own copy of what it indexed.
+        """
         if not files:
             return "Choose one or more files first (" + ", ".join(SUPPORTED_SUFFIXES) + ")."
         paths = [str(f) for f in files]  # gr.File(type="filepath") hands over paths
         max_bytes = int(self.rag.settings.max_file_mb * 1_000_000)
-        with self._write_lock:
-            try:
-                saved = save_uploads(paths, None, self.upload_dir, max_bytes)
-                report = self.rag.ingest(saved.paths, progress=True) if saved.paths else None
-            except Exception as exc:
-                return f"**Upload failed.** {render.escape(readable(exc))}"
+        upload = Upload.now(getattr(request, "username", None))
+        try:
+            with self._write_lock:
+                try:
+                    taken = taken_names(self.rag.documents())
+                    saved = save_uploads(paths, None, self.upload_dir, max_bytes, taken)
+                    report = self.rag.ingest(saved.paths, progress=True, upload=upload) if saved.paths else None
+                except Exception as exc:
+                    return f"**Upload failed.** {render.escape(readable(exc))}"
+        finally:
+            self._clean_cache(paths)
         lines = []
         if report:
             lines.append(f"**Indexed.** {render.escape(report.summary())}")
@@ -209,8 +225,18 @@ class Handlers:
                 path = Path(article.source)
                 if path.resolve().parent == root:
                     path.unlink(missing_ok=True)
+        self._clean_cache([])
         return (f"**Removed {report.removed} article(s)** ({report.chunks_removed} chunks); "
                 f"{report.documents_total} articles, {report.chunks_total} chunks remain.")
+
+    def _clean_cache(self, temporary: list[str]) -> None:
+        """Delete Gradio's copies of this upload, then sweep its cache to the limits; never fails the event."""
+        try:
+            discard(temporary, self.cache_dir)
+            if self.cache_limits is not None:
+                sweep(self.cache_dir, self.cache_limits.max_age_s, self.cache_limits.max_bytes)
+        except OSError as exc:
+            log.warning("could not clean Gradio's upload cache %s: %s", self.cache_dir, exc)
 
 
 def readable(exc: BaseException) -> str:

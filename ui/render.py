@@ -37,8 +37,19 @@ def passage_id(turn: int, n: int) -> str:
 
 
 def badge(turn: int, n: int, passage: Passage | None) -> str:
-    title = f' title="{escape(passage.title)}"' if passage else ""
-    return f'<a class="cite" href="#{passage_id(turn, n)}"{title}>[{n}]</a>'
+    """A citation's ``[n]`` link; a citation of an upload looks different and its tooltip says who uploaded it."""
+    note = passage.upload_note() if passage else None
+    title = f' title="{escape(passage.title + (f" ({note})" if note else ""))}"' if passage else ""
+    kind = "cite upload" if note else "cite"
+    return f'<a class="{kind}" href="#{passage_id(turn, n)}"{title}>[{n}]</a>'
+
+
+def upload_tag(item: Passage | ArticleInfo) -> str:
+    """The badge beside an uploaded source, "uploaded by alice on 2025-06-13T10:02:03Z" (escaped: the user name
+    is whatever the login gave); nothing for the corpus."""
+    note = item.upload_note()
+    return (f' <span class="upload-tag" title="A file uploaded through this page, not an article of the '
+            f'collection">{escape(note)}</span>' if note else "")
 
 
 def _with_badges(text: str, turn: int, passages: list[Passage]) -> str:
@@ -181,7 +192,15 @@ def _date(value: date | None) -> str:
 
 
 def _provenance(passage: Passage) -> str:
-    """Who wrote it, where and when, as plain text: "by Ann Lee · Valley Gazette · 2025-06-02" (or "undated")."""
+    """Who wrote it, where and when, as plain text: "by Ann Lee · Valley Gazette · 2025-06-02" (or "undated");
+    an upload says so first: "uploaded by alice on 2025-06-13T10:02:03Z · undated"."""
+    told = passage.provenance() if passage.published else [*passage.provenance(), "undated"]
+    note = passage.upload_note()
+    return " · ".join([note, *told] if note else told)
+
+
+def _told(passage: Passage) -> str:
+    """``_provenance`` without the upload note, for where ``upload_tag`` shows it."""
     return " · ".join(passage.provenance() if passage.published else [*passage.provenance(), "undated"])
 
 
@@ -217,8 +236,8 @@ def sources_html(answer: Answer, turn: int) -> str:
         dense = f", dense {passage.dense_score:.2f}" if passage.dense_score is not None else ""
         parts.append(
             f'<details class="passage{" cited" if n in cited else ""}" id="{passage_id(turn, n)}"{is_open}>'
-            f'<summary><span class="num">[{n}]</span> <b>{escape(passage.title)}</b>{tag}'
-            f'<span class="meta"> · {escape(_provenance(passage))} · {escape(passage.file_name)}{_link(passage)}'
+            f'<summary><span class="num">[{n}]</span> <b>{escape(passage.title)}</b>{tag}{upload_tag(passage)}'
+            f'<span class="meta"> · {escape(_told(passage))} · {escape(passage.file_name)}{_link(passage)}'
             f' · score {passage.score:.4f}{dense}</span></summary>'
             f'<div class="passage-text">{_marked(passage.text, ranges)}</div></details>'
         )
@@ -274,6 +293,7 @@ def library_rows(articles: list[ArticleInfo]) -> list[list[str | int]]:
     """Rows of the Library table (plain text cells: the table does not render markup)."""
     return [
         [a.title, _date(a.published), a.author or "", a.outlet or "", a.file_name, a.chunks,
-         "indexed" if a.complete else "incomplete: run the ingest again"]
+         ("indexed" if a.complete else "incomplete: run the ingest again")
+         + (f"; {a.upload_note()}" if a.upload_note() else "")]
         for a in articles
     ]

@@ -16,16 +16,18 @@ from fastapi.middleware.cors import CORSMiddleware
 from rag import RAG
 
 from . import app as page
+from .cache import CacheLimits
 
 
-def page_app(rag: RAG, upload_dir: Path | None = None,
-             login: Callable[[str, str], bool] | None = None) -> FastAPI:
+def page_app(rag: RAG, upload_dir: Path | None = None, login: Callable[[str, str], bool] | None = None,
+             cache_limits: CacheLimits | None = None) -> FastAPI:
     """The chat page over ``rag`` as an ASGI app; ``login`` checks a user name and password (no login
-    page when None). Its own CORS policy allows no other origin, so Gradio adds none of its own."""
+    page when None); ``cache_limits`` bound Gradio's upload cache (``ui.cache``). Its own CORS policy
+    allows no other origin, so Gradio adds none of its own."""
     parent = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     parent.add_middleware(CORSMiddleware, allow_origins=[])
     return gr.mount_gradio_app(
-        parent, page.build_app(rag, upload_dir), path="", auth=login, show_error=False, ssr_mode=False,
+        parent, page.build_app(rag, upload_dir, cache_limits=cache_limits or CacheLimits()), path="", auth=login, show_error=False, ssr_mode=False,
         footer_links=["api"], max_file_size=int(rag.settings.max_file_mb * 1_000_000),
     )
 

@@ -7,8 +7,9 @@ import shutil
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Mapping
 
-from rag import SUPPORTED_SUFFIXES
+from rag import SUPPORTED_SUFFIXES, ArticleInfo
 
 MAX_NAME = 120
 
@@ -39,12 +40,24 @@ def safe_name(name: str) -> str:
     return f"{stem}.{suffix.lower()}" if suffix else stem
 
 
-def save_uploads(files: list[str | Path], names: list[str] | None, upload_dir: Path, max_bytes: int) -> Saved:
+def taken_names(articles: list[ArticleInfo]) -> dict[str, str]:
+    """The file names an upload may not take: those of indexed corpus articles (case-folded name -> title).
+
+    An upload under such a name would be listed, filtered and cited like the real article; an earlier
+    upload's name stays free, so uploading a new version replaces it.
+    """
+    return {a.file_name.casefold(): a.title for a in articles if a.origin != "upload"}
+
+
+def save_uploads(files: list[str | Path], names: list[str] | None, upload_dir: Path, max_bytes: int,
+                 taken: Mapping[str, str] | None = None) -> Saved:
     """Copy uploads into ``upload_dir`` under safe names; an earlier upload of the same name is replaced
     (uploading a new version updates the article).
 
     ``names`` are the names the user gave (the temporary ``files`` may be named
     otherwise); the type is judged by that name, as ``rag ingest`` would.
+    ``taken`` (from ``taken_names``): a file whose safe name is an indexed corpus article's is refused,
+    so an upload can never pass for that article.
     """
     saved = Saved()
     upload_dir.mkdir(parents=True, exist_ok=True)
@@ -66,6 +79,11 @@ def save_uploads(files: list[str | Path], names: list[str] | None, upload_dir: P
         if size > max_bytes:
             saved.rejected.append((original, f"{size / 1e6:.1f} MB is over the {max_bytes / 1e6:.0f} MB limit "
                                              "(RAG_MAX_FILE_MB)"))
+            continue
+        if taken and (title := taken.get(name.casefold())) is not None:
+            saved.rejected.append((original, f"an indexed article is already called {name} (“{title}”); an upload "
+                                             "may not take the name of an article of the collection. Rename the "
+                                             "file and upload it again."))
             continue
         target = (root / name).resolve()
         if target.parent != root:  # cannot happen after safe_name; checked anyway

@@ -61,6 +61,9 @@ def cite(n: int, passage: Passage, start: int, end: int) -> Citation:
         end=source_end,
         passage_start=start,
         passage_end=end,
+        origin=passage.origin,
+        uploaded_by=passage.uploaded_by,
+        uploaded_at=passage.uploaded_at,
     )
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from ..config import Settings
 from ..embeddings import Embedder
 from ..sentences import LIGATURES, line_spans
-from ..types import Chunk, Document
+from ..types import Chunk, Document, Upload
 from .chunk import chunk
 from .clean import clean
 from .metadata import ArticleMeta, byline, front_matter, guess_title
@@ -38,18 +38,22 @@ def pipeline_fingerprint(settings: Settings, embedder: Embedder) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
-def document_hash(file_hash: str, sidecar: ArticleMeta | None) -> str:
+def document_hash(file_hash: str, sidecar: ArticleMeta | None, upload: Upload | None = None) -> str:
     """The stored document's version: its file's sha256, and the facts a metadata sidecar gives it, so that
-    editing its row re-indexes the file (and editing other columns does not)."""
-    if sidecar is None:
+    editing its row re-indexes the file (and editing other columns does not); for an upload, also who
+    uploaded it and when, so that uploading it again records the new upload."""
+    if sidecar is None and upload is None:
         return file_hash
-    facts = json.dumps(asdict(sidecar), sort_keys=True, default=str)
+    facts = json.dumps(asdict(sidecar), sort_keys=True, default=str) if sidecar else ""
+    if upload is not None:
+        facts += "|upload:" + upload.model_dump_json()
     return hashlib.sha256(f"{file_hash}|{facts}".encode()).hexdigest()
 
 
 def build_document(raw: RawDocument, embedder: Embedder, settings: Settings,
-                   sidecar: ArticleMeta | None = None) -> tuple[Document, list[Chunk]]:
-    """Clean and chunk one parsed file; its facts as ``rag.ingest.metadata`` ranks their sources."""
+                   sidecar: ArticleMeta | None = None, upload: Upload | None = None) -> tuple[Document, list[Chunk]]:
+    """Clean and chunk one parsed file; its facts as ``rag.ingest.metadata`` ranks their sources, and, for an
+    ``upload``, who uploaded it and when (so no citation of it can pass for the corpus)."""
     order = settings.date_order
     front, body = front_matter(raw.text, order) if raw.kind in ("text", "markdown") else (ArticleMeta(), 0)
     cleaned = clean(raw.text, markdown=raw.kind == "markdown", skip_to=body)
@@ -68,10 +72,11 @@ def build_document(raw: RawDocument, embedder: Embedder, settings: Settings,
         author=meta.author,
         outlet=meta.outlet,
         url=meta.url,
-        content_hash=document_hash(raw.content_hash, sidecar),
+        content_hash=document_hash(raw.content_hash, sidecar, upload),
         kind=raw.kind,
         n_chars=len(raw.text),
         dropped_lines=cleaned.dropped,
+        **({"origin": "upload", "uploaded_by": upload.by, "uploaded_at": upload.at} if upload else {}),
     )
     chunks = chunk(cleaned, doc_id, embedder, settings.chunk_tokens, settings.chunk_overlap_tokens)
     return doc, chunks

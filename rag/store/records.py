@@ -13,11 +13,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from functools import cached_property
-from datetime import date
+from datetime import date, datetime, timezone
 from typing import Any
 
 from ..time import day_number
-from ..types import Chunk, Document, Span
+from ..types import Chunk, Document, Origin, Span, Upload
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,8 @@ class ChunkRecord:
 
     The article facts (``published`` .. ``url``) are None when unknown, and for
     chunks stored before the key existed: old indexes read without a re-ingest.
+    ``origin`` says whether the text came from the corpus or a page upload (then
+    with who and when); chunks stored before it existed read as corpus.
     Spans stay encoded until asked for: listing documents and rebuilding BM25
     read every chunk's record and need none of them.
     """
@@ -48,6 +50,9 @@ class ChunkRecord:
     author: str | None = None
     outlet: str | None = None
     url: str | None = None
+    origin: Origin = "corpus"
+    uploaded_by: str | None = None
+    uploaded_at: datetime | None = None
 
     @classmethod
     def of(cls, doc: Document, chunk: Chunk, fingerprint: str, n_chunks: int) -> ChunkRecord:
@@ -58,6 +63,7 @@ class ChunkRecord:
             start=chunk.start, end=chunk.end, n_tokens=chunk.n_tokens,
             spans_json=json.dumps([[s.chunk_start, s.source_start, s.length] for s in chunk.spans]),
             published=doc.published, updated=doc.updated, author=doc.author, outlet=doc.outlet, url=doc.url,
+            origin=doc.origin, uploaded_by=doc.uploaded_by, uploaded_at=doc.uploaded_at,
         )
 
     @cached_property
@@ -71,9 +77,16 @@ class ChunkRecord:
         return _day(self.published)
 
     def article(self) -> dict[str, Any]:
-        """The article facts as Passage / ArticleInfo fields."""
+        """The article facts, where its text came from included, as Passage / ArticleInfo fields."""
         return {"published": self.published, "updated": self.updated, "author": self.author,
-                "outlet": self.outlet, "url": self.url}
+                "outlet": self.outlet, "url": self.url, "origin": self.origin, "uploaded_by": self.uploaded_by,
+                "uploaded_at": self.uploaded_at}
+
+    def upload(self) -> Upload | None:
+        """Who uploaded the stored document and when; None for the corpus."""
+        if self.origin != "upload":
+            return None
+        return Upload(by=self.uploaded_by or "anonymous", at=self.uploaded_at or datetime.fromtimestamp(0, timezone.utc))
 
     def to_meta(self) -> dict[str, Any]:
         """The flat dict Chroma stores; its keys and encoding are what every existing index holds."""
@@ -89,6 +102,9 @@ class ChunkRecord:
             "author": self.author or "",
             "outlet": self.outlet or "",
             "url": self.url or "",
+            "origin": self.origin,
+            "uploaded_by": self.uploaded_by or "",
+            "uploaded_at": self.uploaded_at.isoformat() if self.uploaded_at else "",
             "content_hash": self.content_hash,
             "fingerprint": self.fingerprint,
             "ordinal": self.ordinal,
@@ -101,7 +117,8 @@ class ChunkRecord:
 
     @classmethod
     def from_meta(cls, meta: dict[str, Any]) -> ChunkRecord:
-        """Read back what ``to_meta`` stored; the article facts may be missing (older chunks) and read as None.
+        """Read back what ``to_meta`` stored; the article facts may be missing (older chunks) and read as None,
+        a missing or unknown ``origin`` as the corpus.
 
         The other keys have been written since the first index, so a missing one is a damaged store (KeyError).
         """
@@ -112,6 +129,9 @@ class ChunkRecord:
             n_tokens=meta["n_tokens"], spans_json=meta["spans"],
             published=date_from_meta(meta, "published"), updated=date_from_meta(meta, "updated"),
             author=meta.get("author") or None, outlet=meta.get("outlet") or None, url=meta.get("url") or None,
+            origin="upload" if meta.get("origin") == "upload" else "corpus",
+            uploaded_by=meta.get("uploaded_by") or None,
+            uploaded_at=datetime.fromisoformat(meta["uploaded_at"]) if meta.get("uploaded_at") else None,
         )
 
 
