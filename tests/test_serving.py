@@ -70,7 +70,8 @@ def page(indexed, embedder):
 
 @pytest.fixture(scope="module")
 def login_page(indexed, embedder):
-    yield from serve(indexed, embedder, login=Logins({"ann": hash_password("s3cret", iterations=1000)}))
+    yield from serve(indexed, embedder, login=Logins({"ann": hash_password("s3cret", iterations=1000),
+                                                      "bob": "bobs-password"}))
 
 
 # --- 1. logins are throttled per client and per user ---------------------------------------------------------
@@ -287,3 +288,13 @@ def test_the_llm_notice_shows_host_and_model_but_no_credentials(indexed, embedde
             assert leaked not in config
     finally:
         next(gen, None)
+
+
+def test_cancelling_a_job_needs_the_login_like_every_other_route(login_page):
+    url, _ = login_page
+    job = {"session_hash": "someone-elses", "fn_index": 4, "event_id": "theirs"}
+    assert httpx.post(f"{url}/gradio_api/cancel", json=job).status_code == 401  # Gradio alone answered 200
+    # another user from another address: the burst test may have locked ann and 127.0.0.1 out
+    with httpx.Client(transport=httpx.HTTPTransport(local_address="127.0.0.3")) as bob:
+        assert bob.post(f"{url}/login", data={"username": "bob", "password": "bobs-password"}).status_code == 200
+        assert bob.post(f"{url}/gradio_api/cancel", json=job).status_code == 200

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Callable
 
 import gradio as gr
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 from fastapi.middleware.cors import CORSMiddleware
 
 from rag import RAG
@@ -26,16 +27,37 @@ def page_app(rag: RAG, upload_dir: Path | None = None, login: Callable[[str, str
     allows no other origin, so Gradio adds none of its own."""
     parent = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     parent.add_middleware(CORSMiddleware, allow_origins=[])
+    if login is not None:
+        _cancel_needs_login(parent)
     return gr.mount_gradio_app(
         parent, page.build_app(rag, upload_dir, cache_limits=cache_limits or CacheLimits()), path="", auth=login, show_error=False, ssr_mode=False,
         footer_links=["api"], max_file_size=int(rag.settings.max_file_mb * 1_000_000),
     )
 
 
+def _cancel_needs_login(parent: FastAPI) -> None:
+    """Gradio 6 serves ``/gradio_api/cancel`` without checking the login that guards every other route:
+    behind a login, a request there must carry a session cookie Gradio issued."""
+
+    @parent.middleware("http")
+    async def cancel_with_session(request: Request, call_next):
+        if request.url.path.endswith("/cancel"):
+            gradio = _gradio(parent)
+            tokens = getattr(gradio, "tokens", {}) if gradio else {}
+            if not any(k.startswith("access-token") and v in tokens for k, v in request.cookies.items()):
+                return JSONResponse({"detail": "Not authenticated: log in first."}, status_code=401)
+        return await call_next(request)
+
+
+def _gradio(app: FastAPI):
+    """The mounted Gradio app (its routes, blocks and login tokens)."""
+    return next((r.app for r in app.routes if hasattr(getattr(r, "app", None), "get_blocks")), None)
+
+
 def answering(app: FastAPI) -> Callable[[dict], bool]:
     """Whether a queued Gradio job (its join payload) answers a question: the work a client's budget
     counts (``rag.server.throttle.JobBudget``). Refreshing the library or clearing a box is not; counting
     those made a page's own chained events run out of budget."""
-    blocks = next(r.app.get_blocks() for r in app.routes if hasattr(getattr(r, "app", None), "get_blocks"))
+    blocks = _gradio(app).get_blocks()
     chat = {i for i, fn in blocks.fns.items() if getattr(fn, "concurrency_id", None) == "chat"}
     return lambda job: job.get("fn_index") in chat or not isinstance(job.get("fn_index"), int)
