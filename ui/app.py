@@ -15,6 +15,7 @@ from .cache import CacheLimits, sweep
 from .handlers import Handlers, readable
 
 EXAMPLE_SLOTS = 4
+SESSION_TTL_S = 6 * 3600  # seconds a conversation's state outlives its last turn
 
 # Citation badges live in the chatbot, passages in the sources panel: one document-level
 # listener (capture phase, so no link handler opens a tab) opens and scrolls to the passage.
@@ -109,8 +110,9 @@ def build_app(rag: RAG, upload_dir: Path | None = None, cache_limits: CacheLimit
     with gr.Blocks(title="News Q&A", analytics_enabled=False, delete_cache=cache_limits.gradio()) as app:
         gr.Markdown("## News Q&A: answers cited to the exact passage")
         gr.Markdown(handlers.notice(), elem_id="mode-notice")
-        history = gr.State([])
-        sections = gr.State([])
+        # a conversation idle for SESSION_TTL_S is forgotten: Gradio keeps up to 10,000 sessions' state in memory
+        history = gr.State([], time_to_live=SESSION_TTL_S)
+        sections = gr.State([], time_to_live=SESSION_TTL_S)
         with gr.Tab("Chat"):
             with gr.Row(equal_height=False):
                 with gr.Column(scale=3):
