@@ -227,11 +227,11 @@ class RAG:
         one_article = (bool(chosen and chosen.sources) and asked_field(typed) is not None  # only then worth a scan
                        and len(resolve_keys(chosen.sources, self._open_store().documents().values())) == 1)
         asked = Asked(typed, query, tuple(history or ()), day, period, any(s.recent for s in scopes))
-        story = timeline_draft(lead_events(passages) if digest else
-                               self._events(query, passages, scopes) if topic else [])
+        leads = lead_events(passages) if digest else []
+        story = timeline_draft(leads if digest else self._events(query, passages, scopes) if topic else [])
         if topic and story is None and not digest:  # no timeline: answered as any question, from the passages
             passages = passages[: top_k or self.settings.top_k]
-        said = digest_notes(len(passages), dated, period or (None, day), day) if digest else []
+        said = digest_notes(len(leads), dated, period or (None, day), day) if digest else []
         if digest and story is None:
             story = Draft(ABSTAIN_TEXT, abstained=True)  # nothing dated in the period: said, not searched for
         mode = "extractive" if story else answerer.mode  # a timeline quotes, whichever mode was asked for

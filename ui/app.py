@@ -11,7 +11,7 @@ import gradio as gr
 from rag import RAG, SUPPORTED_SUFFIXES
 
 from . import render
-from .cache import CacheLimits, sweep
+from .cache import CacheLimits, owned, sweep
 from .handlers import Handlers, readable
 
 EXAMPLE_SLOTS = 4
@@ -101,7 +101,8 @@ def build_app(rag: RAG, upload_dir: Path | None = None, cache_limits: CacheLimit
     its use, so it cannot be downloaded after its article is removed.
     """
     handlers = Handlers(rag, upload_dir, cache_limits)
-    sweep(handlers.cache_dir, cache_limits.max_age_s, cache_limits.max_bytes)  # what an earlier run left
+    if owned():
+        sweep(handlers.cache_dir, cache_limits.max_age_s, cache_limits.max_bytes)  # what an earlier run left
     settings = rag.settings
     try:
         handlers.examples(EXAMPLE_SLOTS)  # warm the cache: the first page load should not wait for it

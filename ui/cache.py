@@ -37,6 +37,13 @@ def cache_dir() -> Path:
     return Path(os.environ.get("GRADIO_TEMP_DIR") or Path(tempfile.gettempdir()) / "gradio").resolve()
 
 
+def owned() -> bool:
+    """Whether the upload folder is one this page was given (``GRADIO_TEMP_DIR``, which ``rag-ui`` sets to
+    a folder of its own): only then is it swept by age and size. Gradio's default ``<temp>/gradio`` is
+    shared by every Gradio app of the machine, so there only this page's own copies are deleted."""
+    return bool(os.environ.get("GRADIO_TEMP_DIR"))
+
+
 def discard(paths: Iterable[str | Path], root: Path) -> list[Path]:
     """Delete the temporary copies among ``paths`` (files inside ``root`` only: a path elsewhere is a user's file
     and is left alone) and the folders Gradio made for them once empty; returns what was deleted."""

@@ -167,6 +167,7 @@ def main(
         from rag.server.passwords import hash_password as make_hash
 
         typer.echo(make_hash(typer.prompt("Password", hide_input=True, confirmation_prompt=True)))
+        typer.secho("Put it after the user name in the --auth-file: `ann:pbkdf2_sha256$...`.", err=True)
         return
     credentials = read_credentials(ctx, auth, auth_file)
     check_exposure(host, credentials, insecure_no_auth)
@@ -189,7 +190,7 @@ def main(
         settings = Settings(data_dir=data_dir, **overrides) if data_dir else Settings(**overrides)
         rag = RAG(settings)
         rag.embedder  # load the model now, not on the first question
-        app = page_app(rag, upload_dir, Logins(credentials) if credentials else None,
+        app = page_app(rag, upload_dir, Logins(credentials).check if credentials else None,
                        cache_limits=CacheLimits(max_bytes=int(cache_mb * 1_000_000)))
         server = make_server(app, guard_policy(settings, host, answering(app)), host, port, ssl_certfile, ssl_keyfile)
     except RagError as exc:

@@ -20,7 +20,7 @@ from rag import (RAG, SUPPORTED_SUFFIXES, Answer, ArticleInfo, EmptyIndexError, 
 from rag.time import as_of_date
 
 from . import render
-from .cache import CacheLimits, cache_dir, discard, sweep
+from .cache import CacheLimits, cache_dir, discard, owned, sweep
 from .uploads import save_uploads, taken_names
 
 log = logging.getLogger(__name__)
@@ -233,7 +233,7 @@ class Handlers:
         """Delete Gradio's copies of this upload, then sweep its cache to the limits; never fails the event."""
         try:
             discard(temporary, self.cache_dir)
-            if self.cache_limits is not None:
+            if self.cache_limits is not None and owned():
                 sweep(self.cache_dir, self.cache_limits.max_age_s, self.cache_limits.max_bytes)
         except OSError as exc:
             log.warning("could not clean Gradio's upload cache %s: %s", self.cache_dir, exc)

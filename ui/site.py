@@ -54,10 +54,14 @@ def _gradio(app: FastAPI):
     return next((r.app for r in app.routes if hasattr(getattr(r, "app", None), "get_blocks")), None)
 
 
+CHEAP = {"refresh", "new_conversation", "<lambda>"}  # the page's own chained events: a list refresh, a reset
+
+
 def answering(app: FastAPI) -> Callable[[dict], bool]:
-    """Whether a queued Gradio job (its join payload) answers a question: the work a client's budget
-    counts (``rag.server.throttle.JobBudget``). Refreshing the library or clearing a box is not; counting
-    those made a page's own chained events run out of budget."""
+    """Whether a queued Gradio job (its join payload) is real work a client's budget counts
+    (``rag.server.throttle.JobBudget``): a question, a timeline, an upload or removal, or a function not
+    known here. The page's own chained events (refreshing the library, clearing a box) are not: counting
+    them made a page's ordinary use run out of budget."""
     blocks = _gradio(app).get_blocks()
-    chat = {i for i, fn in blocks.fns.items() if getattr(fn, "concurrency_id", None) == "chat"}
-    return lambda job: job.get("fn_index") in chat or not isinstance(job.get("fn_index"), int)
+    cheap = {i for i, fn in blocks.fns.items() if getattr(fn, "name", None) in CHEAP}
+    return lambda job: job.get("fn_index") not in cheap

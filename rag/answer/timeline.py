@@ -64,6 +64,8 @@ def digest_notes(shown: int, total: int, period: Period, as_of: date) -> list[st
     span = period_words(period, as_of) if period[0] else f"up to {human_date(min(period[1] or as_of, as_of))}"
     if not total:
         return [f"No article in the index is from {span}."]
+    if not shown:
+        return [f"None of the {total} articles from {span} has a sentence that can be quoted."]
     if shown < total:
         return [f"The {shown} newest of the {total} articles from {span} are listed; name a topic to narrow them."]
     return []

@@ -8,6 +8,8 @@ It refuses before any work is done, and says why in one JSON line ``{"detail": .
 - a login attempt while the client or the user name is locked out (``LoginThrottle``): 429, logged;
 - a queued job over the client's budget (``JobBudget``), e.g. the 9th question of a script sending 300:
   429 with a "busy, try again" message;
+- a login form that is not one plain URL-encoded ``username``: 400 (the throttle must read the name Gradio
+  reads);
 and it adds the headers a page needs against framing and MIME sniffing. Cross-origin reads get no CORS
 header at all (the page and its API are same-origin).
 """
@@ -18,6 +20,7 @@ import asyncio
 import ipaddress
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,16 +56,18 @@ class _Refused(Exception):
 class GuardPolicy:
     """What the guard enforces. ``allowed_hosts``: host names (no port) the page answers to; ``["*"]``
     answers any. ``max_body_bytes``: any request; ``max_upload_bytes``: requests to ``upload_paths``.
-    ``body_timeout_s``: the longest wait for the next piece of a body. ``login_paths`` and ``job_paths``
-    are path suffixes (a page may be mounted under a prefix)."""
+    ``body_timeout_s``: the longest wait for the next piece of a body. ``login_paths`` are path suffixes
+    (a page may be mounted under a prefix); ``job_path`` matches a whole path."""
 
     allowed_hosts: list[str] = field(default_factory=lambda: list(LOOPBACK_HOSTS))
     max_body_bytes: int = 1_000_000
     max_upload_bytes: int = 200_000_000
     body_timeout_s: float = 30.0
+    # every way Gradio 6 starts a job: /queue/join (the page), /call/NAME, /call/v2/NAME, /run/NAME and
+    # /api/NAME (its API), each with or without a trailing slash, under any mount prefix
+    job_path: re.Pattern = re.compile(r".*/(?:queue/join|call/(?:v2/)?[^/]+|run/[^/]+|api/[^/]+)/?")
     upload_paths: tuple[str, ...] = ("/upload",)
     login_paths: tuple[str, ...] = ("/login", "/login/")
-    job_paths: tuple[str, ...] = ("/queue/join", "/call/chat", "/run/chat")
     costly: Callable[[dict], bool] = lambda job: True  # which queued jobs (Gradio's join payload) spend a budget
     logins: LoginThrottle = field(default_factory=LoginThrottle)
     jobs: JobBudget = field(default_factory=JobBudget)
@@ -107,15 +112,15 @@ class Guard:
             receive = _bounded(receive, limit, self.policy.body_timeout_s, refusals)
             if method == "POST" and path.endswith(self.policy.login_paths):
                 return await self._login(scope, receive, send)
-            if method == "POST" and path.endswith(self.policy.job_paths):
+            if method == "POST" and self.policy.job_path.fullmatch(path):
                 body = await _read(receive)
                 receive = _replay(body, receive)
-                if not path.endswith("/queue/join") or self.policy.costly(_json(body)):
+                if not path.rstrip("/").endswith("/queue/join") or self.policy.costly(_json(body)):
                     self._check_budget(scope)
             await self.app(scope, receive, _with_headers(send, refusals))
         except _Refused as refused:
             if not refused.answered:
-                await _refuse(send, refused)
+                await _refuse(send, refused, websocket=scope["type"] == "websocket")
         except Exception:
             if not refusals:
                 raise
@@ -140,9 +145,15 @@ class Guard:
 
     async def _login(self, scope: Scope, receive: Receive, send: Send) -> None:
         body = await _read(receive)
-        user = (parse_qs(body.decode("utf-8", "replace")).get("username") or [""])[0].strip()
+        kind = (_header(scope, b"content-type") or "").split(";")[0].strip().lower()
+        users = parse_qs(body.decode("utf-8", "replace")).get("username", [])
+        if kind != "application/x-www-form-urlencoded" or len(users) != 1:
+            # the throttle keys on the user name read here: a form Gradio would read otherwise (multipart,
+            # or a repeated field, of which it takes the last) must not pass unthrottled
+            raise _Refused(400, "A login is a URL-encoded form with one username and one password.")
+        user = users[0].strip()
         keys = [f"client:{_client(scope)}", f"user:{user}"]
-        wait = self.policy.logins.wait(keys)
+        wait = self.policy.logins.attempt(keys)  # counted before it is checked: parallel tries cannot race past
         if wait:
             log.warning("login refused: %s (user %r) is locked out for %.0f s more", _client(scope), user, wait)
             raise _Refused(429, f"Too many failed logins; try again in {wait:.0f} s.", wait)
@@ -156,8 +167,7 @@ class Guard:
         await self.app(scope, _replay(body, receive), watch)
         if status and status[0] < 300:
             self.policy.logins.succeeded(keys)
-        elif status and status[0] in (400, 401, 403):
-            self.policy.logins.failed(keys)
+        else:
             log.warning("failed login: %s (user %r)", _client(scope), user)
 
 
@@ -262,7 +272,11 @@ def _with_headers(send: Send, refusals: list[_Refused]) -> Send:
     return sending
 
 
-async def _refuse(send: Send, refused: _Refused) -> None:
+async def _refuse(send: Send, refused: _Refused, websocket: bool = False) -> None:
+    if websocket:  # a websocket is refused by closing it (1008: policy violation), not with an HTTP reply
+        refused.answered = True
+        await send({"type": "websocket.close", "code": 1008, "reason": refused.detail[:120]})
+        return
     body = json.dumps({"detail": refused.detail}).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                *SECURITY_HEADERS]

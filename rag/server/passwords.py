@@ -8,6 +8,7 @@ hex), the form ``hash_password`` writes: PBKDF2-HMAC-SHA256 as NIST SP 800-132 d
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
@@ -72,11 +73,14 @@ def read_logins(path: Path) -> dict[str, str]:
 
 
 class Logins:
-    """The check Gradio calls at login: ``Logins(...)(user, password) -> bool``."""
+    """The check Gradio calls at login: pass ``Logins(...).check`` (async, so the hashing runs in a worker
+    thread and never stalls the page for everyone else)."""
 
     def __init__(self, logins: dict[str, str]):
-        self._logins = dict(logins)
-        self._decoy = hash_password("not a password", iterations=ITERATIONS)
+        # plain passwords are hashed now: every check then costs the same, so timing tells no user names
+        self._logins = {user: stored if stored.startswith(PREFIX) else hash_password(stored)
+                        for user, stored in logins.items()}
+        self._decoy = hash_password("not a password")
 
     def __call__(self, user: str, password: str) -> bool:
         stored = self._logins.get(user)
@@ -84,6 +88,9 @@ class Logins:
             verify(password, self._decoy)  # an unknown name costs what a known one does: no user probing
             return False
         return verify(password, stored)
+
+    async def check(self, user: str, password: str) -> bool:
+        return await asyncio.to_thread(self, user, password)
 
     def __len__(self) -> int:
         return len(self._logins)

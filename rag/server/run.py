@@ -14,6 +14,7 @@ from .guard import Guard, GuardPolicy, allowed_hosts
 from .throttle import JobBudget, LoginThrottle
 
 CONNECTIONS = 200  # open connections at once; more get 503 from uvicorn before any work
+UPLOAD_FILES = 10  # files one upload request may carry at RAG_MAX_FILE_MB each
 
 
 def guard_policy(settings: Settings, host: str, costly: Callable[[dict], bool] | None = None) -> GuardPolicy:
@@ -23,7 +24,8 @@ def guard_policy(settings: Settings, host: str, costly: Callable[[dict], bool] |
         costly=costly or (lambda job: True),
         allowed_hosts=allowed_hosts(host, settings.allowed_hosts.split(",")),
         max_body_bytes=settings.max_request_kb * 1024,
-        max_upload_bytes=int(settings.max_file_mb * 1_000_000) + 1_000_000,  # a file and its form fields
+        # one upload request carries all the files picked at once: up to UPLOAD_FILES of them, and form fields
+        max_upload_bytes=int(settings.max_file_mb * 1_000_000) * UPLOAD_FILES + 1_000_000,
         logins=LoginThrottle(settings.login_free_attempts, settings.login_max_lock_s),
         jobs=JobBudget(settings.jobs_per_client, settings.job_refill_s),
     )
@@ -42,6 +44,7 @@ def make_server(app, policy: GuardPolicy, host: str, port: int, ssl_certfile: Pa
         Guard(app, policy), host=host.strip("[]"), port=port, log_level="warning",
         ssl_certfile=str(ssl_certfile) if ssl_certfile else None, ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
         limit_concurrency=CONNECTIONS, timeout_keep_alive=5, ws="none", lifespan="on",
+        proxy_headers=False,  # else a loopback client could name itself any client with X-Forwarded-For
     )
     return uvicorn.Server(config)
 

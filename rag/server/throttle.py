@@ -23,8 +23,9 @@ class LoginThrottle:
     lockout that doubles with every failure (1 s, 2 s, 4 s ... up to ``max_lock_s``), the right password
     included; a success clears the key, and failures are forgotten ``max_lock_s`` after the last one.
 
-    Doubling lockouts are OWASP's advice against online guessing: 30 wrong passwords in a burst lock the
-    account for the full ``max_lock_s``, while a user who mistypes twice is never slowed.
+    Doubling lockouts are OWASP's advice against online guessing: of 30 wrong passwords sent at once only
+    ``free`` are checked (``attempt`` counts each before it is checked, so parallel tries cannot race past),
+    and every later try doubles the wait; a user who mistypes twice is never slowed.
     """
 
     def __init__(self, free: int = 5, max_lock_s: float = 900.0, clock: Callable[[], float] = time.monotonic):
@@ -38,16 +39,29 @@ class LoginThrottle:
         with self._lock:
             return max((self._wait(self._seen.get(k), now) for k in keys), default=0.0)
 
-    def failed(self, keys: Iterable[str]) -> None:
-        now = self.clock()
+    def attempt(self, keys: Iterable[str]) -> float:
+        """Reserve one try for ``keys``: 0 and counted as a failure (``succeeded`` clears it) when allowed,
+        else the seconds to wait, not counted."""
+        keys = list(keys)
         with self._lock:
-            for key in keys:
-                seen = self._seen.get(key)
-                if seen is None or now - seen.last > self.max_lock_s:
-                    seen = self._seen[key] = _Failures()
-                seen.count, seen.last = seen.count + 1, now
-            if len(self._seen) > 10_000:  # a flood of names: forget the expired ones, keep memory bounded
-                self._seen = {k: v for k, v in self._seen.items() if now - v.last <= self.max_lock_s}
+            wait = max((self._wait(self._seen.get(k), self.clock()) for k in keys), default=0.0)
+            if wait:
+                return wait
+            self._fail(keys, self.clock())
+        return 0.0
+
+    def failed(self, keys: Iterable[str]) -> None:
+        with self._lock:
+            self._fail(keys, self.clock())
+
+    def _fail(self, keys: Iterable[str], now: float) -> None:
+        for key in keys:
+            seen = self._seen.get(key)
+            if seen is None or now - seen.last > self.max_lock_s:
+                seen = self._seen[key] = _Failures()
+            seen.count, seen.last = seen.count + 1, now
+        if len(self._seen) > 10_000:  # a flood of names: forget the expired ones, keep memory bounded
+            self._seen = {k: v for k, v in self._seen.items() if now - v.last <= self.max_lock_s}
 
     def succeeded(self, keys: Iterable[str]) -> None:
         with self._lock:
