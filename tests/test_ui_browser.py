@@ -17,6 +17,7 @@ from tests.conftest import ARTICLES, CALL_FILE, ROOT
 from tests.fixtures.files import XSS_QUESTION, XSS_TITLE, write_xss_article
 from tests.fixtures.net import free_port
 from rag.server.run import guard_policy, make_server, start_in_thread
+from rag.server.throttle import JobBudget
 from ui.site import answering, page_app
 
 pytestmark = pytest.mark.browser
@@ -58,7 +59,9 @@ def serve(articles, data_dir, embedder):
     rag.ingest([articles], progress=False)
     port = free_port()
     app = page_app(rag, upload_dir=data_dir / "uploads")
-    server = make_server(app, guard_policy(rag.settings, "127.0.0.1", answering(app)), "127.0.0.1", port)
+    policy = guard_policy(rag.settings, "127.0.0.1", answering(app))
+    policy.jobs = JobBudget(burst=1000)  # one browser asks, uploads and removes in quick succession here;
+    server = make_server(app, policy, "127.0.0.1", port)  # the budget itself is tested in test_serving
     thread = start_in_thread(server)
     yield f"http://127.0.0.1:{port}/"
     server.should_exit = True
