@@ -49,7 +49,19 @@ class Span(BaseModel):
     length: int
 
 
-class Document(BaseModel):
+class Provenance(BaseModel):
+    """Where a text came from, carried from the document to every passage, citation and listing of it."""
+
+    origin: Origin = Field("corpus", description="'upload' for a file uploaded through the page.")
+    uploaded_by: str | None = Field(None, description="Who uploaded it (uploads only).")
+    uploaded_at: datetime | None = Field(None, description="When it was uploaded, UTC (uploads only).")
+
+    def upload_note(self) -> str | None:
+        """'uploaded by alice on 2025-06-13T10:02:03Z' for an upload, None for the corpus."""
+        return upload_note(self.origin, self.uploaded_by, self.uploaded_at)
+
+
+class Document(Provenance):
     """One article as read from disk, before chunking."""
 
     doc_id: str
@@ -65,9 +77,6 @@ class Document(BaseModel):
     kind: Literal["text", "markdown", "html", "pdf"]
     n_chars: int = Field(description="Length of the source text the offsets refer to.")
     dropped_lines: int = Field(0, description="Boilerplate or repeated lines removed by cleaning.")
-    origin: Origin = Field("corpus", description="'upload' for a file uploaded through the page.")
-    uploaded_by: str | None = Field(None, description="Who uploaded it (uploads only).")
-    uploaded_at: datetime | None = Field(None, description="When it was uploaded, UTC (uploads only).")
 
 
 class Chunk(BaseModel):
@@ -83,7 +92,7 @@ class Chunk(BaseModel):
     n_tokens: int
 
 
-class Passage(BaseModel):
+class Passage(Provenance):
     """A retrieved chunk with its scores and the article it belongs to."""
 
     chunk_id: str
@@ -104,9 +113,6 @@ class Passage(BaseModel):
     dense_score: float | None = Field(
         None, description="Cosine similarity to the query (its best over a compound question's parts).")
     bm25_score: float | None = None
-    origin: Origin = Field("corpus", description="'upload' for a file uploaded through the page.")
-    uploaded_by: str | None = Field(None, description="Who uploaded it (uploads only).")
-    uploaded_at: datetime | None = Field(None, description="When it was uploaded, UTC (uploads only).")
 
     @classmethod
     def of_chunk(cls, doc: Document, chunk: Chunk) -> "Passage":
@@ -115,10 +121,6 @@ class Passage(BaseModel):
                    file_name=doc.file_name, published=doc.published, updated=doc.updated, author=doc.author,
                    outlet=doc.outlet, url=doc.url, start=chunk.start, end=chunk.end, spans=chunk.spans, score=0.0,
                    origin=doc.origin, uploaded_by=doc.uploaded_by, uploaded_at=doc.uploaded_at)
-
-    def upload_note(self) -> str | None:
-        """'uploaded by alice on 2025-06-13T10:02:03Z' for an upload, None for the corpus."""
-        return upload_note(self.origin, self.uploaded_by, self.uploaded_at)
 
     def provenance(self) -> list[str]:
         """Who wrote it, where and when, as a reader cites it: ["by Ann Lee", "Valley Gazette", "2025-06-02"]
@@ -143,7 +145,7 @@ class Passage(BaseModel):
         raise ValueError(f"range {start}:{end} does not lie inside one span of the passage's text")
 
 
-class Citation(BaseModel):
+class Citation(Provenance):
     """Where one cited sentence of an answer comes from."""
 
     n: int = Field(description="1-based number of the passage in Answer.passages.")
@@ -164,13 +166,6 @@ class Citation(BaseModel):
     added: bool = Field(False, description="True when the model gave no citation and verification added it.")
     answer_span: tuple[int, int] | None = Field(
         None, description="The short answer's (start, end) inside ``quote``, when this sentence holds it.")
-    origin: Origin = Field("corpus", description="'upload' for a file uploaded through the page.")
-    uploaded_by: str | None = Field(None, description="Who uploaded it (uploads only).")
-    uploaded_at: datetime | None = Field(None, description="When it was uploaded, UTC (uploads only).")
-
-    def upload_note(self) -> str | None:
-        """'uploaded by alice on 2025-06-13T10:02:03Z' for an upload, None for the corpus."""
-        return upload_note(self.origin, self.uploaded_by, self.uploaded_at)
 
 
 class UnsupportedSentence(BaseModel):
@@ -273,7 +268,7 @@ class Timeline(BaseModel):
     notes: list[str] = Field(default_factory=list, description="Why it is empty, when dates are the reason.")
 
 
-class ArticleInfo(BaseModel):
+class ArticleInfo(Provenance):
     """One indexed article, as a library listing shows it."""
 
     doc_id: str
@@ -287,13 +282,6 @@ class ArticleInfo(BaseModel):
     url: str | None = None
     chunks: int
     complete: bool = Field(True, description="False when an interrupted ingest left only some chunks.")
-    origin: Origin = Field("corpus", description="'upload' for a file uploaded through the page.")
-    uploaded_by: str | None = Field(None, description="Who uploaded it (uploads only).")
-    uploaded_at: datetime | None = Field(None, description="When it was uploaded, UTC (uploads only).")
-
-    def upload_note(self) -> str | None:
-        """'uploaded by alice on 2025-06-13T10:02:03Z' for an upload, None for the corpus."""
-        return upload_note(self.origin, self.uploaded_by, self.uploaded_at)
 
 
 class SkippedFile(BaseModel):
