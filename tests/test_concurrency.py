@@ -56,7 +56,9 @@ def test_fifty_simultaneous_chats_during_an_ingest_all_answer_and_see_the_new_ar
 
     watcher = RAG(Settings(data_dir=data_dir), embedder=embedder)
     before = watcher.stats()["chunks"]
-    proc, url = start_ui(data_dir)
+    # fifty users, all from 127.0.0.1 here: one address's default budget of queued questions (8) would refuse
+    # most of them as busy; this test is about answers during an ingest (the budget is tested in test_serving)
+    proc, url = start_ui(data_dir, RAG_JOBS_PER_CLIENT=str(REQUESTS + 10))
     try:
         client = Client(url, verbose=False)
         client.predict(QUESTIONS[0], api_name="/chat")  # warm: the first request loads what it needs
