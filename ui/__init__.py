@@ -2,7 +2,9 @@
 
     from rag import RAG
     from ui import build_app
-    build_app(RAG.from_env()).launch()
+    build_app(RAG.from_env())   # the Blocks, unlaunched: tests drive them
+
+``rag-ui`` serves them behind the guard instead of Gradio's ``launch()``: see ``ui.site``.
 """
 
 from __future__ import annotations
