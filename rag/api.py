@@ -218,7 +218,7 @@ class RAG:
         digest = news_digest(query, scopes)  # "What happened this week?": the period's articles, no topic
         k = max(top_k or self.settings.top_k, TIMELINE_PASSAGES) if topic else top_k
         if digest:
-            passages, dated = self._retriever().leads(period or (None, day), chosen, day, DIGEST_LIMIT)
+            passages, dated = self._retriever().leads(period or (None, day), chosen, day, DIGEST_LIMIT)  # open: up to as_of
         else:
             passages = self._retrieve(query, k, filters, day, scopes)  # checked as typed; context may add length
         timings["retrieve"] = round(time.perf_counter() - mark, 4)

@@ -43,9 +43,7 @@ class HybridRetriever:
         resolved time words; when one asks for a period or the current state, a third ranked list (articles
         in the period, or matches discounted by age) is fused with the dense and BM25 lists (``_timed``).
         """
-        bm25 = self.store.bm25()  # also the one check per question that the side index is current
-        if bm25.count == 0 and self.store.count() == 0:
-            raise EmptyIndexError(self.store.where)
+        bm25 = self._index()
         allowed = allowed_doc_ids(bm25.rows, filters) if filters and not filters.is_empty() else None
         # some article is after as_of: not evidence (undated ones, stored as -1, stay); a filter both stores apply
         max_day = day_number(as_of) if as_of is not None and bm25.latest_day > day_number(as_of) else None
@@ -87,20 +85,25 @@ class HybridRetriever:
         None open, and not after ``as_of``, oldest first; how many articles the period holds). What "What
         happened this week?" reads: it names no topic to search for, so the period's articles are its answer.
         Undated articles are in no period. Raises EmptyIndexError on an empty index."""
-        bm25 = self.store.bm25()
-        if bm25.count == 0 and self.store.count() == 0:
-            raise EmptyIndexError(self.store.where)
+        bm25 = self._index()
         allowed = allowed_doc_ids(bm25.rows, filters) if filters and not filters.is_empty() else None
         lo = day_number(period[0]) if period[0] else 0
         hi = min(day_number(period[1]) if period[1] else day_number(as_of), day_number(as_of))
         first: dict[str, Row] = {}
-        for row in bm25.rows:  # a chunk id is "doc:index:hash", its index zero-padded: the least is the first
+        for row in bm25.rows:
             if lo <= row.published_day <= hi and (allowed is None or row.doc_id in allowed) and (
-                    row.doc_id not in first or row.chunk_id < first[row.doc_id].chunk_id):
+                    row.doc_id not in first or _position(row.chunk_id) < _position(first[row.doc_id].chunk_id)):
                 first[row.doc_id] = row
         newest = sorted(first.values(), key=lambda r: (-r.published_day, r.source))[:limit]
         chosen = sorted(newest, key=lambda r: (r.published_day, r.source))
         return [to_passage(hit, 0.0, None) for hit in _hits([r.chunk_id for r in chosen], bm25, self.store)], len(first)
+
+    def _index(self) -> BM25Index:
+        """The side index, checked current (once per question); EmptyIndexError when nothing is indexed."""
+        bm25 = self.store.bm25()
+        if bm25.count == 0 and self.store.count() == 0:
+            raise EmptyIndexError(self.store.where)
+        return bm25
 
     def _timed(self, fused: dict[str, float], bm25: BM25Index, as_of: date, scopes: Sequence[TimeScope],
                depth: int, dense: dict[str, float], sparse: dict[str, float]) -> dict[str, float]:
