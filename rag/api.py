@@ -7,7 +7,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Iterator, Literal, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Literal, Sequence
 
 from tqdm.auto import tqdm
 
@@ -25,7 +25,7 @@ from .answer.timeline import (DIGEST_LIMIT, digest_notes, events, lead_events, n
 from .config import Settings
 from .embeddings import Embedder
 from .errors import ConfigError, EmptyIndexError, EmptyQuestionError, QuestionTooLongError
-from .ingest.readers import check_readers, discover
+from .ingest.readers import check_readers, discover, require_reader
 from .llm import ChatModel
 from .retrieve import HybridRetriever, to_passage
 from .sources import resolve_keys
@@ -34,7 +34,12 @@ from .sentence_vectors import SentenceVectors
 from .store import ChromaServer, Store
 from .text import words
 from .time import as_of_date, resolve, window, without_time
+from .web.feeds import Feed, FeedRegistry
+from .web.pages import Pages, is_url
 from .types import Answer, ArticleInfo, Chunk, Document, Filters, IngestReport, Passage, Timeline, TimelineEvent, TimeScope, Upload
+
+if TYPE_CHECKING:
+    from .web.sync import SyncFailure, SyncReport
 
 AsOf = date | datetime | str | None  # a date, a datetime, "YYYY-MM-DD", or None for today
 TIMELINE_PASSAGES = 20  # a timeline reads this many passages: a story's steps are spread over many articles
@@ -113,17 +118,65 @@ class RAG:
 
         ``upload``: these files were uploaded through a page, by whom and when; every passage and citation of
         them then says so (``origin="upload"``), so an upload never passes for the corpus."""
+        urls = [str(p) for p in paths if is_url(p)]
+        paths = [p for p in paths if not is_url(p)]
         found = discover(list(paths))
         check_readers(found[0])  # a broken install fails here, once, before the wipe or any write
+        if urls:
+            require_reader("html")
         if rebuild:
             with self._lock:
                 self._store = self._sentences = None
             Store.wipe(self.settings.data_dir, self.settings.collection, ChromaServer.from_settings(self.settings))
             sentence_vectors.wipe(self.settings.data_dir)
+        fetched, failed = self._fetch(urls, progress) if urls else ([], [])
+        found = (found[0] + fetched, found[1] + [(f.url, f.reason) for f in failed])
         store = self._open_store(create=True)
-        return indexer.ingest(list(paths), store, self.embedder, self.settings, prune=prune, progress=progress,
-                              found=found, on_written=self._encode_sentences if self.settings.sentence_vectors else None,
-                               upload=upload)
+        return indexer.ingest([*paths, *fetched], store, self.embedder, self.settings, prune=prune,
+                              progress=progress, found=found, upload=upload,
+                              on_written=self._encode_sentences if self.settings.sentence_vectors else None)
+
+    def _fetch(self, urls: list[str], progress: bool) -> tuple[list[Path], list["SyncFailure"]]:
+        """Article pages into the data folder's stored pages (``rag.web``), through the one fetcher."""
+        from .web.fetch import Fetcher, FetchPolicy
+        from .web.sync import fetch_urls
+
+        with Fetcher(FetchPolicy.from_settings(self.settings)) as fetcher:
+            return fetch_urls(fetcher, Pages(self.settings.data_dir), urls)
+
+    # --- feeds (rag.web) -----------------------------------------------------
+
+    def add_feed(self, url: str, name: str | None = None) -> Feed:
+        """Follow an RSS/Atom feed or news sitemap; ``sync`` fetches its articles. Nothing is fetched here."""
+        return FeedRegistry(self.settings.data_dir).add(url, name)
+
+    def feeds(self) -> list[Feed]:
+        """The followed feeds with how their last sync went."""
+        return FeedRegistry(self.settings.data_dir).all()
+
+    def remove_feed(self, url: str) -> Feed:
+        """Stop following a feed (by URL or name); its articles stay indexed (``remove`` takes them out)."""
+        return FeedRegistry(self.settings.data_dir).remove(url)
+
+    def sync(self, progress: bool = True, feeds: Sequence[str] | None = None) -> "SyncReport":
+        """Fetch every followed feed (or those ``feeds`` names by URL or name) once and index their new and
+        changed articles (``rag.web.sync``). A feed or page that fails is reported in ``SyncReport.failed``
+        and never stops the others."""
+        from .web.fetch import Fetcher, FetchPolicy
+        from .web.sync import sync
+
+        def indexed() -> set[str]:
+            try:
+                return {d.source for d in self._open_store().documents().values() if len(d.chunk_ids) == d.n_chunks}
+            except EmptyIndexError:
+                return set()
+
+        with Fetcher(FetchPolicy.from_settings(self.settings)) as fetcher:
+            report = sync(FeedRegistry(self.settings.data_dir), Pages(self.settings.data_dir), fetcher,
+                          lambda paths: self.ingest(paths, progress=False), indexed,
+                          self.settings.feed_max_items, progress, list(feeds) if feeds else None)
+            report.downloaded = fetcher.stats.downloaded
+        return report
 
     def _encode_sentences(self, written: list[tuple[Document, list[Chunk]]]) -> None:
         """Store the vectors of every sentence the answerer may quote from newly written chunks."""

@@ -1,4 +1,4 @@
-"""``rag``: ingest, remove, ask, batch, stats. Every command honours RAG_DATA_DIR and .env."""
+"""``rag``: ingest, remove, ask, batch, stats, feed, sync. Every command honours RAG_DATA_DIR and .env."""
 
 from __future__ import annotations
 
@@ -46,13 +46,17 @@ def _fail(exc: Exception) -> None:
 
 @app.command()
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="Files or folders (.txt .md .html .htm .pdf).")],
+    paths: Annotated[list[str], typer.Argument(
+        help="Files or folders (.txt .md .html .htm .pdf), or article URLs (http/https).")],
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Delete the index and start over.")] = False,
     prune: Annotated[bool, typer.Option("--prune", help="Remove documents whose files are gone.")] = False,
     data_dir: DataDir = None,
 ) -> None:
-    """Index articles. Unchanged files are skipped; changed files are replaced."""
+    """Index articles. Unchanged files are skipped; changed files are replaced. A URL is fetched (politely:
+    robots.txt, timeouts, size cap; internal addresses refused) and indexed by its canonical URL. Exit 1
+    when a URL could not be fetched (after indexing the rest)."""
     from .errors import RagError
+    from .web.pages import is_url
 
     try:
         report = _rag(data_dir).ingest(paths, rebuild=rebuild, prune=prune, progress=sys.stderr.isatty())
@@ -63,6 +67,119 @@ def ingest(
     for warning in report.warnings:
         typer.echo(f"warning: {_printable(warning)}", err=True)
     typer.echo(report.summary())
+    if any(is_url(item.path) for item in report.skipped):
+        raise typer.Exit(1)
+
+
+feed_app = typer.Typer(no_args_is_help=True, help="Follow RSS/Atom feeds and news sitemaps; `rag sync` reads them.")
+app.add_typer(feed_app, name="feed")
+
+
+@feed_app.command("add")
+def feed_add(
+    url: Annotated[str, typer.Argument(help="The feed's address (RSS 0.9x/1.0/2.0, Atom, or a news sitemap).")],
+    name: Annotated[Optional[str], typer.Option("--name", help="A name to show instead of the URL.")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Follow a feed. Nothing is fetched until `rag sync`."""
+    from .errors import RagError
+
+    try:
+        feed = _rag(data_dir).add_feed(url, name)
+    except RagError as exc:
+        _fail(exc)
+    typer.echo(f"following {_printable(feed.label)} ({_printable(feed.url)}); `rag sync` fetches its articles")
+
+
+@feed_app.command("list")
+def feed_list(data_dir: DataDir = None) -> None:
+    """The followed feeds and how their last sync went."""
+    from .errors import RagError
+
+    try:
+        feeds = _rag(data_dir).feeds()
+    except RagError as exc:
+        _fail(exc)
+    if not feeds:
+        typer.echo("no feeds followed; add one with `rag feed add URL`")
+    for feed in feeds:
+        typer.echo(_printable(feed_line(feed)))
+
+
+def feed_line(feed) -> str:
+    """One feed as `rag feed list` shows it: name, URL, last sync and what it brought."""
+    when = feed.last_sync.strftime("%Y-%m-%d %H:%M UTC") if feed.last_sync else "never synced"
+    counts = (f"; {feed.items} items, last sync: new {feed.new}, updated {feed.updated}, unchanged {feed.unchanged}, "
+              f"failed {feed.failed}") if feed.last_ok else ""
+    error = f"; error: {feed.error}" if feed.error else ""
+    name = f"{feed.name}: " if feed.name else ""
+    return f"{name}{feed.url} ({when}{counts}{error})"
+
+
+@feed_app.command("remove")
+def feed_remove(
+    url: Annotated[str, typer.Argument(help="The feed's URL or name.")],
+    data_dir: DataDir = None,
+) -> None:
+    """Stop following a feed. Its articles stay indexed (`rag remove` takes articles out)."""
+    from .errors import RagError
+
+    try:
+        feed = _rag(data_dir).remove_feed(url)
+    except RagError as exc:
+        _fail(exc)
+    typer.echo(f"stopped following {_printable(feed.label)}")
+
+
+@app.command()
+def sync(
+    every: Annotated[Optional[str], typer.Option(
+        "--every", help="Sync again on this schedule until stopped (Ctrl-C): 15m, 1h, 90s.")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Fetch every followed feed, index new and changed articles, print what happened."""
+    import time
+
+    from .errors import RagError
+
+    interval = _interval(every) if every else None
+    rag = _rag(data_dir)
+    if not rag.feeds():
+        _fail(ValueError("no feeds followed: add one with `rag feed add URL`"))
+    try:
+        while True:
+            try:
+                report = rag.sync(progress=sys.stderr.isatty())
+            except RagError as exc:
+                if interval is None:
+                    _fail(exc)
+                typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)  # a scheduled sync tries again
+            else:
+                for failure in report.failed:
+                    typer.echo(f"failed {_printable(failure.url)}: {_printable(failure.reason)}", err=True)
+                for warning in report.warnings:
+                    typer.echo(f"warning: {_printable(warning)}", err=True)
+                typer.echo(report.summary())
+            if interval is None:
+                return
+            typer.echo(f"next sync in {every} (Ctrl-C stops)", err=True)
+            time.sleep(interval)
+    except KeyboardInterrupt:
+        typer.echo("stopped", err=True)
+
+
+def _interval(text: str) -> float:
+    """'15m' -> 900.0 seconds; a bare number is seconds. At least 60 s: a feed polled faster is rude."""
+    import re
+
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", text.lower())
+    if not m:
+        _fail(ValueError(f"--every {text!r} is not a duration: write e.g. 15m, 1h or 90s"))
+    seconds = float(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
+    if seconds < 60:
+        _fail(ValueError(f"--every {text!r} is under a minute: feeds change slowly, and polling faster is "
+                         "impolite; use 1m or more"))
+    return seconds
 
 
 @app.command()

@@ -71,6 +71,10 @@ class Settings(BaseSettings):
         "about 1.8x the ingest time. Off: sentences are encoded when first quoted, and kept then.",
     )
     max_file_mb: float = Field(20.0, gt=0, description="Larger files are skipped with a reason.")
+    feed_max_items: int = Field(
+        100, ge=1, le=10_000, description="The newest items of a feed read per sync; a feed's older items "
+        "(a 10,000-item archive feed) are left, so one sync costs at most this many page fetches per feed.",
+    )
     date_order: Literal["DMY", "MDY", "YMD"] | None = Field(
         None, description="How the corpus writes all-numeric dates (03/04/2025): DMY, MDY or YMD. Unset: such "
         "dates, ambiguous when day and month could swap, leave the article undated.",

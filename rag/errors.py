@@ -127,6 +127,24 @@ class LLMResponseError(LLMError):
     """The reply was malformed, or the stream broke off before the model finished."""
 
 
+class FeedError(RagError):
+    """A feed (or the feed list) that cannot be read: not RSS, Atom or a news sitemap, or malformed beyond use."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = url
+        self.reason = reason
+        super().__init__(f"{url}: {reason}")
+
+
+class UnknownFeedError(RagError, ValueError):
+    """``rag feed remove`` named a feed that is not followed."""
+
+    def __init__(self, url: str, followed: list[str]) -> None:
+        self.url = url
+        listed = ", ".join(followed) if followed else "none"
+        super().__init__(f"No followed feed is {url!r} (followed: {listed}); `rag feed list` shows them.")
+
+
 class UnknownSourceError(RagError, ValueError):
     """A source filter or ``remove`` key that names no indexed article (a typo, or a file not ingested).
 

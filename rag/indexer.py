@@ -25,6 +25,7 @@ from .ingest.pipeline import build_document, doc_id_for, document_hash, pipeline
 from .ingest.readers import SkipFile, content_hash, discover, parse, read_bytes
 from .sources import resolve_keys
 from .store import Store
+from .web.pages import Pages
 from .types import Chunk, Document, IngestReport, SkippedFile, Upload
 
 def ingest(
@@ -52,6 +53,7 @@ def ingest(
     files, skipped = found if found is not None else discover(paths)
     report.skipped += [SkippedFile(path=p, reason=r) for p, r in skipped]
     roots = [Path(p).expanduser() for p in paths]
+    pages = Pages(settings.data_dir)
     sidecars = Sidecars([p if p.is_dir() else p.parent for p in roots], settings.date_order)
     fingerprint = pipeline_fingerprint(settings, embedder)
     stored = store.documents()
@@ -69,11 +71,13 @@ def ingest(
                 existing = stored.get(doc_id_for(path))
                 sidecar = sidecars.meta(path)
                 uploaded = upload or (existing.record.upload() if existing else None)
-                if existing and existing.is_complete(document_hash(content_hash(data), sidecar, uploaded),
+                fetched = pages.record_of(path)
+                web = fetched.facts() if fetched else None
+                if existing and existing.is_complete(document_hash(content_hash(data), sidecar, uploaded, web),
                                                      fingerprint):
                     report.unchanged += 1
                     continue
-                doc, chunks = build_document(parse(path, data), embedder, settings, sidecar, uploaded)
+                doc, chunks = build_document(parse(path, data), embedder, settings, sidecar, uploaded, web)
             except SkipFile as exc:
                 report.skipped.append(SkippedFile(path=str(path), reason=str(exc)))
                 continue

@@ -124,6 +124,14 @@ def extract(data: bytes) -> Page | None:
     return page
 
 
+def declared_canonical(data: bytes) -> str | None:
+    """The page's ``<link rel="canonical">``, absolute; None when it has none (or is not HTML)."""
+    import trafilatura
+
+    tree = trafilatura.load_html(data)
+    return _canonical(tree) if tree is not None else None
+
+
 def prune_furniture(tree: HtmlElement) -> None:
     """Remove consent dialogs, paywall and sign-up prompts and menus from ``tree``, in place."""
     body = tree.find(".//body")

@@ -38,22 +38,30 @@ def pipeline_fingerprint(settings: Settings, embedder: Embedder) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
-def document_hash(file_hash: str, sidecar: ArticleMeta | None, upload: Upload | None = None) -> str:
+def document_hash(file_hash: str, sidecar: ArticleMeta | None, upload: Upload | None = None,
+                  web: ArticleMeta | None = None) -> str:
     """The stored document's version: its file's sha256, and the facts a metadata sidecar gives it, so that
     editing its row re-indexes the file (and editing other columns does not); for an upload, also who
-    uploaded it and when, so that uploading it again records the new upload."""
-    if sidecar is None and upload is None:
+    uploaded it and when, so that uploading it again records the new upload; for a fetched page, what its
+    feed item says and its canonical URL."""
+    if sidecar is None and upload is None and web is None:
         return file_hash
     facts = json.dumps(asdict(sidecar), sort_keys=True, default=str) if sidecar else ""
+    if web is not None:
+        facts += "|web:" + json.dumps(asdict(web), sort_keys=True, default=str)
     if upload is not None:
         facts += "|upload:" + upload.model_dump_json()
     return hashlib.sha256(f"{file_hash}|{facts}".encode()).hexdigest()
 
 
 def build_document(raw: RawDocument, embedder: Embedder, settings: Settings,
-                   sidecar: ArticleMeta | None = None, upload: Upload | None = None) -> tuple[Document, list[Chunk]]:
+                   sidecar: ArticleMeta | None = None, upload: Upload | None = None,
+                   web: ArticleMeta | None = None) -> tuple[Document, list[Chunk]]:
     """Clean and chunk one parsed file; its facts as ``rag.ingest.metadata`` ranks their sources, and, for an
-    ``upload``, who uploaded it and when (so no citation of it can pass for the corpus)."""
+    ``upload``, who uploaded it and when (so no citation of it can pass for the corpus).
+
+    ``web``: a fetched page's facts (``rag.web.pages``): its feed item's title, date and author fill what the
+    page does not say, and its canonical URL (tracking parameters stripped) is the document's URL."""
     order = settings.date_order
     front, body = front_matter(raw.text, order) if raw.kind in ("text", "markdown") else (ArticleMeta(), 0)
     cleaned = clean(raw.text, markdown=raw.kind == "markdown", skip_to=body)
@@ -61,6 +69,8 @@ def build_document(raw: RawDocument, embedder: Embedder, settings: Settings,
         raise SkipFile("no article text left after removing boilerplate")
     meta = (sidecar or ArticleMeta()).over(_plain_meta(raw.meta)).over(front).over(byline(cleaned, order)).over(
         _plain_meta(raw.file_meta))
+    if web is not None:
+        meta = replace(meta.over(_plain_meta(web)), url=web.url)
     doc_id = doc_id_for(raw.path)
     doc = Document(
         doc_id=doc_id,
@@ -72,7 +82,7 @@ def build_document(raw: RawDocument, embedder: Embedder, settings: Settings,
         author=meta.author,
         outlet=meta.outlet,
         url=meta.url,
-        content_hash=document_hash(raw.content_hash, sidecar, upload),
+        content_hash=document_hash(raw.content_hash, sidecar, upload, web),
         kind=raw.kind,
         n_chars=len(raw.text),
         dropped_lines=cleaned.dropped,

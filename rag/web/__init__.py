@@ -1,0 +1,1 @@
+"""Articles from the web: the one fetcher, feeds, stored pages and sync."""

@@ -1,0 +1,195 @@
+"""Feeds -> new and changed articles -> the indexer.
+
+One pass reads every followed feed with a conditional GET, then each of its
+newest items' pages (again conditionally when fetched before), stores new and
+changed pages and indexes them, one feed at a time. A 304 downloads nothing.
+
+Crash safety comes from ordering, as in the indexer: a page is stored before
+it is indexed, and a feed's ETag is saved only after its articles are indexed.
+So a sync killed at any point is completed by the next one: it first indexes
+stored pages the index lacks, then reads the feed again (its old ETag no
+longer matches what was seen), and every page it already stored answers 304.
+Identity is the canonical URL, so nothing is stored or indexed twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, Field
+from tqdm.auto import tqdm
+
+from ..errors import FeedError, FetchError
+from ..types import IngestReport
+from .feeds import Feed, FeedRegistry, parse_feed
+from .pages import ItemFacts, PageRecord, Pages, article_url, canonical_url, now
+
+if TYPE_CHECKING:
+    from .fetch import Fetcher
+
+Ingest = Callable[[list[Path]], IngestReport]
+
+
+class SyncFailure(BaseModel):
+    url: str
+    reason: str
+    feed: str | None = None
+
+
+class SyncReport(BaseModel):
+    """What one sync did, for the summary line, the Library tab and callers."""
+
+    feeds_checked: int = 0
+    feeds_unchanged: int = Field(0, description="Feeds the server said had not changed (304).")
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    failed: list[SyncFailure] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+    downloaded: int = Field(0, description="Article pages downloaded (HTTP 200).")
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        return (f"feeds checked {self.feeds_checked} ({self.feeds_unchanged} unchanged); articles new {self.new}, "
+                f"updated {self.updated}, unchanged {self.unchanged}, failed {len(self.failed)}; "
+                f"{self.downloaded} page(s) downloaded; {self.seconds:.1f}s")
+
+    def add(self, ingested: IngestReport) -> None:
+        self.new += ingested.added
+        self.updated += ingested.updated
+        self.unchanged += ingested.unchanged
+        self.warnings += ingested.warnings
+
+
+def fetch_article(fetcher: Fetcher, pages: Pages, link: str, facts: ItemFacts | None = None,
+                  feed: str | None = None) -> tuple[Path | None, bool]:
+    """Fetch one article page into ``pages``: (its stored file, whether it is new or changed).
+
+    The file is None when the page was refused before as no article and has not changed since.
+    Raises FetchError (and its subclasses) for a page that cannot be fetched.
+    """
+    from ..ingest.html import declared_canonical
+
+    asked = canonical_url(link)
+    known = pages.known(asked)
+    got = fetcher.get(asked, "page", etag=known.etag if known else None,
+                      last_modified=known.last_modified if known else None)
+    if got.not_modified and known is not None:
+        path = pages.path_for(known.url)
+        return (None, False) if known.not_article or not path.exists() else (path, False)
+    url = article_url(got.final_url, declared_canonical(got.content))
+    previous = known if known is not None and known.url == url else pages.known(url)
+    digest = hashlib.sha256(got.content).hexdigest()
+    record = PageRecord(
+        url=url, links=sorted({*(previous.links if previous else []), asked, canonical_url(got.final_url)}),
+        final_url=got.final_url, etag=got.etag, last_modified=got.last_modified, fetched_at=now(),
+        content_hash=digest, feed=feed or (previous.feed if previous else None),
+        item=facts or (previous.item if previous else ItemFacts()),
+    )
+    path = pages.path_for(url)
+    changed = (previous is None or previous.content_hash != digest or previous.item != record.item
+               or previous.not_article is not None or not path.exists())
+    pages.save(record, got.content if changed else None)
+    return path, changed
+
+
+def fetch_urls(fetcher: Fetcher, pages: Pages, urls: list[str]) -> tuple[list[Path], list[SyncFailure]]:
+    """``rag ingest URL...``: each article stored (unchanged ones too, so the indexer counts them)."""
+    paths, failed = [], []
+    for url in urls:
+        try:
+            path, _ = fetch_article(fetcher, pages, url)
+        except FetchError as exc:
+            failed.append(SyncFailure(url=url, reason=exc.reason))
+            continue
+        if path is None:
+            known = pages.known(url)
+            failed.append(SyncFailure(url=url, reason=(known.not_article if known else None) or "not an article"))
+        else:
+            paths.append(path)
+    return paths, failed
+
+
+def index_pages(ingest: Ingest, pages: Pages, paths: list[Path], report: SyncReport, feed: str | None) -> None:
+    """Index stored pages; a page the indexer refuses (no article text) is dropped and recorded as failed."""
+    ingested = ingest(paths)
+    report.add(ingested)
+    for skipped in ingested.skipped:
+        path = Path(skipped.path)
+        record = pages.record_of(path)
+        if record is not None:
+            pages.drop_page(record, skipped.reason)
+        report.failed.append(SyncFailure(url=record.url if record else skipped.path, reason=skipped.reason,
+                                         feed=feed))
+
+
+def sync(registry: FeedRegistry, pages: Pages, fetcher: Fetcher, ingest: Ingest,
+         indexed: Callable[[], set[str]], max_items: int, progress: bool = False,
+         only: list[str] | None = None) -> SyncReport:
+    """Bring the index in line with every followed feed (or those ``only`` names), once. ``indexed``: the
+    sources of completely indexed documents, so pages stored by a sync that was killed are indexed first."""
+    started = time.perf_counter()
+    report = SyncReport()
+    complete = indexed()
+    missing = [p for p in pages.files() if str(p.resolve()) not in complete]
+    if missing:
+        index_pages(ingest, pages, missing, report, None)
+    wanted = {canonical_url(u) for u in only} if only else None
+    for feed in registry.all():
+        if wanted is not None and canonical_url(feed.url) not in wanted and feed.name not in (only or []):
+            continue
+        report.feeds_checked += 1
+        _sync_feed(feed, registry, pages, fetcher, ingest, max_items, progress, report)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _sync_feed(feed: Feed, registry: FeedRegistry, pages: Pages, fetcher: Fetcher, ingest: Ingest,
+               max_items: int, progress: bool, report: SyncReport) -> None:
+    checked = now()
+    before = len(report.failed)
+    try:
+        got = fetcher.get(feed.url, "feed", etag=feed.etag, last_modified=feed.last_modified)
+        if got.not_modified:
+            report.feeds_unchanged += 1
+            registry.update(feed.model_copy(update={"last_sync": checked, "last_ok": checked, "error": None,
+                                                    "new": 0, "updated": 0, "unchanged": feed.items, "failed": 0}))
+            return
+        parsed = parse_feed(got.content, got.final_url, max_items)
+    except (FetchError, FeedError) as exc:
+        report.failed.append(SyncFailure(url=feed.url, reason=exc.reason, feed=feed.url))
+        registry.update(feed.model_copy(update={"last_sync": checked, "error": exc.reason}))
+        return
+    if parsed.warning:
+        report.warnings.append(f"{feed.label}: {parsed.warning}")
+    if parsed.total > len(parsed.items):
+        report.warnings.append(f"{feed.label}: the newest {len(parsed.items)} of {parsed.total} items were read "
+                               "(RAG_FEED_MAX_ITEMS)")
+    counts = (report.new, report.updated, report.unchanged)
+    changed: list[Path] = []
+    for item in tqdm(parsed.items, desc=f"Syncing {feed.label}"[:60], unit="article", disable=not progress):
+        try:
+            path, is_new = fetch_article(fetcher, pages, item.link, item.facts, feed.url)
+        except FetchError as exc:
+            report.failed.append(SyncFailure(url=item.link, reason=exc.reason, feed=feed.url))
+            continue
+        if path is not None and is_new:
+            changed.append(path)
+        else:
+            report.unchanged += 1
+    if changed:
+        index_pages(ingest, pages, changed, report, feed.url)
+    failures = report.failed[before:]
+    # the feed's validators are kept only when every item made it: otherwise the next sync reads the feed
+    # again and retries the failed items (the others answer 304)
+    done = {"etag": got.etag, "last_modified": got.last_modified} if not failures else {}
+    registry.update(feed.model_copy(update={
+        "last_sync": checked, "last_ok": checked, "items": parsed.total,
+        "new": report.new - counts[0], "updated": report.updated - counts[1],
+        "unchanged": report.unchanged - counts[2], "failed": len(failures),
+        "error": f"{len(failures)} article(s) failed, e.g. {failures[0].url}: {failures[0].reason}" if failures else None,
+        **done}))
