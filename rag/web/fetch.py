@@ -153,6 +153,8 @@ class Fetcher:
         self._robots: dict[str, _Robots] = {}
         self._robots_locks: dict[str, threading.Lock] = {}
         backend = GuardedBackend(policy.allow_private, policy.allow_networks, resolver)
+        # redirects by hand so each hop passes every rule; no proxies or .netrc from the environment: a proxy
+        # would connect on our behalf past the address rule (see guarded_transport)
         self._client = httpx.Client(
             transport=guarded_transport(backend), follow_redirects=False, trust_env=False,
             headers={"User-Agent": policy.user_agent, "Accept-Encoding": "gzip, deflate"},
