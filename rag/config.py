@@ -124,6 +124,32 @@ class Settings(BaseSettings):
         8, ge=1, description="Questions one client may queue at once; one more every RAG_JOB_REFILL_S.")
     job_refill_s: float = Field(2.0, gt=0, description="Seconds for a client's question budget to gain one.")
 
+    # --- Fetching from the web (feeds, `rag ingest URL`) ---------------------------
+    fetch_allow_private: bool = Field(
+        False, description="Fetch URLs on loopback, private, link-local and other internal addresses too. Off: "
+        "such URLs (and redirects to them) are refused, so a feed cannot make this host read its own network.")
+    fetch_user_agent: str = Field(
+        "newsrag/0.1 (news Q&A indexer)", min_length=1,
+        description="User-Agent sent with every request; robots.txt rules are matched against its first word.")
+    fetch_timeout_s: float = Field(
+        15.0, gt=0, le=600, description="Seconds to wait for a connection, and for each read of an answer.")
+    fetch_total_s: float = Field(
+        60.0, gt=0, le=3600, description="Seconds one fetch may take in all (redirects and body included, waits "
+        "between retries not): a server that trickles bytes forever is cut off here.")
+    fetch_max_mb: float = Field(
+        10.0, gt=0, le=1000, description="Largest body accepted, in MB, after decompression: bigger pages are "
+        "refused (a compressed bomb stops at this size).")
+    fetch_retries: int = Field(
+        2, ge=0, le=10, description="Retries, with backoff, on connection errors, timeouts, 429 and 5xx.")
+    fetch_backoff_s: float = Field(
+        0.5, ge=0, le=60, description="First wait before a retry, in seconds, doubling each time; a server's "
+        "Retry-After is honoured instead (up to 30 s).")
+    fetch_host_interval_s: float = Field(
+        1.0, ge=0, le=600, description="Politeness: at least this many seconds between two requests to one host.")
+    fetch_robots: bool = Field(
+        True, description="Honour robots.txt (RFC 9309) for pages and feeds. Turn off only for sites that "
+        "allow you to.")
+
     # --- LLM answers (any OpenAI-compatible server) ---------------------------
     llm: Literal["auto", "extractive", "openai"] = Field(
         "auto", description="auto = openai when OPENAI_API_KEY is set, else extractive (offline).",

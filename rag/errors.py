@@ -161,3 +161,37 @@ class UnknownSourceError(RagError, ValueError):
             f"No indexed article matches {named}: use the file name, path or doc id of an indexed "
             "article, or index the file first with `rag ingest PATH`."
         )
+
+
+def _one_line(text: str) -> str:
+    """Collapse whitespace (a server's reason phrase or a URL may hold a newline): logs keep one line per error."""
+    return " ".join(str(text).split())
+
+
+class FetchError(RagError):
+    """A URL could not be fetched; ``reason`` says what happened, the message also the fix.
+
+    ``status`` is the HTTP status when the server answered with an error (404, 410, 503 ...), else None,
+    so a caller can tell "gone" from "try again later" without parsing the message.
+    """
+
+    fix = "check the URL in a browser, or try again later"
+
+    def __init__(self, url: str, reason: str, *, fix: str | None = None, status: int | None = None) -> None:
+        self.url = url
+        self.reason = _one_line(reason)
+        self.status = status
+        super().__init__(f"{_one_line(url)}: {self.reason}; {_one_line(fix or self.fix)}")
+
+
+class BlockedAddressError(FetchError):
+    """The URL (or a redirect) leads to a loopback, private or other internal address (SSRF rule)."""
+
+    fix = "fetching internal addresses is refused (set RAG_FETCH_ALLOW_PRIVATE=true to allow it)"
+
+
+class RobotsDisallowedError(FetchError):
+    """The site's robots.txt asks crawlers like this one to stay out of the URL (or could not be read)."""
+
+    fix = ("the site asks crawlers to stay away: drop this URL or feed, or, with the site's permission, "
+           "set RAG_FETCH_ROBOTS=false")

@@ -79,6 +79,15 @@ def fake_llm():
 
 
 @pytest.fixture
+def site():
+    """A real web site on loopback whose routes a test registers (``tests/fixtures/web_server.py``)."""
+    from tests.fixtures.web_server import WebSite
+
+    with WebSite() as server:
+        yield server
+
+
+@pytest.fixture
 def llm_rag(corpus_rag, embedder, fake_llm):
     """LLM mode over the indexed sample corpus, pointed at ``fake_llm``; retries off unless asked."""
     def make(**overrides) -> RAG:

@@ -1,1 +1,1 @@
-"""Articles from the web: the one fetcher, feeds, stored pages and sync."""
+"""Reading from the web: the one fetcher (``fetch``), feeds and syncing them into the index."""
