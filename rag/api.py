@@ -130,7 +130,8 @@ class RAG:
             Store.wipe(self.settings.data_dir, self.settings.collection, ChromaServer.from_settings(self.settings))
             sentence_vectors.wipe(self.settings.data_dir)
         fetched, failed = self._fetch(urls, progress) if urls else ([], [])
-        found = (found[0] + fetched, found[1] + [(f.url, f.reason) for f in failed])
+        files = list(dict.fromkeys(p.resolve() for p in [*found[0], *fetched]))  # two links, one article: once
+        found = (files, found[1] + [(f.url, f.reason) for f in failed])
         store = self._open_store(create=True)
         return indexer.ingest([*paths, *fetched], store, self.embedder, self.settings, prune=prune,
                               progress=progress, found=found, upload=upload,
@@ -175,7 +176,6 @@ class RAG:
             report = sync(FeedRegistry(self.settings.data_dir), Pages(self.settings.data_dir), fetcher,
                           lambda paths: self.ingest(paths, progress=False), indexed,
                           self.settings.feed_max_items, progress, list(feeds) if feeds else None)
-            report.downloaded = fetcher.stats.downloaded
         return report
 
     def _encode_sentences(self, written: list[tuple[Document, list[Chunk]]]) -> None:

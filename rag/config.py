@@ -128,6 +128,24 @@ class Settings(BaseSettings):
     fetch_allow_private: bool = Field(
         False, description="Fetch URLs on loopback, private, link-local and other internal addresses too. Off: "
         "such URLs (and redirects to them) are refused, so a feed cannot make this host read its own network.")
+    fetch_allow_networks: str = Field(
+        "", description="Internal addresses or networks fetched all the same, comma-separated "
+        "(\"10.1.2.0/24, 192.168.1.5\"): one intranet news site, without opening every internal address.")
+
+    @field_validator("fetch_allow_networks")
+    @classmethod
+    def _networks_parse(cls, value: str) -> str:
+        """Each entry an address or network, or the setting fails now, naming the entry."""
+        import ipaddress
+
+        for entry in (n.strip() for n in value.split(",")):
+            try:
+                if entry:
+                    ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or network (write 10.1.2.0/24 or 192.168.1.5)")
+        return value
+
     fetch_user_agent: str = Field(
         "newsrag/0.1 (news Q&A indexer)", min_length=1,
         description="User-Agent sent with every request; robots.txt rules are matched against its first word.")

@@ -181,7 +181,8 @@ class FetchError(RagError):
         self.url = url
         self.reason = _one_line(reason)
         self.status = status
-        super().__init__(f"{_one_line(url)}: {self.reason}; {_one_line(fix or self.fix)}")
+        self.detail = f"{self.reason}; {_one_line(fix or self.fix)}"  # the message without the URL
+        super().__init__(f"{_one_line(url)}: {self.detail}")
 
 
 class BlockedAddressError(FetchError):

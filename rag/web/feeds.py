@@ -59,7 +59,7 @@ class Feed(BaseModel):
         return self.name or self.url
 
 
-def parse_feed(data: bytes, url: str, max_items: int) -> ParsedFeed:
+def parse_feed(data: bytes, url: str, max_items: int, media_type: str = "application/xml") -> ParsedFeed:
     """The feed's items with a web link, newest first, at most ``max_items`` (a feed of 10,000 items costs
     one parse, not 10,000 fetches). Raises FeedError when ``data`` is no feed at all."""
     head = data[:2048].lstrip().lower()
@@ -67,7 +67,8 @@ def parse_feed(data: bytes, url: str, max_items: int) -> ParsedFeed:
         return _sitemap(data, url, max_items)
     import feedparser
 
-    parsed = feedparser.parse(io.BytesIO(data), response_headers={"content-location": url})
+    headers = {"content-location": url, "content-type": media_type or "application/xml"}
+    parsed = feedparser.parse(io.BytesIO(data), response_headers=headers)
     title = short_text(parsed.feed.get("title")) if parsed.get("feed") else None
     items = []
     for entry in parsed.entries:
@@ -78,6 +79,8 @@ def parse_feed(data: bytes, url: str, max_items: int) -> ParsedFeed:
             title=short_text(entry.get("title")), published=_entry_date(entry), author=short_text(entry.get("author")),
             outlet=title)))
     problem = parsed.get("bozo_exception")
+    if isinstance(problem, (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)):
+        problem = None  # a feed served as text/plain or with a wrong charset label: read as it is, no harm
     if not items:
         if problem is not None or not parsed.get("version"):
             raise FeedError(url, f"not a readable feed ({_first_line(problem) if problem else 'no RSS or Atom found'})")

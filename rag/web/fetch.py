@@ -69,6 +69,7 @@ class FetchPolicy:
             retries=settings.fetch_retries, backoff_s=settings.fetch_backoff_s,
             host_interval_s=settings.fetch_host_interval_s, allow_private=settings.fetch_allow_private,
             robots=settings.fetch_robots,
+            allow_networks=tuple(n.strip() for n in settings.fetch_allow_networks.split(",") if n.strip()),
         )
 
 

@@ -18,7 +18,7 @@ import hashlib
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from pydantic import BaseModel, Field
 from tqdm.auto import tqdm
@@ -65,13 +65,19 @@ class SyncReport(BaseModel):
         self.warnings += ingested.warnings
 
 
-def fetch_article(fetcher: Fetcher, pages: Pages, link: str, facts: ItemFacts | None = None,
-                  feed: str | None = None) -> tuple[Path | None, bool]:
-    """Fetch one article page into ``pages``: (its stored file, whether it is new or changed).
+class Stored(NamedTuple):
+    """One article page after fetching: its file (None when it was refused before as no article and has not
+    changed since), whether it is new or changed, and whether it was downloaded (HTTP 200, not 304)."""
 
-    The file is None when the page was refused before as no article and has not changed since.
-    Raises FetchError (and its subclasses) for a page that cannot be fetched.
-    """
+    path: Path | None
+    changed: bool
+    downloaded: bool
+
+
+def fetch_article(fetcher: Fetcher, pages: Pages, link: str, facts: ItemFacts | None = None,
+                  feed: str | None = None) -> Stored:
+    """Fetch one article page into ``pages`` (a conditional GET when it was fetched before).
+    Raises FetchError (and its subclasses) for a page that cannot be fetched."""
     from ..ingest.html import declared_canonical
 
     asked = canonical_url(link)
@@ -80,7 +86,7 @@ def fetch_article(fetcher: Fetcher, pages: Pages, link: str, facts: ItemFacts | 
                       last_modified=known.last_modified if known else None)
     if got.not_modified and known is not None:
         path = pages.path_for(known.url)
-        return (None, False) if known.not_article or not path.exists() else (path, False)
+        return Stored(None if known.not_article or not path.exists() else path, False, False)
     url = article_url(got.final_url, declared_canonical(got.content))
     previous = known if known is not None and known.url == url else pages.known(url)
     digest = hashlib.sha256(got.content).hexdigest()
@@ -94,7 +100,7 @@ def fetch_article(fetcher: Fetcher, pages: Pages, link: str, facts: ItemFacts | 
     changed = (previous is None or previous.content_hash != digest or previous.item != record.item
                or previous.not_article is not None or not path.exists())
     pages.save(record, got.content if changed else None)
-    return path, changed
+    return Stored(path, changed, True)
 
 
 def fetch_urls(fetcher: Fetcher, pages: Pages, urls: list[str]) -> tuple[list[Path], list[SyncFailure]]:
@@ -102,9 +108,9 @@ def fetch_urls(fetcher: Fetcher, pages: Pages, urls: list[str]) -> tuple[list[Pa
     paths, failed = [], []
     for url in urls:
         try:
-            path, _ = fetch_article(fetcher, pages, url)
+            path = fetch_article(fetcher, pages, url).path
         except FetchError as exc:
-            failed.append(SyncFailure(url=url, reason=exc.reason))
+            failed.append(SyncFailure(url=url, reason=exc.detail))
             continue
         if path is None:
             known = pages.known(url)
@@ -159,10 +165,11 @@ def _sync_feed(feed: Feed, registry: FeedRegistry, pages: Pages, fetcher: Fetche
             registry.update(feed.model_copy(update={"last_sync": checked, "last_ok": checked, "error": None,
                                                     "new": 0, "updated": 0, "unchanged": feed.items, "failed": 0}))
             return
-        parsed = parse_feed(got.content, got.final_url, max_items)
-    except (FetchError, FeedError) as exc:
-        report.failed.append(SyncFailure(url=feed.url, reason=exc.reason, feed=feed.url))
-        registry.update(feed.model_copy(update={"last_sync": checked, "error": exc.reason}))
+        parsed = parse_feed(got.content, got.final_url, max_items, got.media_type)
+    except FetchError as exc:
+        return _feed_failed(feed, registry, report, checked, exc.detail)
+    except FeedError as exc:
+        return _feed_failed(feed, registry, report, checked, exc.reason)
         return
     if parsed.warning:
         report.warnings.append(f"{feed.label}: {parsed.warning}")
@@ -173,12 +180,13 @@ def _sync_feed(feed: Feed, registry: FeedRegistry, pages: Pages, fetcher: Fetche
     changed: list[Path] = []
     for item in tqdm(parsed.items, desc=f"Syncing {feed.label}"[:60], unit="article", disable=not progress):
         try:
-            path, is_new = fetch_article(fetcher, pages, item.link, item.facts, feed.url)
+            stored = fetch_article(fetcher, pages, item.link, item.facts, feed.url)
         except FetchError as exc:
-            report.failed.append(SyncFailure(url=item.link, reason=exc.reason, feed=feed.url))
+            report.failed.append(SyncFailure(url=item.link, reason=exc.detail, feed=feed.url))
             continue
-        if path is not None and is_new:
-            changed.append(path)
+        report.downloaded += stored.downloaded
+        if stored.path is not None and stored.changed:
+            changed.append(stored.path)
         else:
             report.unchanged += 1
     if changed:
@@ -193,3 +201,8 @@ def _sync_feed(feed: Feed, registry: FeedRegistry, pages: Pages, fetcher: Fetche
         "unchanged": report.unchanged - counts[2], "failed": len(failures),
         "error": f"{len(failures)} article(s) failed, e.g. {failures[0].url}: {failures[0].reason}" if failures else None,
         **done}))
+
+
+def _feed_failed(feed: Feed, registry: FeedRegistry, report: SyncReport, checked, reason: str) -> None:
+    report.failed.append(SyncFailure(url=feed.url, reason=reason, feed=feed.url))
+    registry.update(feed.model_copy(update={"last_sync": checked, "error": reason}))

@@ -1,0 +1,180 @@
+"""Feeds and article URLs against a real loopback site: what a sync indexes, what it downloads again, what
+it refuses."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from typer.testing import CliRunner
+
+from rag.cli import app
+
+from .fixtures.news_site import BRIDGE, FERRY, MARKET, rss
+
+WEB = dict(fetch_allow_networks="127.0.0.1", fetch_host_interval_s=0, fetch_backoff_s=0, fetch_retries=1)
+
+
+def serve(site, *stories, feed="/feed.xml", dates=("Mon, 02 Jun 2025 08:00:00 GMT",) * 3):
+    for story in stories:
+        site.add(story.path, story.html(site), etag=True, last_modified=True)
+    items = [(s.path + "?utm_source=rss&utm_medium=feed", s.title, d, None) for s, d in zip(stories, dates)]
+    site.add(feed, rss(site, items), "application/rss+xml", etag=True)
+    return site.url(feed)
+
+
+def test_feed_add_and_sync_index_articles_with_dates_authors_and_canonical_urls(site, make_rag):
+    rag = make_rag(**WEB)
+    rag.add_feed(serve(site, FERRY, BRIDGE, MARKET), name="Gazette")
+    report = rag.sync(progress=False)
+    assert (report.feeds_checked, report.new, report.failed) == (1, 3, []), report
+    articles = {a.url: a for a in rag.documents()}
+    assert set(articles) == {site.url(s.path) for s in (FERRY, BRIDGE, MARKET)}  # tracking parameters gone
+    ferry = articles[site.url(FERRY.path)]
+    assert (ferry.published, ferry.author, ferry.outlet) == (date(2025, 6, 2), "Ana Ruiz", "Harbour Gazette")
+    assert articles[site.url(BRIDGE.path)].published == date(2025, 6, 3)
+    answer = rag.ask("How much will a Lakeport ferry crossing cost from July?", as_of="2025-06-10")
+    assert not answer.abstained and "4.50 euros" in answer.text
+    assert answer.citations[0].url == site.url(FERRY.path)
+    [feed] = rag.feeds()
+    assert (feed.name, feed.new, feed.items, feed.error) == ("Gazette", 3, 3, None) and feed.last_sync
+
+
+def test_a_second_sync_downloads_no_article_again(site, make_rag):
+    rag = make_rag(**WEB)
+    rag.add_feed(serve(site, FERRY, BRIDGE, MARKET))
+    rag.sync(progress=False)
+    assert all(site.count(s.path, status=200) == 1 for s in (FERRY, BRIDGE, MARKET))
+    again = rag.sync(progress=False)
+    assert (again.feeds_unchanged, again.new, again.updated, again.downloaded) == (1, 0, 0, 0)
+    assert site.count("/feed.xml", status=304) == 1
+    assert all(site.count(s.path, status=200) == 1 for s in (FERRY, BRIDGE, MARKET))  # not one article again
+
+
+def test_a_changed_feed_brings_new_and_changed_articles_and_asks_only_for_the_rest(site, make_rag):
+    rag = make_rag(**WEB)
+    rag.add_feed(serve(site, FERRY, BRIDGE))
+    rag.sync(progress=False)
+    changed = FERRY.__class__(**{**FERRY.__dict__, "paragraphs": FERRY.paragraphs + [
+        "On Thursday the operator said children under twelve will travel free all summer."]})
+    serve(site, changed, BRIDGE, MARKET)
+    report = rag.sync(progress=False)
+    assert (report.new, report.updated, report.unchanged, report.failed) == (1, 1, 1, []), report
+    assert site.count(BRIDGE.path, status=304) == 1 and site.count(BRIDGE.path, status=200) == 1
+    assert len(rag.documents()) == 3
+    [top] = rag.retrieve("ferry free travel for children this summer", top_k=1, as_of="2025-06-10")
+    assert top.url == site.url(FERRY.path) and "children under twelve will travel free" in top.text
+
+
+def test_two_links_to_one_article_are_one_document(site, make_rag):
+    rag = make_rag(**WEB)
+    site.add(FERRY.path, FERRY.html(site), etag=True)
+    site.redirect("/s/abc", FERRY.path)
+    site.add("/amp/ferry-fares", FERRY.html(site))  # another address whose page names the same canonical URL
+    report = rag.ingest([site.url("/s/abc?utm_campaign=x"), site.url("/amp/ferry-fares"),
+                         site.url(FERRY.path + "?fbclid=1")], progress=False)
+    assert (report.added, report.skipped) == (1, []), report
+    assert [a.url for a in rag.documents()] == [site.url(FERRY.path)]
+
+
+def test_every_failure_is_reported_and_costs_no_other_article(site, make_rag):
+    rag = make_rag(**WEB, fetch_total_s=2, fetch_max_mb=1)
+    site.add(FERRY.path, FERRY.html(site))
+    site.status("/gone", 404)
+    site.status("/broken", 500)
+    site.redirect("/loop-a", "/loop-b")
+    site.redirect("/loop-b", "/loop-a")
+    site.slow("/slow")
+    site.huge("/huge")
+    site.bomb("/bomb", decoded_mb=200)
+    site.add("/photo", b"\x89PNG\r\n\x1a\n" + b"0" * 100, "image/png")
+    site.add("/empty", "<html><body><nav>Home</nav></body></html>", etag=True)
+    bad = ["/gone", "/broken", "/loop-a", "/slow", "/huge", "/bomb", "/photo", "/empty",
+           "http://169.254.169.254/latest/meta-data/", f"http://127.0.0.2:{site.port}/x"]
+    items = [(p, p, None, None) for p in [FERRY.path, *bad]]
+    site.add("/feed.xml", rss(site, items), "application/rss+xml", etag=True)
+    rag.add_feed(site.url("/feed.xml"))
+    report = rag.sync(progress=False)
+    assert report.new == 1
+    reasons = {f.url.replace(site.url("/"), "/"): f.reason for f in report.failed}
+    assert len(reasons) == len(bad), reasons
+    assert "404" in reasons["/gone"] and "500" in reasons["/broken"] and "redirect" in reasons["/loop-a"]
+    assert "limit" in reasons["/huge"] and "limit" in reasons["/bomb"] and "image/png" in reasons["/photo"]
+    assert "RAG_FETCH_ALLOW_PRIVATE" in reasons["http://169.254.169.254/latest/meta-data/"]
+    assert "no article text" in reasons["/empty"]
+    [feed] = rag.feeds()
+    assert feed.failed == len(bad) and feed.etag is None  # read again next time, so the failures are retried
+    # the page with no article is not asked for in full again until it changes
+    again = rag.sync(progress=False)
+    assert site.count("/empty", status=200) == 1 and again.new == 0
+
+
+def test_a_malformed_feed_fails_alone(site, make_rag):
+    rag = make_rag(**WEB)
+    rag.add_feed(serve(site, FERRY))
+    site.add("/bad.xml", "<rss><channel><item><title>x</ti", "application/rss+xml")
+    rag.add_feed(site.url("/bad.xml"))
+    site.status("/gone.xml", 404)
+    rag.add_feed(site.url("/gone.xml"))
+    report = rag.sync(progress=False)
+    assert report.new == 1 and report.feeds_checked == 3
+    errors = {f.url: f.error for f in rag.feeds()}
+    assert "not a readable feed" in errors[site.url("/bad.xml")] and "404" in errors[site.url("/gone.xml")]
+    assert errors[site.url("/feed.xml")] is None
+
+
+def test_a_feed_of_10000_items_costs_one_parse_and_the_newest_fetches(site, make_rag):
+    rag = make_rag(**WEB, feed_max_items=3)
+    site.add(FERRY.path, FERRY.html(site))
+    items = [(FERRY.path, "Ferry", "Mon, 02 Jun 2025 08:00:00 GMT", None)]
+    items += [(f"/old/{i}", f"Old {i}", "Mon, 05 May 2025 08:00:00 GMT", None) for i in range(9_999)]
+    site.add("/big.xml", rss(site, items), "application/rss+xml")
+    rag.add_feed(site.url("/big.xml"))
+    report = rag.sync(progress=False)
+    assert report.new == 1 and len(report.failed) == 2  # two /old pages: 404
+    assert any("newest 3 of 10000" in w for w in report.warnings)
+    assert len([r for r in site.requests if r.path.startswith("/old/")]) == 2
+
+
+def test_loopback_without_the_allow_setting_is_refused_in_one_line(site, tmp_path):
+    site.add(FERRY.path, FERRY.html(site))
+    env = {"RAG_DATA_DIR": str(tmp_path / "index"), "RAG_FETCH_ALLOW_PRIVATE": "false"}
+    result = CliRunner().invoke(app, ["ingest", site.url(FERRY.path)], env=env)
+    assert result.exit_code == 1
+    [line] = [ln for ln in result.output.splitlines() if ln.startswith("skipped")]
+    assert "127.0.0.1 is a loopback address" in line and "RAG_FETCH_ALLOW_PRIVATE=true" in line
+    assert site.count(FERRY.path) == 0
+
+
+def test_cli_feed_add_sync_ask_cites_the_url(site, tmp_path, monkeypatch):
+    url = serve(site, FERRY, BRIDGE, MARKET)
+    env = {"RAG_DATA_DIR": str(tmp_path / "index"), "RAG_FETCH_ALLOW_PRIVATE": "true",
+           "RAG_FETCH_HOST_INTERVAL_S": "0"}
+    runner = CliRunner()
+    added = runner.invoke(app, ["feed", "add", url, "--name", "Gazette"], env=env)
+    assert added.exit_code == 0 and "following Gazette" in added.output
+    synced = runner.invoke(app, ["sync"], env=env)
+    assert synced.exit_code == 0, synced.output
+    assert "articles new 3, updated 0, unchanged 0, failed 0" in synced.output
+    listed = runner.invoke(app, ["feed", "list"], env=env)
+    assert "Gazette: " + url in listed.output and "new 3" in listed.output
+    asked = runner.invoke(app, ["ask", "How much will a Lakeport ferry crossing cost from July?",
+                                "--as-of", "2025-06-10"], env=env)
+    assert "4.50 euros" in asked.output and site.url(FERRY.path) in asked.output
+    again = runner.invoke(app, ["sync"], env=env)
+    assert "0 page(s) downloaded" in again.output
+    assert runner.invoke(app, ["feed", "remove", "Gazette"], env=env).exit_code == 0
+    assert "no feeds followed" in runner.invoke(app, ["feed", "list"], env=env).output
+    assert runner.invoke(app, ["sync"], env=env).exit_code == 1
+
+
+@pytest.mark.parametrize("every, ok", [("15m", True), ("1h", True), ("90", True), ("10s", False), ("soon", False)])
+def test_sync_every_reads_durations(every, ok, tmp_path):
+    from rag.cli import _interval
+    import typer
+
+    if ok:
+        assert _interval(every) >= 60
+    else:
+        with pytest.raises(typer.Exit):
+            _interval(every)
