@@ -176,6 +176,10 @@ class RAG:
             report = sync(FeedRegistry(self.settings.data_dir), Pages(self.settings.data_dir), fetcher,
                           lambda paths: self.ingest(paths, progress=False), indexed,
                           self.settings.feed_max_items, progress, list(feeds) if feeds else None)
+        try:
+            self._open_store().bm25()  # a run killed while saving the side index left it stale: repair it now
+        except EmptyIndexError:
+            pass
         return report
 
     def _encode_sentences(self, written: list[tuple[Document, list[Chunk]]]) -> None:

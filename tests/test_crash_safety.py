@@ -81,16 +81,17 @@ STAGES: list[tuple[str, Stage]] = [
 ]
 
 
-def _kill_at(stage: Stage, corpus: Path, data_dir: Path, total: int) -> float:
-    """Start an ingest and SIGKILL it at ``stage``; seconds it ran. Fails if the ingest ended first.
+def _kill_at(stage: Stage, corpus: Path, data_dir: Path, total: int, cmd: list[str] | None = None,
+             env: dict[str, str] | None = None) -> float:
+    """Start an ingest (or ``cmd``) and SIGKILL it at ``stage``; seconds it ran. Fails if it ended first.
 
     The ingest runs in short steps: stopped (SIGSTOP) while the stage is
     checked, continued for 10 ms otherwise, so it cannot run through a stage
     between two looks however busy the machine is (every stage lasts far
     longer than one step).
     """
-    proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "ingest", str(corpus)], cwd=data_dir.parent,
-                            env=child_env(data_dir), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(cmd or [sys.executable, "-m", "rag.cli", "ingest", str(corpus)], cwd=data_dir.parent,
+                            env=env or child_env(data_dir), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     started = time.perf_counter()
     try:
         while True:

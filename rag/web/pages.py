@@ -165,7 +165,12 @@ class Pages:
         self.save(record.model_copy(update={"not_article": reason}), None)
 
     def files(self) -> list[Path]:
-        return sorted(self.folder.glob("*.html")) if self.folder.is_dir() else []
+        """The stored pages; what a crash left half-written (``.tmp-*.part``) is deleted on the way."""
+        if not self.folder.is_dir():
+            return []
+        for torn in self.folder.glob(".tmp-*.part"):
+            torn.unlink(missing_ok=True)
+        return sorted(p for p in self.folder.glob("*.html") if not p.name.startswith("."))
 
 
 def now() -> datetime:
@@ -173,7 +178,8 @@ def now() -> datetime:
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+    # hidden and not .html: a write cut short by a crash is never taken for a page (and is swept by ``files``)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
