@@ -1,7 +1,7 @@
 """Hostile web input, measured: each case fetched (and, for feeds, parsed) as `rag sync` would, on a loopback
 site, with its outcome, time and peak Python memory beside a plain 50 KB article's as the reference.
 
-    python -m bench.web_hostile            # prints the table, writes bench/web_hostile.json
+    python -m bench.web_hostile            # prints the table, writes bench/web_hostile.json and the README's table
 
 Limits are the defaults (RAG_FETCH_MAX_MB=10, RAG_FETCH_RETRIES=2) except the total time per fetch, cut to
 3 s so the endless slow stream ends quickly (the default 60 s ends it the same way, later). Memory is
@@ -24,6 +24,8 @@ from tests.fixtures.news_site import FERRY, rss
 from tests.fixtures.web_server import WebSite
 
 OUT = Path(__file__).with_name("web_hostile.json")
+README = Path(__file__).resolve().parent.parent / "README.md"
+START, END = "<!-- web-hostile:start -->", "<!-- web-hostile:end -->"
 
 
 def _policy(**overrides) -> FetchPolicy:
@@ -97,9 +99,14 @@ def main() -> None:
     for row in rows:
         row["peak_vs_reference"] = round(row["peak_mb"] / reference, 1)
     OUT.write_text(json.dumps(rows, indent=1) + "\n")
-    print("| case | outcome | s | peak MB | x reference |\n|---|---|---|---|---|")
-    for r in rows:
-        print(f"| {r['case']} | {r['outcome'][:110]} | {r['seconds']} | {r['peak_mb']} | {r['peak_vs_reference']} |")
+    table = "\n".join(["| case | outcome | seconds | peak MB | peak / reference |", "|---|---|---|---|---|"] + [
+        f"| {r['case']} | {r['outcome'][:110]} | {r['seconds']} | {r['peak_mb']} | {r['peak_vs_reference']} |"
+        for r in rows])
+    print(table)
+    text = README.read_text(encoding="utf-8")
+    if START in text and END in text:
+        head, rest = text.split(START, 1)
+        README.write_text(f"{head}{START}\n{table}\n{END}{rest.split(END, 1)[1]}", encoding="utf-8")
 
 
 if __name__ == "__main__":
