@@ -12,7 +12,10 @@ from .config import Settings
 from .time import human_date
 from .ingest.readers import SUPPORTED as _SUPPORTED
 from .errors import (
+    BlockedAddressError,
     ConfigError,
+    FeedError,
+    FetchError,
     EmbeddingMismatchError,
     EmptyIndexError,
     EmptyQuestionError,
@@ -27,11 +30,15 @@ from .errors import (
     QuestionTooLongError,
     RagError,
     ReaderUnavailableError,
+    RobotsDisallowedError,
     StoreAuthError,
     StoreCorruptedError,
     StoreUnavailableError,
+    UnknownFeedError,
     UnknownSourceError,
 )
+from .web.feeds import Feed
+from .web.sync import SyncFailure, SyncReport
 from .types import (
     Answer,
     ArticleInfo,
@@ -63,4 +70,6 @@ __all__ = [
     "DroppedCitation", "UnsupportedSentence", "LLMError", "LLMConnectionError", "LLMTimeoutError",
     "LLMAuthError", "LLMModelNotFoundError", "LLMRateLimitError", "LLMServerError", "LLMResponseError",
     "Upload", "upload_note", "parse_markers", "strip_markers", "human_date", "SUPPORTED_SUFFIXES",
+    "Feed", "SyncReport", "SyncFailure", "FetchError", "BlockedAddressError", "RobotsDisallowedError", "FeedError",
+    "UnknownFeedError",
 ]
