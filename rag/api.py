@@ -194,7 +194,15 @@ class RAG:
         A key that names no indexed article raises UnknownSourceError and nothing is removed.
         """
         keys = [keys] if isinstance(keys, (str, Path)) else list(keys)  # one key, not its characters
-        return indexer.remove(keys, self._open_store())
+        store = self._open_store()
+        docs = store.documents()
+        named = resolve_keys(keys, docs.values())  # raises, naming the unknown keys, before anything goes
+        report = indexer.remove(keys, store)
+        pages = Pages(self.settings.data_dir)
+        for doc_id in named:  # a removed web article's page goes too, or the next sync would index it again
+            if (record := pages.record_of(Path(docs[doc_id].source))) is not None:
+                pages.drop_page(record, "removed from the index")
+        return report
 
     def documents(self) -> list[ArticleInfo]:
         """The indexed articles, newest first (undated last); empty when nothing is indexed yet."""

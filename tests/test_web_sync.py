@@ -178,3 +178,42 @@ def test_sync_every_reads_durations(every, ok, tmp_path):
     else:
         with pytest.raises(typer.Exit):
             _interval(every)
+
+
+def test_a_removed_article_stays_out_until_asked_for_again(site, make_rag):
+    rag = make_rag(**WEB)
+    rag.add_feed(serve(site, FERRY, BRIDGE))
+    rag.sync(progress=False)
+    ferry = next(a for a in rag.documents() if a.url == site.url(FERRY.path))
+    rag.remove([ferry.doc_id])
+    site.add("/feed.xml", rss(site, [(FERRY.path, "Ferry", None, None), (BRIDGE.path, "Bridge", None, None),
+                                     (MARKET.path, "Market", None, None)]), "application/rss+xml", etag=True)
+    site.add(MARKET.path, MARKET.html(site))
+    report = rag.sync(progress=False)  # the feed changed, the removed article did not: it stays out
+    assert report.new == 1 and site.url(FERRY.path) not in {a.url for a in rag.documents()}
+    back = rag.ingest([site.url(FERRY.path)], progress=False)  # asked for by name: back it comes
+    assert back.added == 1 and site.url(FERRY.path) in {a.url for a in rag.documents()}
+
+
+def test_sync_every_runs_until_interrupted(site, tmp_path, monkeypatch):
+    import time
+
+    url = serve(site, FERRY)
+    env = {"RAG_DATA_DIR": str(tmp_path / "index"), "RAG_FETCH_ALLOW_NETWORKS": "127.0.0.1",
+           "RAG_FETCH_HOST_INTERVAL_S": "0"}
+    runner = CliRunner()
+    runner.invoke(app, ["feed", "add", url], env=env)
+    waits = []
+
+    def sleep(seconds: float) -> None:
+        if seconds >= 60:  # the wait between syncs, not the fetcher's politeness
+            waits.append(seconds)
+            if len(waits) == 2:
+                raise KeyboardInterrupt
+
+    monkeypatch.setattr(time, "sleep", sleep)
+    result = runner.invoke(app, ["sync", "--every", "15m"], env=env)
+    assert result.exit_code == 0 and waits == [900.0, 900.0]
+    summaries = [ln for ln in result.output.splitlines() if ln.startswith("feeds checked")]
+    assert len(summaries) == 2 and "new 1" in summaries[0] and "(1 unchanged)" in summaries[1]
+    assert "stopped" in result.output

@@ -93,7 +93,8 @@ class PageRecord(BaseModel):
     content_hash: str
     feed: str | None = Field(None, description="The feed that listed it, if any.")
     item: ItemFacts = Field(default_factory=ItemFacts)
-    not_article: str | None = Field(None, description="Why the indexer refused the page (its file is then gone).")
+    dropped: str | None = Field(None, description="Why the page is not indexed (the indexer refused it as no "
+                                "article, or it was removed from the index); its file is then gone.")
 
     def facts(self) -> ArticleMeta:
         """The fallback facts for the indexer: the feed item's, the outlet as the host, and the canonical URL."""
@@ -159,10 +160,10 @@ class Pages:
         return path
 
     def drop_page(self, record: PageRecord, reason: str) -> None:
-        """The indexer refused the page (no article text): its file goes, its record says why, so the next
-        sync asks the server only whether it changed."""
+        """The page is not to be indexed (no article text, or removed from the index): its file goes, its
+        record says why, so a sync asks the server only whether it changed, and brings it back only if so."""
         self.path_for(record.url).unlink(missing_ok=True)
-        self.save(record.model_copy(update={"not_article": reason}), None)
+        self.save(record.model_copy(update={"dropped": reason}), None)
 
     def files(self) -> list[Path]:
         """The stored pages; what a crash left half-written (``.tmp-*.part``) is deleted on the way."""

@@ -75,18 +75,20 @@ class Stored(NamedTuple):
 
 
 def fetch_article(fetcher: Fetcher, pages: Pages, link: str, facts: ItemFacts | None = None,
-                  feed: str | None = None) -> Stored:
-    """Fetch one article page into ``pages`` (a conditional GET when it was fetched before).
+                  feed: str | None = None, again: bool = False) -> Stored:
+    """Fetch one article page into ``pages`` (a conditional GET when it was fetched before, unless ``again``
+    asks for a page dropped earlier: ``rag ingest URL`` of an article once removed brings it back).
     Raises FetchError (and its subclasses) for a page that cannot be fetched."""
     from ..ingest.html import declared_canonical
 
     asked = canonical_url(link)
     known = pages.known(asked)
-    got = fetcher.get(asked, "page", etag=known.etag if known else None,
-                      last_modified=known.last_modified if known else None)
+    ask = known is not None and not (again and known.dropped)
+    got = fetcher.get(asked, "page", etag=known.etag if ask else None,
+                      last_modified=known.last_modified if ask else None)
     if got.not_modified and known is not None:
         path = pages.path_for(known.url)
-        return Stored(None if known.not_article or not path.exists() else path, False, False)
+        return Stored(None if known.dropped or not path.exists() else path, False, False)
     url = article_url(got.final_url, declared_canonical(got.content))
     previous = known if known is not None and known.url == url else pages.known(url)
     digest = hashlib.sha256(got.content).hexdigest()
@@ -98,7 +100,7 @@ def fetch_article(fetcher: Fetcher, pages: Pages, link: str, facts: ItemFacts | 
     )
     path = pages.path_for(url)
     changed = (previous is None or previous.content_hash != digest or previous.item != record.item
-               or previous.not_article is not None or not path.exists())
+               or previous.dropped is not None or not path.exists())
     pages.save(record, got.content if changed else None)
     return Stored(path, changed, True)
 
@@ -108,13 +110,13 @@ def fetch_urls(fetcher: Fetcher, pages: Pages, urls: list[str]) -> tuple[list[Pa
     paths, failed = [], []
     for url in urls:
         try:
-            path = fetch_article(fetcher, pages, url).path
+            path = fetch_article(fetcher, pages, url, again=True).path
         except FetchError as exc:
             failed.append(SyncFailure(url=url, reason=exc.detail))
             continue
         if path is None:
             known = pages.known(url)
-            failed.append(SyncFailure(url=url, reason=(known.not_article if known else None) or "not an article"))
+            failed.append(SyncFailure(url=url, reason=(known.dropped if known else None) or "not an article"))
         else:
             paths.append(path)
     return paths, failed
