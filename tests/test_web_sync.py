@@ -46,7 +46,7 @@ def test_a_second_sync_downloads_no_article_again(site, make_rag):
     rag.sync(progress=False)
     assert all(site.count(s.path, status=200) == 1 for s in (FERRY, BRIDGE, MARKET))
     again = rag.sync(progress=False)
-    assert (again.feeds_unchanged, again.new, again.updated, again.downloaded) == (1, 0, 0, 0)
+    assert (again.feeds_unchanged, again.new, again.updated, again.unchanged, again.downloaded) == (1, 0, 0, 3, 0)
     assert site.count("/feed.xml", status=304) == 1
     assert all(site.count(s.path, status=200) == 1 for s in (FERRY, BRIDGE, MARKET))  # not one article again
 

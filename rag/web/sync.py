@@ -164,6 +164,7 @@ def _sync_feed(feed: Feed, registry: FeedRegistry, pages: Pages, fetcher: Fetche
         got = fetcher.get(feed.url, "feed", etag=feed.etag, last_modified=feed.last_modified)
         if got.not_modified:
             report.feeds_unchanged += 1
+            report.unchanged += feed.items  # the articles it listed last time, unchanged with it
             registry.update(feed.model_copy(update={"last_sync": checked, "last_ok": checked, "error": None,
                                                     "new": 0, "updated": 0, "unchanged": feed.items, "failed": 0}))
             return
