@@ -198,6 +198,21 @@ def _stopwords(script: str) -> frozenset[str]:
         return frozenset()
 
 
+@lru_cache(maxsize=1)
+def function_words() -> frozenset[str]:
+    """English function words (NLTK's 198-word list, with the quantity words "much" and "many"), as stemmed
+    terms: words that say where to look in a sentence no better than any other ("from", "will", "how").
+    Matching keeps most of them as terms (BM25 weighs them down by itself); anchoring a short answer must not."""
+    path = os.path.join(nltk_data(), "corpora", "stopwords", "english")
+    try:
+        with open(path, encoding="utf-8") as fh:
+            listed = fh.read().split()
+    except OSError:
+        listed = []
+    listed += ["much", "many"]
+    return frozenset(_stemmer("english").stemWords([fold(w) for w in listed])) | _stopwords("latin")
+
+
 @lru_cache(maxsize=None)
 def _stemmer(language: str) -> Stemmer.Stemmer:
     return Stemmer.Stemmer(language)

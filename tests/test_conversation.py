@@ -118,6 +118,12 @@ def test_a_sentence_that_restates_the_question_holds_no_answer_span():
                        "When were the talks held?") != []
 
 
+def test_a_short_answer_is_anchored_on_the_questions_content_words_not_its_prepositions():
+    fare = "The Lakeport ferry will charge 4.50 euros a crossing from July, up from 3.80 euros, the operator said."
+    span = short_answer(fare, "amount", "How much will a Lakeport ferry crossing cost from July?")
+    assert fare[span[0]:span[1]] == "4.50 euros"  # not the old fare after "up from"
+
+
 def test_a_passage_about_another_year_or_quarter_does_not_meet_the_question():
     asked = Constraints("What was Tesla's revenue in Q1 2021?")
     assert not asked.met_by("Tesla reported Q1 2023 revenue of $23.3 billion.")

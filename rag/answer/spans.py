@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from ..text import terms
+from ..text import function_words, terms
 
 AnswerType = Literal["person", "place", "date", "duration", "number", "amount", "name"]
 
@@ -191,7 +191,7 @@ def short_answer(sentence: str, kind: AnswerType, question: str, context: str = 
     spans = typed_spans(sentence, kind, question, context)
     if not spans:
         return None
-    asked = set(terms(question))
+    asked = set(terms(question)) - function_words()  # "from" in "cost from July" anchors on "up from 3.80"
     anchors = [m.start() for m in re.finditer(r"\w+", sentence) if set(terms(m.group(0))) & asked]
     if kind == "person":  # a name after a role or before "said" is a person's: "spokesman Dmitry Peskov said"
         people = [sp for sp in spans if _ROLE.search(sentence[:sp[0]]) or _SAID.match(sentence[sp[1]:])]
