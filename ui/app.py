@@ -184,21 +184,28 @@ def build_app(rag: RAG, upload_dir: Path | None = None, cache_limits: CacheLimit
             summary = gr.Markdown(elem_id="library-summary")
 
         def refresh(selected: list[str] | None = None) -> tuple[Any, ...]:
-            """Library, filter choices and examples as they are now (after uploads, removals, reloads)."""
+            """The library table and lists as they are now (after uploads, removals, reloads). Quick, and shown
+            without a progress overlay: the old rows stay until the new ones arrive."""
             try:
-                indexed = rag.documents()  # one scan of the index for all three
+                indexed = rag.documents()  # one scan of the index for the table and both lists
                 rows, options = handlers.library(indexed), handlers.article_choices(indexed)
-                asked = handlers.examples(EXAMPLE_SLOTS, articles=indexed)
             except Exception as exc:  # a damaged index: say so on the page
                 gr.Warning(f"Could not read the index: {render.escape(readable(exc))}")
-                rows, options, asked = [], [], []
+                rows, options = [], []
             still_there = [v for v in selected or [] if v in {value for _, value in options}]
-            buttons = [gr.update(value=q, visible=True) for q in asked]
-            buttons += [gr.update(visible=False)] * (EXAMPLE_SLOTS - len(asked))
-            return (rows, gr.update(choices=options, value=still_there), gr.update(choices=options, value=[]),
-                    *buttons)
+            return rows, gr.update(choices=options, value=still_there), gr.update(choices=options, value=[])
 
-        listing = [table, articles, to_remove, *examples]
+        def example_questions() -> list[Any]:
+            """The example buttons for the library as it is now: slow after a change (each is checked by
+            asking it), so a step of its own after the tables."""
+            try:
+                asked = handlers.examples(EXAMPLE_SLOTS)
+            except Exception:  # a damaged index is said by refresh
+                asked = []
+            buttons = [gr.update(value=q, visible=True) for q in asked]
+            return buttons + [gr.update(visible=False)] * (EXAMPLE_SLOTS - len(asked))
+
+        listing = [table, articles, to_remove]
         chat_in = [question, chatbot, history, sections, articles, date_from, date_to, top_k, mode, as_of]
         chat_out = [question, chatbot, history, sections, sources_view, markdown]
         chat_options: dict[str, Any] = dict(api_visibility="private", concurrency_id="chat",
@@ -216,11 +223,16 @@ def build_app(rag: RAG, upload_dir: Path | None = None, cache_limits: CacheLimit
 
         library_options: dict[str, Any] = dict(api_visibility="private", concurrency_id="library",
                                                concurrency_limit=1)
-        add.click(handlers.upload, files, summary, **library_options).then(
-            refresh, articles, listing, api_visibility="private").then(
-            lambda: None, None, files, api_visibility="private")
-        remove.click(handlers.remove, to_remove, summary, **library_options).then(
-            refresh, articles, listing, api_visibility="private")
-        app.load(refresh, articles, listing, api_visibility="private")
+        quiet: dict[str, Any] = dict(api_visibility="private", show_progress="hidden")
+
+        def then_refresh(event: Any) -> Any:
+            """After a library change (or a page load): the tables and lists, then the example questions."""
+            return event.then(refresh, articles, listing, **quiet).then(example_questions, None, examples, **quiet)
+
+        uploaded = add.click(handlers.upload, files, summary, **library_options)
+        uploaded.then(lambda: None, None, files, api_visibility="private")  # beside the refresh, not after it
+        then_refresh(uploaded)
+        then_refresh(remove.click(handlers.remove, to_remove, summary, **library_options))
+        app.load(refresh, articles, listing, **quiet).then(example_questions, None, examples, **quiet)
     app.queue(default_concurrency_limit=settings.concurrency, max_size=settings.queue_max)
     return app
