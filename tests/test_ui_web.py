@@ -146,3 +146,19 @@ def test_server_text_in_a_summary_is_escaped(page, site):
     summary = web.follow(site.url("/<img/src=x/onerror=alert(1)>.xml"))  # unknown: a 404
     assert "404" in summary and "<img" not in summary and "&#60;img" in summary
 
+
+def test_library_writes_count_against_the_client_budget_and_refreshes_do_not(make_rag, tmp_path):
+    from ui.site import _gradio, answering, page_app
+
+    app = page_app(make_rag(**WEB), upload_dir=tmp_path / "uploads")
+    costly = answering(app)
+    by_name: dict[str, list] = {}
+    for index, fn in _gradio(app).get_blocks().fns.items():
+        by_name.setdefault(fn.name, []).append((index, fn))
+    for name in ("fetch", "follow", "sync_all", "stop_following", "upload", "remove"):
+        [(index, fn)] = by_name[name]
+        assert costly({"fn_index": index}), name
+        assert (fn.concurrency_id, fn.concurrency_limit) == ("library", 1), name
+    for name in ("refresh", "example_questions"):
+        assert by_name[name] and all(not costly({"fn_index": i}) for i, _ in by_name[name]), name
+        assert all(fn.show_progress == "hidden" for _, fn in by_name[name]), name  # the old rows stay visible

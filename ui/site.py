@@ -60,9 +60,10 @@ CHEAP = {"refresh", "example_questions", "new_conversation", "<lambda>"}
 
 def answering(app: FastAPI) -> Callable[[dict], bool]:
     """Whether a queued Gradio job (its join payload) is real work a client's budget counts
-    (``rag.server.throttle.JobBudget``): a question, a timeline, an upload or removal, or a function not
-    known here. The page's own chained events (refreshing the library, the examples, clearing a box) are not: counting
-    them made a page's ordinary use run out of budget."""
+    (``rag.server.throttle.JobBudget``): a question, a timeline, an upload or removal, fetching an article,
+    following, syncing or dropping a feed, or a function not known here. The page's own chained events
+    (refreshing the library, the example questions, clearing a box) are not: counting them made a page's
+    ordinary use run out of budget."""
     blocks = _gradio(app).get_blocks()
     cheap = {i for i, fn in blocks.fns.items() if getattr(fn, "name", None) in CHEAP}
     return lambda job: job.get("fn_index") not in cheap
