@@ -58,6 +58,8 @@ from .types import (
     Upload,
     upload_note,
 )
+from .web.feeds import Feed
+from .web.sync import SyncFailure, SyncReport
 
 SUPPORTED_SUFFIXES: tuple[str, ...] = tuple(_SUPPORTED)
 """File name endings ``ingest`` reads (lower case)."""
@@ -69,6 +71,7 @@ __all__ = [
     "StoreUnavailableError", "StoreAuthError", "UnknownSourceError", "ReaderUnavailableError",
     "DroppedCitation", "UnsupportedSentence", "LLMError", "LLMConnectionError", "LLMTimeoutError",
     "LLMAuthError", "LLMModelNotFoundError", "LLMRateLimitError", "LLMServerError", "LLMResponseError",
+    "UnknownFeedError", "Feed", "SyncReport", "SyncFailure",
     "Upload", "upload_note", "parse_markers", "strip_markers", "human_date", "SUPPORTED_SUFFIXES",
     "Feed", "SyncReport", "SyncFailure", "FetchError", "BlockedAddressError", "RobotsDisallowedError", "FeedError",
     "UnknownFeedError",

@@ -52,10 +52,10 @@ def site(embedder, tmp_path_factory):
     yield from serve(folder, tmp_path_factory.mktemp("browser_index"), embedder)
 
 
-def serve(articles, data_dir, embedder):
+def serve(articles, data_dir, embedder, **settings):
     """Index ``articles`` into ``data_dir`` and serve the page as rag-ui does (behind the guard) on a free
-    loopback port: yields its URL, then stops it (the body of a module-scoped fixture)."""
-    rag = RAG(Settings(data_dir=data_dir), embedder=embedder)
+    loopback port, with these ``Settings`` overrides: yields its URL, then stops it (the body of a fixture)."""
+    rag = RAG(Settings(data_dir=data_dir, **settings), embedder=embedder)
     rag.ingest([articles], progress=False)
     port = free_port()
     app = page_app(rag, upload_dir=data_dir / "uploads")
@@ -103,10 +103,10 @@ def ask(page, question: str) -> None:
         arg=question, timeout=TIMEOUT)
 
 
-def screenshot(page, name: str) -> Path:
+def screenshot(page, name: str, full_page: bool = True) -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / name
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=full_page)
     assert path.stat().st_size > 10_000
     return path
 

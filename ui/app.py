@@ -10,11 +10,13 @@ import gradio as gr
 
 from rag import RAG, SUPPORTED_SUFFIXES
 
-from . import render
+from . import render, web
 from .cache import CacheLimits, owned, sweep
 from .handlers import Handlers, readable
+from .web import WebLibrary
 
 EXAMPLE_SLOTS = 4
+MAX_ADDRESS_CHARS = 2_000  # a web address; longer ones are refused by the box
 SESSION_TTL_S = 6 * 3600  # seconds a conversation's state outlives its last turn
 
 # Citation badges live in the chatbot, passages in the sources panel: one document-level
@@ -101,6 +103,7 @@ def build_app(rag: RAG, upload_dir: Path | None = None, cache_limits: CacheLimit
     its use, so it cannot be downloaded after its article is removed.
     """
     handlers = Handlers(rag, upload_dir, cache_limits)
+    library_web = WebLibrary(rag, handlers.write_lock)
     if owned():
         sweep(handlers.cache_dir, cache_limits.max_age_s, cache_limits.max_bytes)  # what an earlier run left
     settings = rag.settings
@@ -170,35 +173,66 @@ def build_app(rag: RAG, upload_dir: Path | None = None, cache_limits: CacheLimit
         with gr.Tab("Library"):
             table = gr.Dataframe(headers=render.LIBRARY_HEADERS, interactive=False, wrap=True,
                                  column_widths=["30%", "10%", "13%", "13%", "18%", "6%", "10%"],  # one per LIBRARY_HEADERS
-                                 label="Indexed articles", elem_id="library")
+                                 label="Indexed articles", elem_id="library",
+                                 max_height=380)  # with the upload box's height: the tab, feeds too, fits one screen
             with gr.Row():
                 with gr.Column():
                     files = gr.File(label=f"Add articles ({', '.join(SUPPORTED_SUFFIXES)}; "
                                           f"up to {settings.max_file_mb:g} MB each)",
-                                    file_count="multiple", file_types=list(SUPPORTED_SUFFIXES), elem_id="upload")
+                                    file_count="multiple", file_types=list(SUPPORTED_SUFFIXES), elem_id="upload",
+                                    height=170)
                     add = gr.Button("Add to index", variant="primary")
+                with gr.Column():
+                    address = gr.Textbox(label="Add from the web: an article's or a feed's address",
+                                         placeholder="https://example.com/news/story or https://example.com/rss",
+                                         elem_id="web-address", max_length=MAX_ADDRESS_CHARS)
+                    with gr.Row():
+                        fetch = gr.Button("Fetch article", variant="primary", elem_id="fetch-article")
+                        follow = gr.Button("Follow feed", variant="primary", elem_id="follow-feed")
                 with gr.Column():
                     to_remove = gr.Dropdown(label="Articles to remove from the index", multiselect=True,
                                             choices=[], elem_id="remove-select")
                     remove = gr.Button("Remove from index", variant="stop")
             summary = gr.Markdown(elem_id="library-summary")
+            feeds_table = gr.Dataframe(headers=web.FEED_HEADERS, interactive=False, wrap=True,
+                                       column_widths=["24%", "13%", "6%", "6%", "7%", "8%", "6%", "30%"],  # FEED_HEADERS
+                                       label="Followed feeds (last sync's counts)", elem_id="feeds")
+            with gr.Row():
+                to_unfollow = gr.Dropdown(label="Feeds to stop following (their articles stay indexed)",
+                                          multiselect=True, choices=[], elem_id="unfollow-select", scale=3)
+                with gr.Column(scale=1):
+                    unfollow = gr.Button("Stop following", variant="stop", elem_id="unfollow")
+                    sync = gr.Button("Sync all feeds now", elem_id="sync-feeds")
 
         def refresh(selected: list[str] | None = None) -> tuple[Any, ...]:
-            """Library, filter choices and examples as they are now (after uploads, removals, reloads)."""
+            """The library's tables and lists as they are now (after uploads, removals, fetches, syncs, reloads).
+            Quick, and shown without a progress overlay: the old rows stay until the new ones arrive."""
             try:
-                indexed = rag.documents()  # one scan of the index for all three
+                indexed = rag.documents()  # one scan of the index for the table and both lists
                 rows, options = handlers.library(indexed), handlers.article_choices(indexed)
-                asked = handlers.examples(EXAMPLE_SLOTS, articles=indexed)
             except Exception as exc:  # a damaged index: say so on the page
                 gr.Warning(f"Could not read the index: {render.escape(readable(exc))}")
-                rows, options, asked = [], [], []
+                rows, options = [], []
+            try:
+                feeds = rag.feeds()
+            except Exception as exc:  # an unreadable feed list: the articles are still listed
+                gr.Warning(f"Could not read the followed feeds: {render.escape(readable(exc))}")
+                feeds = []
             still_there = [v for v in selected or [] if v in {value for _, value in options}]
-            buttons = [gr.update(value=q, visible=True) for q in asked]
-            buttons += [gr.update(visible=False)] * (EXAMPLE_SLOTS - len(asked))
             return (rows, gr.update(choices=options, value=still_there), gr.update(choices=options, value=[]),
-                    *buttons)
+                    web.feed_rows(feeds), gr.update(choices=web.feed_choices(feeds), value=[]))
 
-        listing = [table, articles, to_remove, *examples]
+        def example_questions() -> list[Any]:
+            """The example buttons for the library as it is now: slow after a change (each is checked by
+            asking it), so a step of its own after the tables."""
+            try:
+                asked = handlers.examples(EXAMPLE_SLOTS)
+            except Exception:  # a damaged index is said by refresh
+                asked = []
+            buttons = [gr.update(value=q, visible=True) for q in asked]
+            return buttons + [gr.update(visible=False)] * (EXAMPLE_SLOTS - len(asked))
+
+        listing = [table, articles, to_remove, feeds_table, to_unfollow]
         chat_in = [question, chatbot, history, sections, articles, date_from, date_to, top_k, mode, as_of]
         chat_out = [question, chatbot, history, sections, sources_view, markdown]
         chat_options: dict[str, Any] = dict(api_visibility="private", concurrency_id="chat",
@@ -216,11 +250,20 @@ def build_app(rag: RAG, upload_dir: Path | None = None, cache_limits: CacheLimit
 
         library_options: dict[str, Any] = dict(api_visibility="private", concurrency_id="library",
                                                concurrency_limit=1)
-        add.click(handlers.upload, files, summary, **library_options).then(
-            refresh, articles, listing, api_visibility="private").then(
-            lambda: None, None, files, api_visibility="private")
-        remove.click(handlers.remove, to_remove, summary, **library_options).then(
-            refresh, articles, listing, api_visibility="private")
-        app.load(refresh, articles, listing, api_visibility="private")
+        quiet: dict[str, Any] = dict(api_visibility="private", show_progress="hidden")
+
+        def then_refresh(event: Any) -> Any:
+            """After a library change (or a page load): the tables and lists, then the example questions."""
+            return event.then(refresh, articles, listing, **quiet).then(example_questions, None, examples, **quiet)
+
+        uploaded = add.click(handlers.upload, files, summary, **library_options)
+        uploaded.then(lambda: None, None, files, api_visibility="private")  # beside the refresh, not after it
+        then_refresh(uploaded)
+        then_refresh(remove.click(handlers.remove, to_remove, summary, **library_options))
+        then_refresh(fetch.click(library_web.fetch, address, summary, **library_options))
+        then_refresh(follow.click(library_web.follow, address, summary, **library_options))
+        then_refresh(sync.click(library_web.sync_all, None, summary, **library_options))
+        then_refresh(unfollow.click(library_web.stop_following, to_unfollow, summary, **library_options))
+        app.load(refresh, articles, listing, **quiet).then(example_questions, None, examples, **quiet)
     app.queue(default_concurrency_limit=settings.concurrency, max_size=settings.queue_max)
     return app

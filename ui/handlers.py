@@ -43,6 +43,12 @@ class Handlers:
         self._examples: tuple[tuple, list[str]] | None = None
         self._examples_lock = threading.Lock()
 
+    @property
+    def write_lock(self) -> threading.Lock:
+        """Taken by every change to the library (uploads, removals, fetches, feeds): one at a time, so two
+        sessions never write the index at once."""
+        return self._write_lock
+
     # --- chat ----------------------------------------------------------------
 
     def respond(self, message: str, chatbot: list[dict] | None, history: list[dict] | None,

@@ -54,14 +54,16 @@ def _gradio(app: FastAPI):
     return next((r.app for r in app.routes if hasattr(getattr(r, "app", None), "get_blocks")), None)
 
 
-CHEAP = {"refresh", "new_conversation", "<lambda>"}  # the page's own chained events: a list refresh, a reset
+# the page's own chained events: a list refresh, the example questions (cached until the library changes), a reset
+CHEAP = {"refresh", "example_questions", "new_conversation", "<lambda>"}
 
 
 def answering(app: FastAPI) -> Callable[[dict], bool]:
     """Whether a queued Gradio job (its join payload) is real work a client's budget counts
-    (``rag.server.throttle.JobBudget``): a question, a timeline, an upload or removal, or a function not
-    known here. The page's own chained events (refreshing the library, clearing a box) are not: counting
-    them made a page's ordinary use run out of budget."""
+    (``rag.server.throttle.JobBudget``): a question, a timeline, an upload or removal, fetching an article,
+    following, syncing or dropping a feed, or a function not known here. The page's own chained events
+    (refreshing the library, the example questions, clearing a box) are not: counting them made a page's
+    ordinary use run out of budget."""
     blocks = _gradio(app).get_blocks()
     cheap = {i for i, fn in blocks.fns.items() if getattr(fn, "name", None) in CHEAP}
     return lambda job: job.get("fn_index") not in cheap
