@@ -37,8 +37,6 @@ from .errors import (
     UnknownFeedError,
     UnknownSourceError,
 )
-from .web.feeds import Feed
-from .web.sync import SyncFailure, SyncReport
 from .types import (
     Answer,
     ArticleInfo,
@@ -71,7 +69,6 @@ __all__ = [
     "StoreUnavailableError", "StoreAuthError", "UnknownSourceError", "ReaderUnavailableError",
     "DroppedCitation", "UnsupportedSentence", "LLMError", "LLMConnectionError", "LLMTimeoutError",
     "LLMAuthError", "LLMModelNotFoundError", "LLMRateLimitError", "LLMServerError", "LLMResponseError",
-    "UnknownFeedError", "Feed", "SyncReport", "SyncFailure",
     "Upload", "upload_note", "parse_markers", "strip_markers", "human_date", "SUPPORTED_SUFFIXES",
     "Feed", "SyncReport", "SyncFailure", "FetchError", "BlockedAddressError", "RobotsDisallowedError", "FeedError",
     "UnknownFeedError",

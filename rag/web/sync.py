@@ -146,18 +146,19 @@ def sync(registry: FeedRegistry, pages: Pages, fetcher: Fetcher, ingest: Ingest,
     missing = [p for p in pages.files() if str(p.resolve()) not in complete]
     if missing:
         index_pages(ingest, pages, missing, report, None)
+    resumed = {p.resolve() for p in missing}  # counted above: a 304 for one of them below is not "unchanged"
     wanted = {canonical_url(u) for u in only} if only else None
     for feed in registry.all():
         if wanted is not None and canonical_url(feed.url) not in wanted and feed.name not in (only or []):
             continue
         report.feeds_checked += 1
-        _sync_feed(feed, registry, pages, fetcher, ingest, max_items, progress, report)
+        _sync_feed(feed, registry, pages, fetcher, ingest, max_items, progress, report, resumed)
     report.seconds = time.perf_counter() - started
     return report
 
 
 def _sync_feed(feed: Feed, registry: FeedRegistry, pages: Pages, fetcher: Fetcher, ingest: Ingest,
-               max_items: int, progress: bool, report: SyncReport) -> None:
+               max_items: int, progress: bool, report: SyncReport, resumed: set[Path]) -> None:
     checked = now()
     before = len(report.failed)
     try:
@@ -190,7 +191,7 @@ def _sync_feed(feed: Feed, registry: FeedRegistry, pages: Pages, fetcher: Fetche
         report.downloaded += stored.downloaded
         if stored.path is not None and stored.changed:
             changed.append(stored.path)
-        else:
+        elif stored.path is None or stored.path.resolve() not in resumed:
             report.unchanged += 1
     if changed:
         index_pages(ingest, pages, changed, report, feed.url)
