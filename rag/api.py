@@ -31,10 +31,12 @@ from .retrieve import HybridRetriever, to_passage
 from .sources import resolve_keys
 from . import sentence_vectors
 from .sentence_vectors import SentenceVectors
-from .store import ChromaServer, Store
+from .store import BM25Index, ChromaServer, Store
+from .stories import Stories, StoryIndex
 from .text import words
 from .time import as_of_date, resolve, window, without_time
-from .types import Answer, ArticleInfo, Chunk, Document, Filters, IngestReport, Passage, Timeline, TimelineEvent, TimeScope, Upload
+from .types import (Answer, ArticleInfo, Chunk, Document, Filters, IngestReport, Passage, Story, Timeline, TimelineEvent,
+                    TimeScope, Upload)
 
 AsOf = date | datetime | str | None  # a date, a datetime, "YYYY-MM-DD", or None for today
 TIMELINE_PASSAGES = 20  # a timeline reads this many passages: a story's steps are spread over many articles
@@ -54,6 +56,7 @@ class RAG:
         self._store: Store | None = None
         self._chat: ChatModel | None = None
         self._sentences: SentenceVectors | None = None
+        self._stories = StoryIndex(self.settings.data_dir)
         self._lock = threading.Lock()
 
     @classmethod
@@ -120,10 +123,33 @@ class RAG:
                 self._store = self._sentences = None
             Store.wipe(self.settings.data_dir, self.settings.collection, ChromaServer.from_settings(self.settings))
             sentence_vectors.wipe(self.settings.data_dir)
+            self._stories.wipe()
         store = self._open_store(create=True)
-        return indexer.ingest(list(paths), store, self.embedder, self.settings, prune=prune, progress=progress,
-                              found=found, on_written=self._encode_sentences if self.settings.sentence_vectors else None,
-                               upload=upload)
+        report = indexer.ingest(list(paths), store, self.embedder, self.settings, prune=prune, progress=progress,
+                                found=found, on_written=self._encode_sentences if self.settings.sentence_vectors else None,
+                                upload=upload)
+        return self._restory(report)
+
+    def _restory(self, report: IngestReport) -> IngestReport:
+        """Bring the stories in line with the index just changed (``rag.stories``); a failure is a warning, as
+        the next question computes them again."""
+        if self.settings.stories:
+            try:
+                self._stories.current(self._open_store())
+            except Exception as exc:
+                report.warnings.append(f"Grouping syndicated copies into stories failed ({type(exc).__name__}: "
+                                       f"{exc}); the index is complete, the next question tries again.")
+        return report
+
+    def stories(self) -> list[Story]:
+        """Articles with near-identical text (syndicated copies), grouped, earliest first: each story's first
+        article is the one retrieved and cited. Empty when nothing is indexed or ``Settings.stories`` is off."""
+        if not self.settings.stories:
+            return []
+        try:
+            return self._stories.current(self._open_store()).stories()
+        except EmptyIndexError:
+            return []
 
     def _encode_sentences(self, written: list[tuple[Document, list[Chunk]]]) -> None:
         """Store the vectors of every sentence the answerer may quote from newly written chunks."""
@@ -137,7 +163,7 @@ class RAG:
         A key that names no indexed article raises UnknownSourceError and nothing is removed.
         """
         keys = [keys] if isinstance(keys, (str, Path)) else list(keys)  # one key, not its characters
-        return indexer.remove(keys, self._open_store())
+        return self._restory(indexer.remove(keys, self._open_store()))
 
     def documents(self) -> list[ArticleInfo]:
         """The indexed articles, newest first (undated last); empty when nothing is indexed yet."""
@@ -173,7 +199,11 @@ class RAG:
     def _retriever(self) -> HybridRetriever:
         return HybridRetriever(self._open_store(), self.embedder, rrf_k=self.settings.rrf_k,
                                half_life_days=self.settings.recency_half_life_days,
-                               time_weight=self.settings.time_weight)
+                               time_weight=self.settings.time_weight,
+                               stories=self._current_stories if self.settings.stories else None)
+
+    def _current_stories(self, bm25: BM25Index) -> Stories:
+        return self._stories.current(self._open_store(), bm25)
 
     def passages(self, doc_id: str | None = None) -> list[Passage]:
         """Every indexed chunk as a Passage (score 0), in source order: for eval and browsing."""
