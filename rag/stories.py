@@ -176,15 +176,22 @@ class Stories:
         self._group_of = {d: g for g in self.groups for d in g}
         self.copies = frozenset(d for g in self.groups for d in g[1:])
         """Every member but its story's earliest: what retrieval leaves out when nothing narrows the question."""
+        self._stand_ins = [(members[g[0]].day, next(d for d in g if members[d].published is None))
+                           for g in self.groups if members[g[0]].published and members[g[-1]].published is None]
 
     def hidden(self, allowed: Collection[str] | None = None, max_day: int | None = None,
                named: Collection[str] = ()) -> frozenset[str]:
         """Doc ids a question leaves out: in each story, every member but the earliest one it may use (in
         ``allowed``, when given; published by ``max_day``, YYYYMMDD, or undated), and never one ``named`` alone
         by a source filter. The earliest member is usually that one: published first, it is evidence whenever a
-        copy is; an undated copy stands in when every dated one is after ``max_day``."""
-        if allowed is None and max_day is None and not named:
-            return self.copies
+        copy is; an undated copy stands in when every dated one is after ``max_day``.
+
+        Without a filter the answer is ``copies`` itself (a dated earliest member after ``max_day`` is left out
+        by ``max_day`` anyway), less those stand-ins: the same set object question after question, so the
+        stores' masks for it are built once."""
+        if allowed is None and not named:
+            late = {d for day, d in self._stand_ins if max_day is not None and day > max_day}
+            return self.copies - late if late else self.copies
         out: set[str] = set()
         for members in self.groups:
             lead = next((d for d in members if self._usable(d, allowed, max_day)), None)

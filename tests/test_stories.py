@@ -277,8 +277,8 @@ def test_an_undated_copy_stands_in_when_every_dated_one_is_after_as_of():
     members = {d: _member(d, p) for d, p in [("a", date(2025, 3, 10)), ("b", date(2025, 3, 12)), ("u", None)]}
     found = Stories("g", members, [["u", "b", "a"]])
     assert found.groups == [["a", "b", "u"]] and found.copies == {"b", "u"}
-    assert found.hidden(max_day=20250301) == {"a", "b"}  # "u" is the only evidence then
-    assert found.hidden(max_day=20250311) == {"b", "u"}
+    assert found.hidden(max_day=20250301) == {"b"}  # "u" is the only evidence then ("a" is after as_of)
+    assert found.hidden(max_day=20250311) is found.hidden() is found.copies
     assert found.hidden(allowed={"b", "u"}) == {"a", "u"}
     assert found.hidden(named={"u"}) == {"b"}
     assert [r.doc_id for r in found.also("a", max_day=20250311)] == ["u"]

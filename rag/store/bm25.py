@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,17 +54,17 @@ class BM25Index:
         self.latest_day = max((r.published_day for r in rows), default=-1)  # YYYYMMDD of the newest article
         self._days = np.fromiter((r.published_day for r in rows), dtype=np.int64, count=len(rows))
         self._doc_rows: dict[str, list[int]] | None = None  # doc id -> its rows, built when first asked
-        self._hidden: tuple[frozenset[str], np.ndarray] | None = None  # the last left-out set and its mask
+        self._hidden: tuple[frozenset[str], np.ndarray, int] | None = None  # the last left-out set, mask, chunks
 
     def doc_id(self, chunk_id: str) -> str:
         """The article a chunk belongs to; for a chunk this index does not hold, its id's prefix ("doc:0003:hash")."""
         row = self._row_of.get(chunk_id)
         return self.rows[row].doc_id if row is not None else chunk_id.split(":", 1)[0]
 
-    def chunk_count(self, doc_ids: Iterable[str]) -> int:
-        """How many chunks those articles have here."""
-        rows = self._rows_by_doc()
-        return sum(len(rows.get(d, ())) for d in doc_ids)
+    def chunk_count(self, doc_ids: frozenset[str]) -> int:
+        """How many chunks those articles have here (kept with their mask, see ``_without``)."""
+        self._without(doc_ids)
+        return self._hidden[2]
 
     def _rows_by_doc(self) -> dict[str, list[int]]:
         if self._doc_rows is None:
@@ -82,9 +82,11 @@ class BM25Index:
             return kept[1]
         mask = np.ones(len(self.rows), dtype=np.float32)
         rows = self._rows_by_doc()
+        count = 0
         for d in doc_ids:
             mask[rows.get(d, [])] = 0.0
-        self._hidden = (doc_ids, mask)
+            count += len(rows.get(d, ()))
+        self._hidden = (doc_ids, mask, count)
         return mask
 
     def published_day(self, chunk_id: str) -> int:
