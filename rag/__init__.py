@@ -47,13 +47,16 @@ from .types import (
     Filters,
     IngestReport,
     Passage,
+    Report,
     SkippedFile,
     Span,
+    Story,
     TimeScope,
     Timeline,
     TimelineEvent,
     UnsupportedSentence,
     Upload,
+    reported_by,
     upload_note,
 )
 from .web.feeds import Feed
@@ -64,12 +67,12 @@ SUPPORTED_SUFFIXES: tuple[str, ...] = tuple(_SUPPORTED)
 
 __all__ = [
     "RAG", "Settings", "Answer", "ArticleInfo", "Chunk", "Citation", "Document", "Filters", "IngestReport",
-    "Passage", "SkippedFile", "Span", "TimeScope", "Timeline", "TimelineEvent", "RagError", "ConfigError", "EmbeddingMismatchError",
+    "Passage", "Report", "SkippedFile", "Story", "Span", "TimeScope", "Timeline", "TimelineEvent", "RagError", "ConfigError", "EmbeddingMismatchError",
     "EmptyIndexError", "EmptyQuestionError", "QuestionTooLongError", "StoreCorruptedError",
     "StoreUnavailableError", "StoreAuthError", "UnknownSourceError", "ReaderUnavailableError",
     "DroppedCitation", "UnsupportedSentence", "LLMError", "LLMConnectionError", "LLMTimeoutError",
     "LLMAuthError", "LLMModelNotFoundError", "LLMRateLimitError", "LLMServerError", "LLMResponseError",
-    "Upload", "upload_note", "parse_markers", "strip_markers", "human_date", "SUPPORTED_SUFFIXES",
+    "Upload", "reported_by", "upload_note", "parse_markers", "strip_markers", "human_date", "SUPPORTED_SUFFIXES",
     "Feed", "SyncReport", "SyncFailure", "FetchError", "BlockedAddressError", "RobotsDisallowedError", "FeedError",
     "UnknownFeedError",
 ]

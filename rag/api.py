@@ -31,12 +31,14 @@ from .retrieve import HybridRetriever, to_passage
 from .sources import resolve_keys
 from . import sentence_vectors
 from .sentence_vectors import SentenceVectors
-from .store import ChromaServer, Store
+from .store import BM25Index, ChromaServer, Store
+from .stories import Stories, StoryIndex
 from .text import words
 from .time import as_of_date, resolve, window, without_time
 from .web.feeds import Feed, FeedRegistry
 from .web.pages import Pages, is_url
-from .types import Answer, ArticleInfo, Chunk, Document, Filters, IngestReport, Passage, Timeline, TimelineEvent, TimeScope, Upload
+from .types import (Answer, ArticleInfo, Chunk, Document, Filters, IngestReport, Passage, Story, Timeline, TimelineEvent,
+                    TimeScope, Upload)
 
 if TYPE_CHECKING:
     from .web.sync import SyncFailure, SyncReport
@@ -59,6 +61,7 @@ class RAG:
         self._store: Store | None = None
         self._chat: ChatModel | None = None
         self._sentences: SentenceVectors | None = None
+        self._stories = StoryIndex(self.settings.data_dir)
         self._lock = threading.Lock()
 
     @classmethod
@@ -129,13 +132,15 @@ class RAG:
                 self._store = self._sentences = None
             Store.wipe(self.settings.data_dir, self.settings.collection, ChromaServer.from_settings(self.settings))
             sentence_vectors.wipe(self.settings.data_dir)
+            self._stories.wipe()
         fetched, failed = self._fetch(urls, progress) if urls else ([], [])
         files = list(dict.fromkeys(p.resolve() for p in [*found[0], *fetched]))  # two links, one article: once
         found = (files, found[1] + [(f.url, f.reason) for f in failed])
         store = self._open_store(create=True)
-        return indexer.ingest([*paths, *fetched], store, self.embedder, self.settings, prune=prune,
-                              progress=progress, found=found, upload=upload,
-                              on_written=self._encode_sentences if self.settings.sentence_vectors else None)
+        report = indexer.ingest([*paths, *fetched], store, self.embedder, self.settings, prune=prune,
+                                progress=progress, found=found, upload=upload,
+                                on_written=self._encode_sentences if self.settings.sentence_vectors else None)
+        return self._restory(report)
 
     def _fetch(self, urls: list[str], progress: bool) -> tuple[list[Path], list["SyncFailure"]]:
         """Article pages into the data folder's stored pages (``rag.web``), through the one fetcher."""
@@ -182,6 +187,27 @@ class RAG:
             pass
         return report
 
+    def _restory(self, report: IngestReport) -> IngestReport:
+        """Bring the stories in line with the index just changed (``rag.stories``); a failure is a warning, as
+        the next question computes them again."""
+        if self.settings.stories:
+            try:
+                self._stories.current(self._open_store())
+            except Exception as exc:
+                report.warnings.append(f"Grouping syndicated copies into stories failed ({type(exc).__name__}: "
+                                       f"{exc}); the index is complete, the next question tries again.")
+        return report
+
+    def stories(self) -> list[Story]:
+        """Articles with near-identical text (syndicated copies), grouped, earliest first: each story's first
+        article is the one retrieved and cited. Empty when nothing is indexed or ``Settings.stories`` is off."""
+        if not self.settings.stories:
+            return []
+        try:
+            return self._stories.current(self._open_store()).stories()
+        except EmptyIndexError:
+            return []
+
     def _encode_sentences(self, written: list[tuple[Document, list[Chunk]]]) -> None:
         """Store the vectors of every sentence the answerer may quote from newly written chunks."""
         self.sentences.fill([t for doc, chunks in written for c in chunks
@@ -202,7 +228,7 @@ class RAG:
         for doc_id in named:  # a removed web article's page goes too, or the next sync would index it again
             if (record := pages.record_of(Path(docs[doc_id].source))) is not None:
                 pages.drop_page(record, "removed from the index")
-        return report
+        return self._restory(report)
 
     def documents(self) -> list[ArticleInfo]:
         """The indexed articles, newest first (undated last); empty when nothing is indexed yet."""
@@ -238,7 +264,11 @@ class RAG:
     def _retriever(self) -> HybridRetriever:
         return HybridRetriever(self._open_store(), self.embedder, rrf_k=self.settings.rrf_k,
                                half_life_days=self.settings.recency_half_life_days,
-                               time_weight=self.settings.time_weight)
+                               time_weight=self.settings.time_weight,
+                               stories=self._current_stories if self.settings.stories else None)
+
+    def _current_stories(self, bm25: BM25Index) -> Stories:
+        return self._stories.current(self._open_store(), bm25)
 
     def passages(self, doc_id: str | None = None) -> list[Passage]:
         """Every indexed chunk as a Passage (score 0), in source order: for eval and browsing."""

@@ -272,6 +272,8 @@ def ask(
     for n in shown:
         p = answer.passages[n - 1]
         typer.echo(f"  [{n}] {_printable(p.title)} ({_printable(_provenance(p))}, chars {p.start}-{p.end})")
+        if p.also_reported_by:
+            typer.echo(f"      {_printable(_also(p.also_reported_by))}")
 
 
 @app.command()
@@ -339,6 +341,14 @@ def _provenance(passage) -> str:
     note = passage.upload_note()
     return ", ".join([*([note] if note else []), *passage.provenance(), passage.file_name,
                       *([passage.url] if passage.url else [])])
+
+
+def _also(reports) -> str:
+    """"Also reported by 2 outlets: Outlet A (https://...), Outlet B": a story's other articles, left out of
+    the sources as copies of the one shown."""
+    from .types import reported_by
+
+    return f"{reported_by(reports)}: " + ", ".join(r.name() + (f" ({r.url})" if r.url else "") for r in reports)
 
 
 @app.command()

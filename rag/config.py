@@ -88,6 +88,10 @@ class Settings(BaseSettings):
             return value.strip().upper() or None
         return value
 
+    stories: bool = Field(
+        True, description="Keep articles with near-identical text (a wire story syndicated with small edits) as one "
+        "story: only its earliest article is retrieved and cited, the others are listed as also reporting it "
+        "(rag.stories). Off: every article stands alone.")
     top_k: int = Field(5, ge=1, le=50, description="Passages handed to the answerer.")
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
     abstain_threshold: float = Field(

@@ -10,7 +10,7 @@ every part, as summing the parts' ranks would do.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 
 from .embeddings import Embedder
@@ -18,16 +18,20 @@ from .errors import EmptyIndexError
 from .questions import parts
 from .sources import resolve_keys
 from .store import BM25Index, Hit, Row, Store
+from .stories import Stories
 from .text import jaccard, terms
 from .time import day_number, recency, window
-from .types import Filters, Passage, TimeScope
+from .types import Filters, Passage, Report, TimeScope
 
 
 class HybridRetriever:
     def __init__(self, store: Store, embedder: Embedder, rrf_k: int = 60,
                  candidates: int = 30, duplicate_jaccard: float = 0.8, half_life_days: float = 14.0,
-                 time_weight: float = 1.0) -> None:
+                 time_weight: float = 1.0, stories: Callable[[BM25Index], Stories] | None = None) -> None:
+        """``stories``: the current stories of a side index (``rag.stories``); with it a story's copies are left
+        out and its passages name them (``Passage.also_reported_by``); without it every article stands alone."""
         self.store = store
+        self.stories = stories
         self.embedder = embedder
         self.rrf_k = rrf_k
         self.candidates = candidates
@@ -47,13 +51,16 @@ class HybridRetriever:
         allowed = allowed_doc_ids(bm25.rows, filters) if filters and not filters.is_empty() else None
         # some article is after as_of: not evidence (undated ones, stored as -1, stay); a filter both stores apply
         max_day = day_number(as_of) if as_of is not None and bm25.latest_day > day_number(as_of) else None
+        stories = self.stories(bm25) if self.stories else None
+        allowed, hidden = self._hide_copies(stories, bm25, filters, allowed, max_day)
         if allowed is not None and not allowed:
             return []
         n = max(self.candidates, top_k * 4)
         asked = parts(query)
         queries = [query, *asked] if len(asked) > 1 else [query]  # a compound question's parts too
-        dense_lists = [dict(self.store.query_dense(self.embedder.embed_query(q), n, allowed, max_day)) for q in queries]
-        sparse_lists = [dict(bm25.search(q, n, allowed, max_day)) for q in queries]
+        dense_lists = [dict(self._dense(self.embedder.embed_query(q), n, allowed, max_day, hidden, bm25))
+                       for q in queries]
+        sparse_lists = [dict(bm25.search(q, n, allowed, max_day, hidden)) for q in queries]
         rankings = [self._fuse(d, s) for d, s in zip(dense_lists, sparse_lists)]
         dense, sparse = _best(dense_lists), _best(sparse_lists)
         fused = _best(rankings)  # a passage ranks by its best match: to the whole question or to one part
@@ -73,10 +80,38 @@ class HybridRetriever:
                     continue  # near-duplicate of a better passage (syndicated or repeated text)
                 kept_terms.append(words)
                 hit.dense_score = dense.get(hit.chunk_id)
-                passages.append(to_passage(hit, fused[hit.chunk_id], sparse.get(hit.chunk_id)))
+                also = stories.also(hit.record.doc_id, max_day) if stories else []
+                passages.append(to_passage(hit, fused[hit.chunk_id], sparse.get(hit.chunk_id), also))
                 if len(passages) == top_k:
                     break
         return passages
+
+    def _hide_copies(self, stories: Stories | None, bm25: BM25Index, filters: Filters | None,
+                     allowed: set[str] | None, max_day: int | None) -> tuple[set[str] | None, frozenset[str]]:
+        """(the allowed doc ids, the doc ids to leave out) once each story keeps only its earliest usable member
+        (``Stories.hidden``), an article a source filter names on its own included. With a filter the copies
+        simply leave its list; without one they are a set both stores leave out."""
+        if stories is None or not stories.groups:
+            return allowed, frozenset()
+        hidden = stories.hidden(allowed, max_day, named_articles(bm25.rows, filters))
+        if allowed is not None:
+            return allowed - hidden, frozenset()
+        return None, hidden
+
+    def _dense(self, embedding: list[float], n: int, allowed: set[str] | None, max_day: int | None,
+               hidden: frozenset[str], bm25: BM25Index) -> list[tuple[str, float]]:
+        """The ``n`` nearest chunks outside ``hidden`` articles. Fetched with room for the hidden ones' chunks
+        and filtered here (more fetched in the rare case that was not enough): a Chroma ``$nin`` over doc ids
+        would scan every chunk's metadata on every question."""
+        if not hidden:
+            return self.store.query_dense(embedding, n, allowed, max_day)
+        fetch = n + min(n, bm25.chunk_count(hidden))
+        while True:
+            got = self.store.query_dense(embedding, fetch, allowed, max_day)
+            kept = [(cid, score) for cid, score in got if bm25.doc_id(cid) not in hidden]
+            if len(kept) >= n or len(got) < fetch:
+                return kept[:n]
+            fetch *= 2
 
 
     def leads(self, period: tuple[date | None, date | None], filters: Filters | None, as_of: date,
@@ -89,14 +124,20 @@ class HybridRetriever:
         allowed = allowed_doc_ids(bm25.rows, filters) if filters and not filters.is_empty() else None
         lo = day_number(period[0]) if period[0] else 0
         hi = min(day_number(period[1]) if period[1] else day_number(as_of), day_number(as_of))
+        stories = self.stories(bm25) if self.stories else None
+        allowed, hidden = self._hide_copies(stories, bm25, filters, allowed, day_number(as_of))
         first: dict[str, Row] = {}
         for row in bm25.rows:
+            if row.doc_id in hidden:
+                continue
             if lo <= row.published_day <= hi and (allowed is None or row.doc_id in allowed) and (
                     row.doc_id not in first or _position(row.chunk_id) < _position(first[row.doc_id].chunk_id)):
                 first[row.doc_id] = row
         newest = sorted(first.values(), key=lambda r: (-r.published_day, r.source))[:limit]
         chosen = sorted(newest, key=lambda r: (r.published_day, r.source))
-        return [to_passage(hit, 0.0, None) for hit in _hits([r.chunk_id for r in chosen], bm25, self.store)], len(first)
+        day = day_number(as_of)
+        return [to_passage(hit, 0.0, None, stories.also(hit.record.doc_id, day) if stories else [])
+                for hit in _hits([r.chunk_id for r in chosen], bm25, self.store)], len(first)
 
     def _index(self) -> BM25Index:
         """The side index, checked current (once per question); EmptyIndexError when nothing is indexed."""
@@ -196,7 +237,21 @@ def allowed_doc_ids(rows: list[Row], filters: Filters) -> set[str]:
     return allowed
 
 
-def to_passage(hit: Hit, score: float, bm25_score: float | None) -> Passage:
+def named_articles(rows: list[Row], filters: Filters | None) -> set[str]:
+    """Doc ids a source filter names one by one (its doc id, its path, a file name no other article has):
+    a syndicated copy asked for by name is retrieved; a folder's copies are not."""
+    if filters is None or not filters.sources:
+        return set()
+    docs = list({r.doc_id: r for r in rows}.values())
+    named: set[str] = set()
+    for key in filters.sources:
+        found = resolve_keys([key], docs)
+        if len(found) == 1:
+            named |= found
+    return named
+
+
+def to_passage(hit: Hit, score: float, bm25_score: float | None, also: list[Report] | None = None) -> Passage:
     r = hit.record
     return Passage(
         chunk_id=hit.chunk_id,
@@ -212,4 +267,5 @@ def to_passage(hit: Hit, score: float, bm25_score: float | None) -> Passage:
         score=score,
         dense_score=hit.dense_score,
         bm25_score=bm25_score,
+        also_reported_by=also or [],
     )

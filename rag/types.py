@@ -92,6 +92,39 @@ class Chunk(BaseModel):
     n_tokens: int
 
 
+class Report(BaseModel):
+    """Another article that carries the same story (a wire text syndicated with small edits, ``rag.stories``):
+    named beside the copy that is retrieved and cited, so a reader sees who else ran it without it taking a
+    passage's place."""
+
+    doc_id: str
+    title: str
+    source: str = Field(description="Absolute path of the file.")
+    outlet: str | None = None
+    url: str | None = None
+    published: date | None = None
+
+    def name(self) -> str:
+        """How a reader knows it: the outlet, else the headline."""
+        return self.outlet or self.title
+
+
+def reported_by(reports: list[Report]) -> str:
+    """How a source list introduces a story's other articles: "Also reported by 2 outlets" when each names its
+    outlet, else "Also in 2 other articles" (a folder of plain files names none)."""
+    n = len(reports)
+    if all(r.outlet for r in reports):
+        return f"Also reported by {n} outlet{'s' if n != 1 else ''}"
+    return f"Also in {n} other article{'s' if n != 1 else ''}"
+
+
+class Story(BaseModel):
+    """Articles with near-identical text, earliest first: the first is the one retrieved and cited for the story,
+    the others are listed as ``also_reported_by``."""
+
+    members: list[Report]
+
+
 class Passage(Provenance):
     """A retrieved chunk with its scores and the article it belongs to."""
 
@@ -113,6 +146,9 @@ class Passage(Provenance):
     dense_score: float | None = Field(
         None, description="Cosine similarity to the query (its best over a compound question's parts).")
     bm25_score: float | None = None
+    also_reported_by: list[Report] = Field(
+        default_factory=list, description="Other articles with the same story's text (syndicated copies), earliest "
+                                          "first; they are left out of retrieval in favour of this one.")
 
     @classmethod
     def of_chunk(cls, doc: Document, chunk: Chunk) -> "Passage":
@@ -166,6 +202,8 @@ class Citation(Provenance):
     added: bool = Field(False, description="True when the model gave no citation and verification added it.")
     answer_span: tuple[int, int] | None = Field(
         None, description="The short answer's (start, end) inside ``quote``, when this sentence holds it.")
+    also_reported_by: list[Report] = Field(
+        default_factory=list, description="Other articles that ran the same story (its passage's).")
 
 
 class UnsupportedSentence(BaseModel):

@@ -108,3 +108,17 @@ def test_remove_takes_an_article_out_and_a_typo_removes_nothing(tmp_path):
     assert "documents: 4" in runner.invoke(app, ["stats"], env=env).output
     again = runner.invoke(app, ["ask", "x", "--source", "001_6455e6dab78b474c.txt"], env=env)
     assert again.exit_code == 1  # no such article any more: said, not silently abstained
+
+
+def test_ask_names_the_outlets_that_also_ran_a_syndicated_story(tmp_path):
+    from .test_stories import FERRY, write_corpus
+
+    env = {"RAG_DATA_DIR": str(tmp_path / "index")}
+    assert runner.invoke(app, ["ingest", str(write_corpus(tmp_path / "news"))], env=env).exit_code == 0
+    result = runner.invoke(app, ["ask", FERRY, "--as-of", "2025-03-10"], env=env)
+    assert result.exit_code == 0, result.output
+    sources = result.output.split("Sources:")[1]
+    assert "Coastal Times" in sources and "zz_coastal.html" in sources
+    assert ("Also reported by 2 outlets: Valley Herald (https://valleyherald.example/news/bridge-hangers), "
+            "Metro Daily (https://metrodaily.example/a/5521)") in sources
+    assert "mm_valley.html" not in sources and "aa_metro.html" not in sources

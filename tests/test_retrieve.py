@@ -56,6 +56,25 @@ def test_near_duplicate_passages_are_collapsed(make_rag, articles_copy):
     assert len(with_call) == 1
 
 
+def test_a_copy_leaves_both_candidate_lists_which_stay_full(make_rag, articles_copy):
+    """A story's copy (``rag.stories``) takes no place in the dense or the BM25 candidates, the dense list is
+    refilled past its chunks, and the BM25 mask is built once, not on every question."""
+    shutil.copy(articles_copy / CALL_FILE, articles_copy / "syndicated_copy.txt")
+    rag = make_rag()
+    rag.ingest([articles_copy], progress=False)
+    retriever = rag._retriever()
+    bm25 = retriever._index()
+    copies = retriever.stories(bm25).copies
+    assert {bm25.rows[i].file_name for i, r in enumerate(bm25.rows) if r.doc_id in copies} == {"syndicated_copy.txt"}
+    question = "How long did Trump's phone call with Putin last?"
+    dense = retriever._dense(rag.embedder.embed_query(question), 12, None, None, copies, bm25)
+    assert len(dense) == 12 and not {bm25.doc_id(c) for c, _ in dense} & copies
+    sparse = bm25.search(question, 12, hidden=copies)
+    assert sparse and not {bm25.doc_id(c) for c, _ in sparse} & copies
+    assert bm25._without(copies) is bm25._without(copies)
+    assert "syndicated_copy.txt" not in {p.file_name for p in rag.retrieve(question, top_k=10)}
+
+
 def test_empty_question_and_empty_index(make_rag, corpus_rag):
     for bad in ("", "   \n\t"):
         with pytest.raises(EmptyQuestionError, match="empty"):

@@ -148,6 +148,31 @@ def test_sources_show_author_outlet_date_and_a_safe_link():
     assert "href" not in render.sources_html(answer.model_copy(update={"passages": [hostile]}), 1)
 
 
+def test_a_story_names_the_outlets_that_also_ran_it_with_safe_links():
+    from rag import Report
+
+    also = [Report(doc_id="b", title="Cracked hangers shut bridge", source="/x/b.html", outlet="Valley Herald",
+                   url="https://valleyherald.example/bridge?a=1&b=2"),
+            Report(doc_id="c", title="Bridge <b>shut</b>", source="/x/c.html", outlet="Metro <img src=x onerror=alert(1)>",
+                   url="javascript:alert(1)")]
+    p = passage("The bridge is closed.", title="Bridge closed", file_name="a.html").model_copy(
+        update={"also_reported_by": also})
+    answer = Answer(question="q", text="The bridge is closed. [1]", passages=[p],
+                    citations=[cite(1, p, "The bridge is closed.").model_copy(update={"also_reported_by": also})])
+    page = render.sources_html(answer, 1)
+    assert "Also reported by 2 outlets: Valley Herald, Metro <img src=x onerror=alert(1)>" in visible_text(page)
+    assert "<img" not in page and "<b>shut" not in page
+    links = re.findall(r'<a class="source-link" href="([^"]*)"', page)
+    assert [html.unescape(h) for h in links] == ["https://valleyherald.example/bridge?a=1&b=2"]  # not javascript:
+    md = render.answer_markdown(answer)
+    assert ("Also reported by 2 outlets: Valley Herald (https://valleyherald.example/bridge?a=1&b=2), "
+            "Metro <img src=x onerror=alert(1)> (javascript:alert(1))") in md
+    files = [r.model_copy(update={"outlet": None}) for r in also[:1]]
+    plain = answer.model_copy(update={"passages": [p.model_copy(update={"also_reported_by": files})]})
+    assert "Also in 1 other article: Cracked hangers shut bridge" in visible_text(render.sources_html(plain, 1))
+    assert "Also" not in render.sources_html(answer.model_copy(update={"passages": [passage("x")]}), 1)
+
+
 def test_the_short_answer_is_highlighted_inside_its_quote_and_the_rewrite_is_shown():
     p = passage("The more than four-hour meeting was held in St. Petersburg on Friday.")
     quote = p.text

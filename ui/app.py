@@ -81,6 +81,7 @@ mark.short-answer { background: #bbf7d0; color: #052e16; font-weight: 600; paddi
 .rag-sources details.passage.active { box-shadow: 0 0 0 3px rgba(37, 99, 235, 0.45); }
 .rag-sources summary { cursor: pointer; }
 .rag-sources .meta { font-size: 0.8em; opacity: 0.75; }
+.rag-sources .also-reported { display: block; font-size: 0.8em; margin-top: 0.2em; }
 .rag-sources .cited-tag { font-size: 0.7em; background: #2563eb; color: #fff; border-radius: 0.5em;
   padding: 0 0.4em; margin-left: 0.4em; }
 .rag-sources .passage-text { white-space: pre-wrap; font-size: 0.9em; margin-top: 0.4em; }

@@ -13,7 +13,7 @@ import unicodedata
 from datetime import date
 from urllib.parse import urlsplit
 
-from rag import Answer, ArticleInfo, Passage, Timeline, human_date, parse_markers
+from rag import Answer, ArticleInfo, Passage, Report, Timeline, human_date, parse_markers, reported_by
 from rag.answer.verify import UNCHECKED
 
 _MARKER = re.compile(r"\[(\d+(?:\s*[-–,]\s*\d+)*)\]")
@@ -213,6 +213,29 @@ def _link(passage: Passage) -> str:
             f'{escape(host.removeprefix("www."))} ↗</a>')
 
 
+def _web(url: str | None) -> bool:
+    return bool(url) and url.lower().startswith(("http://", "https://"))
+
+
+def also_html(passage: Passage) -> str:
+    """"Also reported by 2 outlets: Outlet A, Outlet B" under a source whose story other articles ran too
+    (syndicated copies, left out of the passages), each name a link to its article when its URL is http(s);
+    nothing for an article no other one copies."""
+    reports = passage.also_reported_by
+    if not reports:
+        return ""
+    names = ", ".join(
+        f'<a class="source-link" href="{escape(r.url)}" target="_blank" rel="noopener noreferrer"'
+        f' title="{escape(r.title)}">{escape(r.name())}</a>' if _web(r.url) else
+        f'<span title="{escape(r.title)}">{escape(r.name())}</span>' for r in reports)
+    return f'<span class="also-reported">{escape(reported_by(reports))}: {names}</span>'
+
+
+def _also_text(reports: list[Report]) -> str:
+    """The same as plain text, each name with its URL: for Markdown, which shows links as they are."""
+    return f"{reported_by(reports)}: " + ", ".join(r.name() + (f" ({r.url})" if r.url else "") for r in reports)
+
+
 def sources_html(answer: Answer, turn: int) -> str:
     """The sources of one answer: every retrieved passage, cited ones open with the quote highlighted."""
     parts = [f'<section class="rag-turn" data-turn="{turn}">',
@@ -238,7 +261,7 @@ def sources_html(answer: Answer, turn: int) -> str:
             f'<details class="passage{" cited" if n in cited else ""}" id="{passage_id(turn, n)}"{is_open}>'
             f'<summary><span class="num">[{n}]</span> <b>{escape(passage.title)}</b>{tag}{upload_tag(passage)}'
             f'<span class="meta"> · {escape(_told(passage))} · {escape(passage.file_name)}{_link(passage)}'
-            f' · score {passage.score:.4f}{dense}</span></summary>'
+            f' · score {passage.score:.4f}{dense}</span>{also_html(passage)}</summary>'
             f'<div class="passage-text">{_marked(passage.text, ranges)}</div></details>'
         )
     parts.append("</section>")
@@ -272,13 +295,15 @@ def answer_markdown(answer: Answer) -> str:
     if answer.abstained:
         lines.append("Closest passages:")
         shown = list(enumerate(answer.passages, 1))[:3]
-        lines += [f"[{n}] {p.title} ({_provenance(p)}, {p.file_name}{_url(p)})" for n, p in shown]
+        lines += [f"[{n}] {p.title} ({_provenance(p)}, {p.file_name}{_url(p)})"
+                  + (f". {_also_text(p.also_reported_by)}" if p.also_reported_by else "") for n, p in shown]
     else:
         lines.append("Sources:")
         for n in sorted({c.n for c in answer.citations}):
             p = answer.passages[n - 1]
             quotes = " … ".join(f"“{c.quote}”" for c in answer.citations if c.n == n)
-            lines.append(f"[{n}] {p.title} ({_provenance(p)}, {p.file_name}{_url(p)}): {quotes}")
+            lines.append(f"[{n}] {p.title} ({_provenance(p)}, {p.file_name}{_url(p)}): {quotes}"
+                         + (f" {_also_text(p.also_reported_by)}." if p.also_reported_by else ""))
     return "\n".join(lines) + "\n"
 
 

@@ -64,6 +64,7 @@ def cite(n: int, passage: Passage, start: int, end: int) -> Citation:
         origin=passage.origin,
         uploaded_by=passage.uploaded_by,
         uploaded_at=passage.uploaded_at,
+        also_reported_by=passage.also_reported_by,
     )
 
 

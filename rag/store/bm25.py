@@ -53,6 +53,41 @@ class BM25Index:
         self._row_of = {r.chunk_id: i for i, r in enumerate(rows)}
         self.latest_day = max((r.published_day for r in rows), default=-1)  # YYYYMMDD of the newest article
         self._days = np.fromiter((r.published_day for r in rows), dtype=np.int64, count=len(rows))
+        self._doc_rows: dict[str, list[int]] | None = None  # doc id -> its rows, built when first asked
+        self._hidden: tuple[frozenset[str], np.ndarray, int] | None = None  # the last left-out set, mask, chunks
+
+    def doc_id(self, chunk_id: str) -> str:
+        """The article a chunk belongs to; for a chunk this index does not hold, its id's prefix ("doc:0003:hash")."""
+        row = self._row_of.get(chunk_id)
+        return self.rows[row].doc_id if row is not None else chunk_id.split(":", 1)[0]
+
+    def chunk_count(self, doc_ids: frozenset[str]) -> int:
+        """How many chunks those articles have here (kept with their mask, see ``_without``)."""
+        self._without(doc_ids)
+        return self._hidden[2]
+
+    def _rows_by_doc(self) -> dict[str, list[int]]:
+        if self._doc_rows is None:
+            by_doc: dict[str, list[int]] = {}
+            for i, r in enumerate(self.rows):
+                by_doc.setdefault(r.doc_id, []).append(i)
+            self._doc_rows = by_doc
+        return self._doc_rows
+
+    def _without(self, doc_ids: frozenset[str]) -> np.ndarray:
+        """A score mask that is 0 on those articles' rows; the last one is kept, as most questions leave out
+        the same set (a corpus's syndicated copies), so it costs no pass over the rows per question."""
+        kept = self._hidden
+        if kept is not None and kept[0] is doc_ids:
+            return kept[1]
+        mask = np.ones(len(self.rows), dtype=np.float32)
+        rows = self._rows_by_doc()
+        count = 0
+        for d in doc_ids:
+            mask[rows.get(d, [])] = 0.0
+            count += len(rows.get(d, ()))
+        self._hidden = (doc_ids, mask, count)
+        return mask
 
     def published_day(self, chunk_id: str) -> int:
         """The chunk's article's published day as YYYYMMDD; -1 when undated or not in this index."""
@@ -121,9 +156,9 @@ class BM25Index:
         return cls(retriever, rows, len(rows), manifest.get("generation"), stored)
 
     def search(self, query: str, k: int, allowed: set[str] | None = None,
-               max_day: int | None = None) -> list[tuple[str, float]]:
+               max_day: int | None = None, hidden: frozenset[str] = frozenset()) -> list[tuple[str, float]]:
         """(chunk_id, score) best first; ``allowed`` restricts to those doc ids, ``max_day`` (YYYYMMDD) to
-        chunks of articles published on or before it (undated ones included)."""
+        chunks of articles published on or before it (undated ones included); ``hidden`` doc ids are left out."""
         if self._retriever is None or k <= 0:
             return []
         vocab = self._retriever.vocab_dict
@@ -136,6 +171,8 @@ class BM25Index:
         if max_day is not None:
             by_day = (self._days <= max_day).astype(np.float32)
             mask = by_day if mask is None else mask * by_day
+        if hidden:
+            mask = self._without(hidden) if mask is None else mask * self._without(hidden)
         k = min(k, len(self.rows))
         # get_scores + argpartition: bm25s.retrieve starts a thread pool and a tqdm bar on every call
         scores = self._retriever.get_scores(tokens, weight_mask=mask)
