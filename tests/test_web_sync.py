@@ -217,3 +217,52 @@ def test_sync_every_runs_until_interrupted(site, tmp_path, monkeypatch):
     summaries = [ln for ln in result.output.splitlines() if ln.startswith("feeds checked")]
     assert len(summaries) == 2 and "new 1" in summaries[0] and "(1 unchanged)" in summaries[1]
     assert "stopped" in result.output
+
+
+WIRE = [
+    "Engineers at the Lakeport shipyard launched the region's first battery-electric ferry on Friday, "
+    "a 60-metre vessel that will carry 300 passengers and 40 cars across the strait from September.",
+    "The ferry's batteries will be charged at both terminals during the twelve-minute turnaround, using "
+    "power from the new offshore wind farm, the operator said in a statement.",
+    "The vessel cost 38 million euros, of which the national climate fund paid 15 million, and replaces "
+    "a diesel ship built in 1987 that burned about 900,000 litres of fuel a year.",
+    "Union representatives said crews had been trained over the winter and that no jobs would be lost, "
+    "although two engineer posts will move to the shore-side charging station.",
+    "Sea trials are planned for July and August, and the operator expects the certificate from the "
+    "maritime authority in time for the autumn timetable.",
+]
+
+
+def test_syndicated_copies_from_three_outlets_are_one_cited_story(site, make_rag):
+    from .fixtures.news_site import Story
+
+    copies = [
+        Story("/wire/ferry", "Battery ferry launched at Lakeport", WIRE, published="2025-06-06",
+              outlet="Wire Service", canonical="/wire/ferry"),
+        Story("/coast/electric-ferry", "Lakeport's electric ferry takes to the water", WIRE[:4] + [
+              WIRE[4], "Reporting by Ana Ruiz; editing by Tom Berg."], published="2025-06-07", outlet="Coast Times"),
+        Story("/daily/ferry-launch", "First battery ferry for the strait",
+              WIRE[:2] + ["The vessel cost 38 million euros, of which the national climate fund paid 15 million, "
+                          "and replaces a diesel ship from 1987 that burned about 900,000 litres of fuel a year."]
+              + WIRE[3:], published="2025-06-08", outlet="Strait Daily"),
+    ]
+    rag = make_rag(**WEB)
+    for n, story in enumerate(copies):
+        site.add(story.path, story.html(site), etag=True)
+        site.add(f"/feed{n}.xml", rss(site, [(story.path, story.title, None, None)], title=story.outlet),
+                 "application/rss+xml", etag=True)
+        rag.add_feed(site.url(f"/feed{n}.xml"))
+    site.add(FERRY.path, FERRY.html(site))  # a different report on the same ferry line: its own story
+    rag.ingest([site.url(FERRY.path)], progress=False)
+    assert rag.sync(progress=False).new == 3
+    [story] = rag.stories()
+    assert [a.url for a in story.members] == [site.url(c.path) for c in copies]  # earliest first
+    passages = rag.retrieve("battery-electric ferry Lakeport shipyard cost", top_k=5, as_of="2025-06-30")
+    assert [p.url for p in passages].count(site.url(copies[0].path)) >= 1
+    assert not {p.url for p in passages} & {site.url(c.path) for c in copies[1:]}  # top-k spent on no copy
+    answer = rag.ask("How much did the national climate fund pay towards the vessel?", as_of="2025-06-30")
+    assert "15 million" in answer.text
+    cited = answer.citations[0]
+    assert cited.url == site.url(copies[0].path)  # the earliest
+    assert [(r.outlet, r.url) for r in cited.also_reported_by] == [
+        ("Coast Times", site.url(copies[1].path)), ("Strait Daily", site.url(copies[2].path))]
