@@ -177,10 +177,15 @@ class FetchError(RagError):
 
     fix = "check the URL in a browser, or try again later"
 
-    def __init__(self, url: str, reason: str, *, fix: str | None = None, status: int | None = None) -> None:
+    def __init__(self, url: str, reason: str, *, fix: str | None = None, status: int | None = None,
+                 transient: bool | None = None) -> None:
         self.url = url
         self.reason = _one_line(reason)
         self.status = status
+        # worth trying again later (a timeout, a dropped connection, 408, 429, 5xx), as opposed to a page that
+        # will fail the same way next time (404, a refused address, robots.txt, a wrong content type)
+        self.transient = transient if transient is not None else status is not None and (
+            status in (408, 429) or status >= 500)
         self.detail = f"{self.reason}; {_one_line(fix or self.fix)}"  # the message without the URL
         super().__init__(f"{_one_line(url)}: {self.detail}")
 
