@@ -37,6 +37,7 @@ from .text import words
 from .time import as_of_date, resolve, window, without_time
 from .web.feeds import Feed, FeedRegistry
 from .web.pages import Pages, is_url
+from .web.sync import drop_refused
 from .types import (Answer, ArticleInfo, Chunk, Document, Filters, IngestReport, Passage, Story, Timeline, TimelineEvent,
                     TimeScope, Upload)
 
@@ -140,6 +141,7 @@ class RAG:
         report = indexer.ingest([*paths, *fetched], store, self.embedder, self.settings, prune=prune,
                                 progress=progress, found=found, upload=upload,
                                 on_written=self._encode_sentences if self.settings.sentence_vectors else None)
+        drop_refused(Pages(self.settings.data_dir), report)
         return self._restory(report)
 
     def _fetch(self, urls: list[str], progress: bool) -> tuple[list[Path], list["SyncFailure"]]:
@@ -171,16 +173,10 @@ class RAG:
         from .web.fetch import Fetcher, FetchPolicy
         from .web.sync import sync
 
-        def indexed() -> set[str]:
-            try:
-                return {d.source for d in self._open_store().documents().values() if len(d.chunk_ids) == d.n_chunks}
-            except EmptyIndexError:
-                return set()
-
         with Fetcher(FetchPolicy.from_settings(self.settings)) as fetcher:
             report = sync(FeedRegistry(self.settings.data_dir), Pages(self.settings.data_dir), fetcher,
-                          lambda paths: self.ingest(paths, progress=False), indexed,
-                          self.settings.feed_max_items, progress, list(feeds) if feeds else None)
+                          lambda paths: self.ingest(paths, progress=False), self.settings.feed_max_items,
+                          progress, list(feeds) if feeds else None)
         try:
             self._open_store().bm25()  # a run killed while saving the side index left it stale: repair it now
         except EmptyIndexError:

@@ -101,6 +101,7 @@ def test_declared_canonical_is_believed_only_on_the_same_site():
     assert article_url("https://www.news.example/a?x=1", "https://news.example/a") == "https://news.example/a"
     assert article_url("https://evil.example/copy", "https://news.example/a") == "https://evil.example/copy"
     assert article_url("https://news.example/a", None) == "https://news.example/a"
+    assert article_url("https://news.example/a", "https://news.example/") == "https://news.example/a"
 
 
 def test_is_url_tells_urls_from_paths():

@@ -266,3 +266,97 @@ def test_syndicated_copies_from_three_outlets_are_one_cited_story(site, make_rag
     assert cited.url == site.url(copies[0].path)  # the earliest
     assert [(r.outlet, r.url) for r in cited.also_reported_by] == [
         ("Coast Times", site.url(copies[1].path)), ("Strait Daily", site.url(copies[2].path))]
+
+
+def test_a_sync_killed_after_storing_a_changed_page_is_completed_by_the_next(site, make_rag, monkeypatch):
+    rag = make_rag(**WEB)
+    rag.add_feed(serve(site, FERRY, BRIDGE))
+    rag.sync(progress=False)
+    changed = FERRY.__class__(**{**FERRY.__dict__, "paragraphs": [
+        p.replace("4.50 euros", "9.99 euros") for p in FERRY.paragraphs]})
+    serve(site, changed, BRIDGE, MARKET)  # the feed changes too (a new item): it is read again
+    real = rag.ingest
+
+    calls = []
+
+    def killed(paths, **kwargs):
+        calls.append(paths)
+        if len(calls) == 1:
+            return real(paths, **kwargs)  # the resume step: nothing to finish yet
+        raise KeyboardInterrupt  # the feed's pages and records are stored; the index is not touched
+
+    monkeypatch.setattr(rag, "ingest", killed)
+    with pytest.raises(KeyboardInterrupt):
+        rag.sync(progress=False)
+    assert len(calls) == 2 and site.count(FERRY.path, status=200) == 2  # killed after storing the new page
+    monkeypatch.setattr(rag, "ingest", real)
+    report = rag.sync(progress=False)  # the pages now answer 304: the stored copies are what get indexed
+    assert (report.new, report.updated) == (1, 1), report
+    [top] = rag.retrieve("Lakeport ferry crossing fare from July", top_k=1, as_of="2025-06-10")
+    assert "9.99 euros" in top.text and "4.50" not in top.text
+
+
+def test_a_canonical_url_naming_another_article_does_not_replace_it(site, make_rag):
+    rag = make_rag(**WEB)
+    lying = [FERRY.__class__(**{**s.__dict__, "canonical": "/"}) for s in (FERRY, BRIDGE, MARKET)]  # a CMS slip
+    for story in lying:
+        site.add(story.path, story.html(site))
+    claims = BRIDGE.__class__(**{**BRIDGE.__dict__, "path": "/other/page", "canonical": FERRY.path,
+                                 "title": "Bridge study, reprinted"})
+    site.add(claims.path, claims.html(site))
+    report = rag.ingest([site.url(s.path) for s in lying] + [site.url(claims.path)], progress=False)
+    assert report.added == 4, report
+    assert {a.url for a in rag.documents()} == {site.url(s.path) for s in lying} | {site.url(claims.path)}
+
+
+def test_a_record_whose_page_is_gone_fetches_the_page_again(site, make_rag):
+    rag = make_rag(**WEB)
+    site.add(FERRY.path, FERRY.html(site), etag=True)
+    rag.ingest([site.url(FERRY.path)], progress=False)
+    from rag.web.pages import Pages
+
+    pages = Pages(rag.settings.data_dir)
+    pages.path_for(site.url(FERRY.path)).unlink()  # a crash, or a hand, took the page but not its record
+    report = rag.ingest([site.url(FERRY.path)], progress=False)
+    assert report.skipped == [] and site.count(FERRY.path, status=200) == 2
+
+
+def test_a_page_that_is_no_article_is_named_by_its_url(site, make_rag):
+    rag = make_rag(**WEB)
+    site.add("/empty", "<html><body><nav>Home</nav></body></html>")
+    [skipped] = rag.ingest([site.url("/empty")], progress=False).skipped
+    assert skipped.path == site.url("/empty") and "no article text" in skipped.reason
+
+
+@pytest.mark.parametrize("broken, keeps_validators", [(404, True), (500, False)])
+def test_only_a_passing_failure_costs_the_feed_its_conditional_get(site, make_rag, broken, keeps_validators):
+    rag = make_rag(**{**WEB, "fetch_retries": 0})
+    site.add(FERRY.path, FERRY.html(site), etag=True)
+    site.status("/broken", broken)
+    site.add("/feed.xml", rss(site, [(FERRY.path, "Ferry", None, None), ("/broken", "Broken", None, None)]),
+             "application/rss+xml", etag=True)
+    rag.add_feed(site.url("/feed.xml"))
+    report = rag.sync(progress=False)
+    assert [f.transient for f in report.failed] == [not keeps_validators]
+    [feed] = rag.feeds()
+    assert (feed.etag is not None) == keeps_validators and str(broken) in feed.error
+
+
+def test_an_unchanged_feed_counts_only_the_items_a_sync_reads(site, make_rag):
+    rag = make_rag(**WEB, feed_max_items=2)
+    rag.add_feed(serve(site, FERRY, BRIDGE, MARKET))
+    rag.sync(progress=False)
+    again = rag.sync(progress=False)
+    assert (again.feeds_unchanged, again.unchanged) == (1, 2)
+    assert rag.feeds()[0].items == 3  # what the feed lists
+
+
+def test_a_rename_during_a_sync_is_kept(tmp_path):
+    from rag.web.feeds import FeedRegistry
+
+    feeds = FeedRegistry(tmp_path)
+    feeds.add("https://news.example/rss")
+    FeedRegistry(tmp_path).add("https://news.example/rss", name="Gazette")  # another process, meanwhile
+    feeds.update("https://news.example/rss", error="HTTP 500", etag='"v2"')  # the sync's findings
+    [feed] = feeds.all()
+    assert (feed.name, feed.error, feed.etag) == ("Gazette", "HTTP 500", '"v2"')

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import calendar
 import io
-import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -141,11 +142,26 @@ def _first_line(exc: object) -> str:
 
 
 class FeedRegistry:
-    """The followed feeds of one data folder (``DATA_DIR/feeds/feeds.json``)."""
+    """The followed feeds of one data folder (``DATA_DIR/feeds/feeds.json``).
+
+    Every change reads, changes and writes the file under an exclusive file lock, so a `rag sync --every` in
+    one process and a `rag feed add` in another (or the page) never undo each other's change.
+    """
 
     def __init__(self, data_dir: str | Path) -> None:
         self.path = Path(data_dir) / FEEDS_FILE
-        self._lock = threading.Lock()
+
+    @contextmanager
+    def _lock(self) -> Iterator[None]:
+        import fcntl
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path.with_suffix(".lock"), "a") as held:
+            fcntl.flock(held, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(held, fcntl.LOCK_UN)
 
     def all(self) -> list[Feed]:
         """The feeds in the order they were added. A file that cannot be read raises FeedError naming it
@@ -164,7 +180,7 @@ class FeedRegistry:
         """Follow a feed; adding one again renames it (when ``name`` is given) and keeps its history."""
         if web_url(url) is None:
             raise FeedError(url, "not an http(s) URL; give the feed's full address, e.g. https://example.com/rss")
-        with self._lock:
+        with self._lock():
             feeds = self.all()
             for i, feed in enumerate(feeds):
                 if canonical_url(feed.url) == canonical_url(url):
@@ -178,7 +194,7 @@ class FeedRegistry:
 
     def remove(self, url: str) -> Feed:
         """Stop following a feed (its articles stay indexed). Raises UnknownFeedError for a feed not followed."""
-        with self._lock:
+        with self._lock():
             feeds = self.all()
             keep = [f for f in feeds if canonical_url(f.url) != canonical_url(url) and f.name != url]
             if len(keep) == len(feeds):
@@ -186,11 +202,13 @@ class FeedRegistry:
             self._save(keep)
             return next(f for f in feeds if f not in keep)
 
-    def update(self, feed: Feed) -> None:
-        """Record a feed's sync; a feed removed meanwhile stays removed."""
-        with self._lock:
+    def update(self, url: str, **changes: object) -> None:
+        """Record what a sync found (``last_sync``, counts, ``error``, validators) on the feed as it is now: a
+        rename made meanwhile is kept, and a feed removed meanwhile stays removed."""
+        with self._lock():
             feeds = self.all()
-            self._save([feed if canonical_url(f.url) == canonical_url(feed.url) else f for f in feeds])
+            self._save([f.model_copy(update=changes) if canonical_url(f.url) == canonical_url(url) else f
+                        for f in feeds])
 
     def _save(self, feeds: list[Feed]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

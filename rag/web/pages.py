@@ -53,13 +53,14 @@ def canonical_url(url: str) -> str:
 def article_url(final_url: str, declared: str | None) -> str:
     """The canonical URL of a page fetched from ``final_url`` whose ``<link rel=canonical>`` says ``declared``.
 
-    A declared URL is believed only on the page's own site (``www.`` aside): a page may not claim another
-    site's article, or fetching it would replace that article in the index. Copies across sites are
+    A declared URL is believed only on the page's own site (``www.`` aside) and when it is not the site's
+    home page: a page may not claim another site's article, or fetching it would replace that article in
+    the index (``sync`` also refuses a claim on a stored article of other text). Copies across sites are
     grouped as one story instead (``rag.stories``).
     """
-    if declared and _site(declared) == _site(final_url):
+    if declared and _site(declared) == _site(final_url) and urlsplit(declared).path.strip("/"):
         return canonical_url(declared)
-    return canonical_url(final_url)
+    return canonical_url(final_url)  # a site's home page as every page's canonical is a CMS slip, not a claim
 
 
 def _site(url: str) -> str:
@@ -162,8 +163,8 @@ class Pages:
     def drop_page(self, record: PageRecord, reason: str) -> None:
         """The page is not to be indexed (no article text, or removed from the index): its file goes, its
         record says why, so a sync asks the server only whether it changed, and brings it back only if so."""
-        self.path_for(record.url).unlink(missing_ok=True)
-        self.save(record.model_copy(update={"dropped": reason}), None)
+        self.save(record.model_copy(update={"dropped": reason}), None)  # the record first: a crash between
+        self.path_for(record.url).unlink(missing_ok=True)  # the two leaves a page the next sync deletes
 
     def files(self) -> list[Path]:
         """The stored pages; what a crash left half-written (``.tmp-*.part``) is deleted on the way."""

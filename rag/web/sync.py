@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -38,6 +39,7 @@ class SyncFailure(BaseModel):
     url: str
     reason: str
     feed: str | None = None
+    transient: bool = Field(False, description="Worth trying again (a timeout, 429, 5xx): the next sync does.")
 
 
 class SyncReport(BaseModel):
@@ -83,13 +85,18 @@ def fetch_article(fetcher: Fetcher, pages: Pages, link: str, facts: ItemFacts | 
 
     asked = canonical_url(link)
     known = pages.known(asked)
-    ask = known is not None and not (again and known.dropped)
+    # validators only for what is on disk (or dropped on purpose): a record whose page a crash took must
+    # not answer 304 for ever
+    ask = known is not None and (known.dropped is not None and not again
+                                 or known.dropped is None and pages.path_for(known.url).exists())
     got = fetcher.get(asked, "page", etag=known.etag if ask else None,
                       last_modified=known.last_modified if ask else None)
     if got.not_modified and known is not None:
         path = pages.path_for(known.url)
         return Stored(None if known.dropped or not path.exists() else path, False, False)
     url = article_url(got.final_url, declared_canonical(got.content))
+    if url != canonical_url(got.final_url) and not _same_article(pages, url, got.content):
+        url = canonical_url(got.final_url)  # the canonical it declares holds another article: keep both
     previous = known if known is not None and known.url == url else pages.known(url)
     digest = hashlib.sha256(got.content).hexdigest()
     record = PageRecord(
@@ -103,6 +110,28 @@ def fetch_article(fetcher: Fetcher, pages: Pages, link: str, facts: ItemFacts | 
                or previous.dropped is not None or not path.exists())
     pages.save(record, got.content if changed else None)
     return Stored(path, changed, True)
+
+
+def _same_article(pages: Pages, url: str, html: bytes) -> bool:
+    """Whether the page stored under ``url`` (if any) is this article: near-identical text (the same
+    Jaccard bound as syndicated copies, ``rag.stories``). A misconfigured CMS that declares one canonical
+    URL for every page, or a page claiming another author's article, must not replace it."""
+    stored = pages.path_for(url)
+    if pages.known(url) is None or not stored.exists():
+        return True
+    from ..ingest.html import extract
+    from ..text import jaccard, terms
+
+    try:
+        ours, theirs = extract(html), extract(stored.read_bytes())
+    except Exception:  # an unreadable page: do not let it take another's place
+        return False
+    if ours is None or theirs is None:
+        return False
+    return jaccard(set(terms(ours.text)), set(terms(theirs.text))) >= SAME_ARTICLE
+
+
+SAME_ARTICLE = 0.8  # word-set Jaccard: an AMP or print version of an article, not a related one
 
 
 def fetch_urls(fetcher: Fetcher, pages: Pages, urls: list[str]) -> tuple[list[Path], list[SyncFailure]]:
@@ -126,27 +155,31 @@ def index_pages(ingest: Ingest, pages: Pages, paths: list[Path], report: SyncRep
     """Index stored pages; a page the indexer refuses (no article text) is dropped and recorded as failed."""
     ingested = ingest(paths)
     report.add(ingested)
+    _refused(pages, ingested, report, feed)
+
+
+def _refused(pages: Pages, ingested: IngestReport, report: SyncReport, feed: str | None) -> None:
     for skipped in ingested.skipped:
-        path = Path(skipped.path)
-        record = pages.record_of(path)
+        report.failed.append(SyncFailure(url=skipped.path, reason=skipped.reason, feed=feed))
+
+
+def drop_refused(pages: Pages, ingested: IngestReport) -> None:
+    """Stored pages the indexer refused (no article text) are dropped, so that a sync asks the server only
+    whether they changed, and the report names them by URL, not by their file in the data folder."""
+    for skipped in ingested.skipped:
+        record = pages.record_of(Path(skipped.path))
         if record is not None:
             pages.drop_page(record, skipped.reason)
-        report.failed.append(SyncFailure(url=record.url if record else skipped.path, reason=skipped.reason,
-                                         feed=feed))
+            skipped.path = record.url
 
 
-def sync(registry: FeedRegistry, pages: Pages, fetcher: Fetcher, ingest: Ingest,
-         indexed: Callable[[], set[str]], max_items: int, progress: bool = False,
-         only: list[str] | None = None) -> SyncReport:
-    """Bring the index in line with every followed feed (or those ``only`` names), once. ``indexed``: the
-    sources of completely indexed documents, so pages stored by a sync that was killed are indexed first."""
+def sync(registry: FeedRegistry, pages: Pages, fetcher: Fetcher, ingest: Ingest, max_items: int,
+         progress: bool = False, only: list[str] | None = None) -> SyncReport:
+    """Bring the index in line with every followed feed (or those ``only`` names), once: first the pages a
+    killed sync stored but did not index, then each feed."""
     started = time.perf_counter()
     report = SyncReport()
-    complete = indexed()
-    missing = [p for p in pages.files() if str(p.resolve()) not in complete]
-    if missing:
-        index_pages(ingest, pages, missing, report, None)
-    resumed = {p.resolve() for p in missing}  # counted above: a 304 for one of them below is not "unchanged"
+    resumed = _resume(ingest, pages, report)
     wanted = {canonical_url(u) for u in only} if only else None
     for feed in registry.all():
         if wanted is not None and canonical_url(feed.url) not in wanted and feed.name not in (only or []):
@@ -157,6 +190,27 @@ def sync(registry: FeedRegistry, pages: Pages, fetcher: Fetcher, ingest: Ingest,
     return report
 
 
+def _resume(ingest: Ingest, pages: Pages, report: SyncReport) -> set[Path]:
+    """Index every stored page the index lacks or holds an older version of: what a killed sync stored. The
+    indexer's content check makes the unchanged ones cheap (a read and a hash each). Returns the pages it
+    added or updated, so that their 304 below is not counted again as unchanged."""
+    files = []
+    for path in pages.files():
+        record = pages.record_of(path)
+        if record is not None and record.dropped:
+            path.unlink(missing_ok=True)  # a crash between dropping the record and deleting the page
+        else:
+            files.append(path)
+    if not files:
+        return set()
+    ingested = ingest(files)
+    report.new += ingested.added
+    report.updated += ingested.updated
+    report.warnings += ingested.warnings
+    _refused(pages, ingested, report, None)
+    return {p.resolve() for p in files} if ingested.added or ingested.updated else set()
+
+
 def _sync_feed(feed: Feed, registry: FeedRegistry, pages: Pages, fetcher: Fetcher, ingest: Ingest,
                max_items: int, progress: bool, report: SyncReport, resumed: set[Path]) -> None:
     checked = now()
@@ -164,17 +218,17 @@ def _sync_feed(feed: Feed, registry: FeedRegistry, pages: Pages, fetcher: Fetche
     try:
         got = fetcher.get(feed.url, "feed", etag=feed.etag, last_modified=feed.last_modified)
         if got.not_modified:
+            read = min(feed.items, max_items)  # the articles it listed last time, unchanged with it
             report.feeds_unchanged += 1
-            report.unchanged += feed.items  # the articles it listed last time, unchanged with it
-            registry.update(feed.model_copy(update={"last_sync": checked, "last_ok": checked, "error": None,
-                                                    "new": 0, "updated": 0, "unchanged": feed.items, "failed": 0}))
+            report.unchanged += read
+            registry.update(feed.url, last_sync=checked, last_ok=checked, error=None, new=0, updated=0,
+                            unchanged=read, failed=0)
             return
         parsed = parse_feed(got.content, got.final_url, max_items, got.media_type)
     except FetchError as exc:
-        return _feed_failed(feed, registry, report, checked, exc.detail)
+        return _feed_failed(feed, registry, report, checked, exc.detail, exc.transient)
     except FeedError as exc:
-        return _feed_failed(feed, registry, report, checked, exc.reason)
-        return
+        return _feed_failed(feed, registry, report, checked, exc.reason, False)
     if parsed.warning:
         report.warnings.append(f"{feed.label}: {parsed.warning}")
     if parsed.total > len(parsed.items):
@@ -186,7 +240,8 @@ def _sync_feed(feed: Feed, registry: FeedRegistry, pages: Pages, fetcher: Fetche
         try:
             stored = fetch_article(fetcher, pages, item.link, item.facts, feed.url)
         except FetchError as exc:
-            report.failed.append(SyncFailure(url=item.link, reason=exc.detail, feed=feed.url))
+            report.failed.append(SyncFailure(url=item.link, reason=exc.detail, feed=feed.url,
+                                             transient=exc.transient))
             continue
         report.downloaded += stored.downloaded
         if stored.path is not None and stored.changed:
@@ -196,17 +251,18 @@ def _sync_feed(feed: Feed, registry: FeedRegistry, pages: Pages, fetcher: Fetche
     if changed:
         index_pages(ingest, pages, changed, report, feed.url)
     failures = report.failed[before:]
-    # the feed's validators are kept only when every item made it: otherwise the next sync reads the feed
-    # again and retries the failed items (the others answer 304)
-    done = {"etag": got.etag, "last_modified": got.last_modified} if not failures else {}
-    registry.update(feed.model_copy(update={
-        "last_sync": checked, "last_ok": checked, "items": parsed.total,
-        "new": report.new - counts[0], "updated": report.updated - counts[1],
-        "unchanged": report.unchanged - counts[2], "failed": len(failures),
-        "error": f"{len(failures)} article(s) failed, e.g. {failures[0].url}: {failures[0].reason}" if failures else None,
-        **done}))
+    # the feed's validators are kept unless an item failed for now (a timeout, 5xx): then the next sync reads
+    # the feed again and retries it (the others answer 304). A page that will fail the same way (404, robots)
+    # does not cost the feed its conditional GET for ever.
+    done = {"etag": got.etag, "last_modified": got.last_modified} if not any(f.transient for f in failures) else {}
+    registry.update(feed.url, last_sync=checked, last_ok=checked, items=parsed.total,
+                    new=report.new - counts[0], updated=report.updated - counts[1],
+                    unchanged=report.unchanged - counts[2], failed=len(failures),
+                    error=(f"{len(failures)} article(s) failed, e.g. {failures[0].url}: {failures[0].reason}"
+                           if failures else None), **done)
 
 
-def _feed_failed(feed: Feed, registry: FeedRegistry, report: SyncReport, checked, reason: str) -> None:
-    report.failed.append(SyncFailure(url=feed.url, reason=reason, feed=feed.url))
-    registry.update(feed.model_copy(update={"last_sync": checked, "error": reason}))
+def _feed_failed(feed: Feed, registry: FeedRegistry, report: SyncReport, checked: datetime, reason: str,
+                 transient: bool) -> None:
+    report.failed.append(SyncFailure(url=feed.url, reason=reason, feed=feed.url, transient=transient))
+    registry.update(feed.url, last_sync=checked, error=reason)
