@@ -235,6 +235,32 @@ def test_an_endless_slow_stream_stops_at_the_total_time(site):
             f.get(site.url("/drip"))
 
 
+def test_headers_that_never_end_stop_at_the_total_time(site):
+    """The limit holds before the body too: a status line and headers trickled a byte at a time, each read
+    far within the 30 s read timeout, end at total_s (h11 alone would wait for 16 KB of them)."""
+    site.slow_head("/head", every_ms=50)
+    with Fetcher(policy(robots=False, timeout_s=30.0, total_s=1.0)) as f, pytest.raises(  # the real clock
+            FetchError, match=r"took longer than 1 s in all \(RAG_FETCH_TOTAL_S\)") as caught:
+        f.get(site.url("/head"))
+    assert site.count("/head") == 1
+
+
+def test_a_dns_lookup_that_hangs_stops_at_the_total_time(sleeps):
+    """getaddrinfo takes no timeout: the lookup is waited for only as long as the get has left."""
+    release = threading.Event()
+
+    def resolver(host: str, port: int) -> list[str]:
+        release.wait()  # a resolver that does not answer until the test is over
+        return ["93.184.216.34"]
+    try:
+        with Fetcher(policy(robots=False, timeout_s=30.0, total_s=0.3), sleep=sleeps.append,
+                     resolver=resolver) as f, pytest.raises(FetchError, match=r"RAG_FETCH_TOTAL_S") as caught:
+            f.get("http://hanging-dns.test/a")
+    finally:
+        release.set()
+    assert sleeps == []
+
+
 # --- content types ------------------------------------------------------------------------------------
 
 def test_a_wrong_content_type_is_refused_before_the_body(site, fetcher):

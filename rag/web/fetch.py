@@ -30,6 +30,7 @@ from .addresses import (
     Unresolvable,
     guarded_transport,
     system_resolver,
+    time_limit,
 )
 from .content import Decoder, PageKind, content_type, sniff_fits, type_fits
 
@@ -51,7 +52,7 @@ class FetchPolicy:
 
     user_agent: str
     timeout_s: float          # connect and per-read timeout
-    total_s: float            # one get, redirects and body included, waits (retries, politeness) excluded
+    total_s: float            # one get: DNS, connect, TLS, headers, body, redirects; not waits (retries, politeness)
     max_bytes: int            # decoded body cap (after gzip/deflate); also applied to raw bytes
     max_redirects: int = 5
     retries: int = 2          # on connect errors, timeouts, 429, 500, 502, 503, 504
@@ -111,8 +112,11 @@ class _Budget:
         self.clock = clock
         self.deadline = clock() + total_s
 
+    def left(self) -> float:
+        return self.deadline - self.clock()
+
     def timeout(self, per_read: float) -> float:
-        left = self.deadline - self.clock()
+        left = self.left()
         if left <= 0:
             raise _OutOfTime
         return min(per_read, left)
@@ -233,9 +237,9 @@ class Fetcher:
             self._wait_turn(target.host, budget)
             with self._lock:
                 self.stats.requests += 1
-            try:
-                with self._client.stream("GET", target, headers=headers,
-                                         timeout=budget.timeout(self.policy.timeout_s)) as response:
+            try:  # the limit holds inside the connection too: DNS, connect, TLS, headers, each body read
+                with time_limit(budget.left), self._client.stream(
+                        "GET", target, headers=headers, timeout=budget.timeout(self.policy.timeout_s)) as response:
                     if response.status_code not in RETRY_STATUSES or final:
                         return self._answer(url, target, where, kind, response, budget)
                     wait = self._retry_wait(attempt, response.headers.get("retry-after"))
