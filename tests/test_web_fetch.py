@@ -472,6 +472,45 @@ def test_robots_rules_for_this_user_agent_apply(site, fetcher):
     assert fetcher(user_agent="otherbot/2.0").get(site.url("/a")).status == 200
 
 
+def test_robots_wildcards_and_end_anchors_apply(site, fetcher):
+    """RFC 9309 2.2.3: ``*`` matches any run of characters, ``$`` the end of the path (urllib ignored both)."""
+    site.robots("User-agent: *\nDisallow: /*.xml$\nDisallow: /*/print\n")
+    for path in ("/feed.xml", "/feed.xml?x=1", "/news/print", "/news/a", "/news/2025/print/page"):
+        site.add(path, PAGE, "text/xml" if path.startswith("/feed") else "text/html")
+    f = fetcher()
+    for path in ("/feed.xml", "/news/print", "/news/2025/print/page"):
+        with pytest.raises(RobotsDisallowedError):
+            f.get(site.url(path), kind="feed" if path.endswith(".xml") else "page")
+    assert f.get(site.url("/feed.xml?x=1"), kind="feed").status == 200  # $: the path must end with .xml
+    assert f.get(site.url("/news/a")).status == 200
+
+
+def test_robots_longest_match_wins_and_allow_wins_a_tie(site, fetcher):
+    """RFC 9309 2.2.2: the most specific (longest) rule decides, not the first; Allow on a tie."""
+    site.robots("User-agent: *\nDisallow: /a\nAllow: /a/b\nDisallow: /c/d\nAllow: /c\nDisallow: /e\nAllow: /e\n")
+    for path in ("/a/b", "/a/c", "/c/d", "/c/e", "/e"):
+        site.add(path, PAGE)
+    f = fetcher()
+    for path in ("/a/b", "/c/e", "/e"):
+        assert f.get(site.url(path)).status == 200
+    for path in ("/a/c", "/c/d"):
+        with pytest.raises(RobotsDisallowedError):
+            f.get(site.url(path))
+
+
+def test_robots_group_for_the_product_token_beats_the_star_group(site, fetcher):
+    """The group naming this crawler's product token (the User-Agent's first word, before "/") replaces ``*``,
+    whatever its version; ``*`` applies to the others."""
+    site.robots("User-agent: *\nDisallow: /\n\nUser-agent: NewsRAG-test\nAllow: /\nDisallow: /private\n")
+    site.add("/a", PAGE)
+    site.add("/private", PAGE)
+    assert fetcher(user_agent="newsrag-test/9.9 (other words)").get(site.url("/a")).status == 200
+    with pytest.raises(RobotsDisallowedError):
+        fetcher().get(site.url("/private"))
+    with pytest.raises(RobotsDisallowedError):
+        fetcher(user_agent="otherbot/1.0").get(site.url("/a"))
+
+
 def test_a_redirect_into_a_disallowed_path_is_refused(site, fetcher):
     site.robots("User-agent: *\nDisallow: /private/\n")
     site.redirect("/a", "/private/b")

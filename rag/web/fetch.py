@@ -17,7 +17,6 @@ from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
 from urllib.parse import urljoin
-from urllib.robotparser import RobotFileParser
 
 import httpx
 
@@ -33,6 +32,7 @@ from .addresses import (
     time_limit,
 )
 from .content import Decoder, PageKind, content_type, sniff_fits, type_fits
+from .robots import Robots
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -131,16 +131,6 @@ class _Budget:
         self.deadline += self.clock() - before
 
 
-class _Robots:
-    """One origin's robots.txt verdict: its rules, or allow-all/disallow-all with why."""
-
-    def __init__(self, rules: RobotFileParser | None, allow_all: bool, why: str = "") -> None:
-        self.rules, self.allow_all, self.why = rules, allow_all, why
-
-    def allows(self, user_agent: str, url: str) -> bool:
-        return self.allow_all if self.rules is None else self.rules.can_fetch(user_agent, url)
-
-
 class Fetcher:
     """Fetches pages, feeds and robots.txt under a ``FetchPolicy``; safe to share between threads.
 
@@ -155,7 +145,7 @@ class Fetcher:
         self._sleep, self._clock = sleep, clock
         self._lock = threading.Lock()
         self._next_start: dict[str, float] = {}
-        self._robots: dict[str, _Robots] = {}
+        self._robots: dict[str, Robots] = {}
         self._robots_locks: dict[str, threading.Lock] = {}
         backend = GuardedBackend(policy.allow_private, policy.allow_networks, resolver)
         # redirects by hand so each hop passes every rule; no proxies or .netrc from the environment: a proxy
@@ -363,21 +353,15 @@ class Fetcher:
             why = robots.why or f"robots.txt of {target.host} disallows it"
             raise RobotsDisallowedError(url, f"{where}{why}")
 
-    def _read_robots(self, url: str, target: httpx.URL, where: str) -> _Robots:
-        """RFC 9309: rules from a 2xx; 4xx means no rules; 5xx, 429 or no answer means disallow all."""
-        host = target.host
+    def _read_robots(self, url: str, target: httpx.URL, where: str) -> Robots:
+        """RFC 9309: rules from a 2xx; see ``Robots.unreadable`` for the rest."""
         try:
             fetched = self.get(str(target.copy_with(path="/robots.txt", query=None)), kind="robots")
         except BlockedAddressError as exc:  # the host itself is internal: say so about the URL asked for
             raise BlockedAddressError(url, f"{where}{exc.reason}") from None
         except FetchError as exc:
-            if exc.status is not None and 400 <= exc.status < 500 and exc.status != 429:
-                return _Robots(None, allow_all=True)
-            return _Robots(None, allow_all=False, why=f"robots.txt of {host} could not be read ({exc.reason}), "
-                                                      "which RFC 9309 treats as disallowing everything")
-        rules = RobotFileParser()
-        rules.parse(fetched.content.decode("utf-8", errors="replace").splitlines())
-        return _Robots(rules, allow_all=True)
+            return Robots.unreadable(target.host, exc)
+        return Robots.parse(fetched.content)
 
 
 def _phrase(response: httpx.Response) -> str:
