@@ -194,7 +194,7 @@ class Fetcher:
                 current = outcome
         except _OutOfTime:
             raise FetchError(url, f"took longer than {self.policy.total_s:g} s in all (RAG_FETCH_TOTAL_S)",
-                             fix="try again later, or raise RAG_FETCH_TOTAL_S") from None
+                             fix="try again later, or raise RAG_FETCH_TOTAL_S", transient=True) from None
         raise FetchError(url, f"more than {self.policy.max_redirects} redirects",
                          fix="open the URL in a browser and use the address it ends at")
 
@@ -237,16 +237,19 @@ class Fetcher:
                 raise BlockedAddressError(url, f"{where}{exc}") from None
             except Unresolvable as exc:
                 if final or not exc.transient:
-                    raise FetchError(url, f"{where}{exc}", fix="check the host name in the URL") from None
+                    raise FetchError(url, f"{where}{exc}", fix="check the host name in the URL",
+                                     transient=exc.transient) from None
                 wait = self._retry_wait(attempt, None)
             except (httpx.ConnectError, httpx.TimeoutException) as exc:
                 budget.check()
                 if final:
                     what = "timed out" if isinstance(exc, httpx.TimeoutException) else "could not connect"
-                    raise FetchError(url, f"{where}{what} ({exc or type(exc).__name__})") from None
+                    raise FetchError(url, f"{where}{what} ({exc or type(exc).__name__})", transient=True) from None
                 wait = self._retry_wait(attempt, None)
-            except httpx.HTTPError as exc:
-                raise FetchError(url, f"{where}network error ({exc or type(exc).__name__})") from None
+            except httpx.HTTPError as exc:  # a reset or an answer cut short may go next time; a client bug not
+                dropped = isinstance(exc, (httpx.NetworkError, httpx.RemoteProtocolError))
+                raise FetchError(url, f"{where}network error ({exc or type(exc).__name__})",
+                                 transient=dropped) from None
             with self._lock:
                 self.stats.retries += 1
             budget.wait(self._sleep, wait)
@@ -351,7 +354,7 @@ class Fetcher:
                 robots = self._robots[origin] = self._read_robots(url, target, where)
         if not robots.allows(self.policy.user_agent, str(target)):
             why = robots.why or f"robots.txt of {target.host} disallows it"
-            raise RobotsDisallowedError(url, f"{where}{why}")
+            raise RobotsDisallowedError(url, f"{where}{why}", transient=robots.transient)
 
     def _read_robots(self, url: str, target: httpx.URL, where: str) -> Robots:
         """RFC 9309: rules from a 2xx; see ``Robots.unreadable`` for the rest."""

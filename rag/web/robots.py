@@ -21,8 +21,9 @@ def product_token(user_agent: str) -> str:
 class Robots:
     """Rules read from a robots.txt, or allow-all/disallow-all with why (no file, or none readable)."""
 
-    def __init__(self, rules: Protego | None, allow_all: bool, why: str = "") -> None:
+    def __init__(self, rules: Protego | None, allow_all: bool, why: str = "", transient: bool = False) -> None:
         self.rules, self.allow_all, self.why = rules, allow_all, why
+        self.transient = transient  # disallowing only because the file could not be read for now (5xx, timeout)
 
     @classmethod
     def parse(cls, body: bytes) -> Robots:
@@ -34,7 +35,8 @@ class Robots:
         if error.status is not None and 400 <= error.status < 500 and error.status != 429:
             return cls(None, allow_all=True)
         return cls(None, allow_all=False, why=f"robots.txt of {host} could not be read ({error.reason}), "
-                                              "which RFC 9309 treats as disallowing everything")
+                                              "which RFC 9309 treats as disallowing everything",
+                   transient=error.transient)
 
     def allows(self, user_agent: str, url: str) -> bool:
         """Whether the group for ``user_agent``'s product token (else the ``*`` group) lets ``url`` be fetched."""
