@@ -156,8 +156,8 @@ class Settings(BaseSettings):
     fetch_timeout_s: float = Field(
         15.0, gt=0, le=600, description="Seconds to wait for a connection, and for each read of an answer.")
     fetch_total_s: float = Field(
-        60.0, gt=0, le=3600, description="Seconds one fetch may take in all (redirects and body included, waits "
-        "between retries not): a server that trickles bytes forever is cut off here.")
+        60.0, gt=0, le=3600, description="Seconds one fetch may take in all (DNS, connecting, headers, body and "
+        "redirects included, waits between retries not): a server that trickles bytes forever is cut off here.")
     fetch_max_mb: float = Field(
         10.0, gt=0, le=1000, description="Largest body accepted, in MB, after decompression: bigger pages are "
         "refused (a compressed bomb stops at this size).")

@@ -23,6 +23,7 @@ from rag.web import addresses
 from rag.web.addresses import GuardedBackend, address_kind, guarded_transport
 from rag.web.fetch import Fetcher, FetchPolicy
 from tests.fixtures.net import free_port
+from tests.fixtures.web_server import WebSite
 
 UA = "newsrag-test/1.0 (tests)"
 PAGE = "<!DOCTYPE html><html><head><title>T</title></head><body><p>Hello.</p></body></html>"
@@ -233,6 +234,32 @@ def test_an_endless_slow_stream_stops_at_the_total_time(site):
     with Fetcher(policy(robots=False, timeout_s=5.0, total_s=0.5)) as f:  # the real clock
         with pytest.raises(FetchError, match=r"took longer than 0.5 s in all \(RAG_FETCH_TOTAL_S\)"):
             f.get(site.url("/drip"))
+
+
+def test_headers_that_never_end_stop_at_the_total_time(site):
+    """The limit holds before the body too: a status line and headers trickled a byte at a time, each read
+    far within the 30 s read timeout, end at total_s (h11 alone would wait for 16 KB of them)."""
+    site.slow_head("/head", every_ms=50)
+    with Fetcher(policy(robots=False, timeout_s=30.0, total_s=1.0)) as f, pytest.raises(  # the real clock
+            FetchError, match=r"took longer than 1 s in all \(RAG_FETCH_TOTAL_S\)") as caught:
+        f.get(site.url("/head"))
+    assert caught.value.transient and site.count("/head") == 1
+
+
+def test_a_dns_lookup_that_hangs_stops_at_the_total_time(sleeps):
+    """getaddrinfo takes no timeout: the lookup is waited for only as long as the get has left."""
+    release = threading.Event()
+
+    def resolver(host: str, port: int) -> list[str]:
+        release.wait()  # a resolver that does not answer until the test is over
+        return ["93.184.216.34"]
+    try:
+        with Fetcher(policy(robots=False, timeout_s=30.0, total_s=0.3), sleep=sleeps.append,
+                     resolver=resolver) as f, pytest.raises(FetchError, match=r"RAG_FETCH_TOTAL_S") as caught:
+            f.get("http://hanging-dns.test/a")
+    finally:
+        release.set()
+    assert caught.value.transient and sleeps == []
 
 
 # --- content types ------------------------------------------------------------------------------------
@@ -446,6 +473,45 @@ def test_robots_rules_for_this_user_agent_apply(site, fetcher):
     assert fetcher(user_agent="otherbot/2.0").get(site.url("/a")).status == 200
 
 
+def test_robots_wildcards_and_end_anchors_apply(site, fetcher):
+    """RFC 9309 2.2.3: ``*`` matches any run of characters, ``$`` the end of the path (urllib ignored both)."""
+    site.robots("User-agent: *\nDisallow: /*.xml$\nDisallow: /*/print\n")
+    for path in ("/feed.xml", "/feed.xml?x=1", "/news/print", "/news/a", "/news/2025/print/page"):
+        site.add(path, PAGE, "text/xml" if path.startswith("/feed") else "text/html")
+    f = fetcher()
+    for path in ("/feed.xml", "/news/print", "/news/2025/print/page"):
+        with pytest.raises(RobotsDisallowedError):
+            f.get(site.url(path), kind="feed" if path.endswith(".xml") else "page")
+    assert f.get(site.url("/feed.xml?x=1"), kind="feed").status == 200  # $: the path must end with .xml
+    assert f.get(site.url("/news/a")).status == 200
+
+
+def test_robots_longest_match_wins_and_allow_wins_a_tie(site, fetcher):
+    """RFC 9309 2.2.2: the most specific (longest) rule decides, not the first; Allow on a tie."""
+    site.robots("User-agent: *\nDisallow: /a\nAllow: /a/b\nDisallow: /c/d\nAllow: /c\nDisallow: /e\nAllow: /e\n")
+    for path in ("/a/b", "/a/c", "/c/d", "/c/e", "/e"):
+        site.add(path, PAGE)
+    f = fetcher()
+    for path in ("/a/b", "/c/e", "/e"):
+        assert f.get(site.url(path)).status == 200
+    for path in ("/a/c", "/c/d"):
+        with pytest.raises(RobotsDisallowedError):
+            f.get(site.url(path))
+
+
+def test_robots_group_for_the_product_token_beats_the_star_group(site, fetcher):
+    """The group naming this crawler's product token (the User-Agent's first word, before "/") replaces ``*``,
+    whatever its version; ``*`` applies to the others."""
+    site.robots("User-agent: *\nDisallow: /\n\nUser-agent: NewsRAG-test\nAllow: /\nDisallow: /private\n")
+    site.add("/a", PAGE)
+    site.add("/private", PAGE)
+    assert fetcher(user_agent="newsrag-test/9.9 (other words)").get(site.url("/a")).status == 200
+    with pytest.raises(RobotsDisallowedError):
+        fetcher().get(site.url("/private"))
+    with pytest.raises(RobotsDisallowedError):
+        fetcher(user_agent="otherbot/1.0").get(site.url("/a"))
+
+
 def test_a_redirect_into_a_disallowed_path_is_refused(site, fetcher):
     site.robots("User-agent: *\nDisallow: /private/\n")
     site.redirect("/a", "/private/b")
@@ -483,6 +549,100 @@ def test_a_big_robots_txt_is_cut_not_refused(site, fetcher):
     site.robots("User-agent: *\nDisallow: /private/\n" + "# filler\n" * 100_000)
     site.add("/a", PAGE)
     assert fetcher(max_bytes=10_000_000).get(site.url("/a")).status == 200
+
+
+# --- what is worth trying again ----------------------------------------------------------------------
+
+def _dns_error(errno: int, text: str):
+    def resolver(host: str, port: int) -> list[str]:
+        raise socket.gaierror(errno, text)
+    return resolver
+
+
+def _loop(site: WebSite) -> None:
+    site.redirect("/x", "/y")
+    site.redirect("/y", "/x")
+
+
+def _chain(site: WebSite) -> None:
+    site.redirect("/x", "/y")
+    site.redirect("/y", "/z")
+    site.add("/z", PAGE)
+
+
+def _disallowed(site: WebSite) -> None:
+    site.robots("User-agent: *\nDisallow: /x\n")
+    site.add("/x", PAGE)
+
+
+def _robots(code: int):
+    def setup(site: WebSite) -> None:
+        site.robots(status=code)
+        site.add("/x", PAGE)
+    return setup
+
+
+def _robots_silent(site: WebSite) -> None:
+    site.slow("/robots.txt", every_ms=2000, content_type="text/plain")
+    site.add("/x", PAGE)
+
+
+def case(name: str, transient: bool, says: str, routes=lambda site: None, url: str | None = None, **changes):
+    """One failure: ``routes`` set up on the site, the URL fetched (/x if None), what the error says."""
+    return pytest.param(routes, url, changes, transient, says, id=name)
+
+
+TRANSIENT = [  # nothing is retried (retries=0), so no case waits for a backoff
+    # worth trying again later
+    case("408", True, "HTTP 408", lambda s: s.status("/x", 408)),
+    case("429", True, "HTTP 429", lambda s: s.status("/x", 429)),
+    case("500", True, "HTTP 500", lambda s: s.status("/x", 500)),
+    case("503", True, "HTTP 503", lambda s: s.status("/x", 503)),
+    case("read-timeout", True, "timed out", lambda s: s.slow("/x", every_ms=2000), timeout_s=0.2),
+    case("total-time-body", True, "RAG_FETCH_TOTAL_S", lambda s: s.slow("/x"), total_s=0.3),
+    case("total-time-headers", True, "RAG_FETCH_TOTAL_S", lambda s: s.slow_head("/x"), total_s=0.3),
+    case("refused-connection", True, "could not connect", url="http://127.0.0.1:{free}/x"),
+    case("reset", True, "network error", lambda s: s.drop("/x", reset=True)),
+    case("cut-short", True, "network error", lambda s: s.drop("/x")),
+    case("dns-again", True, "Temporary failure", url="http://flaky.test:{port}/x",
+         resolver=_dns_error(socket.EAI_AGAIN, "Temporary failure in name resolution")),
+    case("robots-500", True, "could not be read (HTTP 500", _robots(500), robots=True),
+    case("robots-429", True, "could not be read (HTTP 429", _robots(429), robots=True),
+    case("robots-timeout", True, "could not be read (timed out", _robots_silent, robots=True, timeout_s=0.2),
+    # failing the same way next time
+    case("404", False, "HTTP 404", lambda s: s.status("/x", 404)),
+    case("410", False, "HTTP 410", lambda s: s.status("/x", 410)),
+    case("403", False, "HTTP 403", lambda s: s.status("/x", 403)),
+    case("451", False, "HTTP 451", lambda s: s.status("/x", 451)),
+    case("blocked-address", False, "loopback address", lambda s: s.add("/x", PAGE), allow_networks=()),
+    case("robots-disallow", False, "disallows it", _disallowed, robots=True),
+    case("content-type", False, "content type image/png", lambda s: s.add("/x", b"\x89PNG", "image/png")),
+    case("too-large", False, "RAG_FETCH_MAX_MB", lambda s: s.huge("/x"), max_bytes=100_000),
+    case("redirect-loop", False, "redirect loop", _loop),
+    case("too-many-redirects", False, "more than 1 redirects", _chain, max_redirects=1),
+    case("scheme", False, "only http and https", url="ftp://example.com/x"),
+    case("invalid-url", False, "not a valid URL", url="http://[::1/x"),
+    case("corrupt-gzip", False, "compressed body is corrupt",
+         lambda s: s.add("/x", b"\x1f\x8b\x08\x00 not gzip at all", headers={"Content-Encoding": "gzip"})),
+    case("unknown-encoding", False, "unsupported Content-Encoding",
+         lambda s: s.add("/x", PAGE, headers={"Content-Encoding": "br"})),
+    case("dns-no-name", False, "cannot resolve host", url="http://nowhere.test:{port}/x",
+         resolver=_dns_error(socket.EAI_NONAME, "Name or service not known")),
+]
+
+
+@pytest.mark.parametrize("routes, url, changes, transient, says", TRANSIENT)
+def test_each_failure_says_whether_it_is_worth_trying_again(site, sleeps, routes, url, changes, transient, says):
+    """``FetchError.transient`` tells a sync what to try again next time (a timeout, a reset, 408, 429, 5xx,
+    robots.txt unreadable for now) from what will fail the same way (404, a refused address, a disallow ...)."""
+    routes(site)
+    changes = {"robots": False, "retries": 0, **changes}
+    resolver = changes.pop("resolver", addresses.system_resolver)
+    url = (url or site.url("/x")).format(port=site.port, free=free_port())
+    with Fetcher(policy(**changes), sleep=sleeps.append, resolver=resolver) as f, \
+            pytest.raises(FetchError) as caught:
+        f.get(url)
+    assert says in caught.value.reason and caught.value.transient is transient, str(caught.value)
 
 
 # --- politeness ---------------------------------------------------------------------------------------

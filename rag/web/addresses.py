@@ -6,13 +6,20 @@ DNS can answer differently a moment later (rebinding). So the check sits in the 
 calls to open every connection: it resolves the host once, refuses if any address is internal, and
 connects to the vetted address itself. TLS still names the host (SNI, certificate check), because httpcore
 starts TLS over this socket with the request's host name.
+
+The same backend holds each request to its time limit (``time_limit``): a per-read timeout alone lets a
+server that sends a byte now and then keep a request going for hours, headers included.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import socket
-from collections.abc import Callable, Iterable, Sequence
+import ssl
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import httpcore
@@ -22,6 +29,9 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], Sequence[str]]
 
 _SHARED = ipaddress.ip_network("100.64.0.0/10")  # carrier-grade NAT (RFC 6598): not global, not "private"
+
+# seconds left for the request under way in this thread (or context), None outside ``time_limit``
+_time_left: ContextVar[Callable[[], float] | None] = ContextVar("rag_fetch_time_left", default=None)
 
 
 def address_kind(address: str | IPAddress) -> str | None:
@@ -79,6 +89,54 @@ def system_resolver(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
+@contextmanager
+def time_limit(left: Callable[[], float]) -> Iterator[None]:
+    """Every DNS lookup, connect, TLS handshake, read and write in the block ends once ``left()`` reaches 0.
+
+    ``left`` is read at each step, so a deadline that moves (time spent waiting given back) is followed.
+    """
+    token = _time_left.set(left)
+    try:
+        yield
+    finally:
+        _time_left.reset(token)
+
+
+def _bounded(timeout: float | None, late: type[httpcore.TimeoutException]) -> float | None:
+    """``timeout`` cut to the time left; ``late`` once none is left (httpx reports it as a timeout)."""
+    left_s = _time_left.get()
+    if left_s is None:
+        return timeout
+    left = left_s()
+    if left <= 0:
+        raise late("the time allowed for the whole request ran out")
+    return left if timeout is None else min(timeout, left)
+
+
+class _LimitedStream(httpcore.NetworkStream):
+    """A connection whose every read and write (TLS handshake included) stops at the request's time limit."""
+
+    def __init__(self, stream: httpcore.NetworkStream) -> None:
+        self._stream = stream
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, _bounded(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, _bounded(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
+                  timeout: float | None = None) -> httpcore.NetworkStream:
+        bounded = _bounded(timeout, httpcore.ConnectTimeout)
+        return _LimitedStream(self._stream.start_tls(ssl_context, server_hostname, bounded))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
 class GuardedBackend(httpcore.SyncBackend):
     """httpcore's own socket backend, except that every TCP connection goes to a vetted address."""
 
@@ -88,14 +146,14 @@ class GuardedBackend(httpcore.SyncBackend):
         self.allow_networks = tuple(ipaddress.ip_network(n, strict=False) for n in allow_networks)
         self.resolver = resolver
 
-    def vet(self, host: str, port: int) -> list[str]:
+    def vet(self, host: str, port: int, timeout: float | None = None) -> list[str]:
         """The host's addresses, if every one of them may be fetched; else ``AddressRefused``.
 
         All of them, not just the first: a name that resolves to a public and a private address could
         be connected to either.
         """
         try:
-            addresses = list(self.resolver(host, port))
+            addresses = self._resolve(host, port, _bounded(timeout, httpcore.ConnectTimeout))
         except socket.gaierror as exc:
             raise Unresolvable(host, exc.strerror or str(exc), exc.errno == socket.EAI_AGAIN) from None
         except (UnicodeError, OSError) as exc:
@@ -110,12 +168,38 @@ class GuardedBackend(httpcore.SyncBackend):
                     raise AddressRefused(host, address, kind)
         return addresses
 
+    def _resolve(self, host: str, port: int, timeout: float | None) -> list[str]:
+        """The resolver's answer, waited for at most ``timeout`` s (else ``httpcore.ConnectTimeout``).
+
+        getaddrinfo takes no timeout, so it runs in a daemon thread that is left to finish on its own
+        if the answer comes too late.
+        """
+        if timeout is None:
+            return list(self.resolver(host, port))
+        answer: list[list[str] | Exception] = []
+
+        def resolve() -> None:
+            try:
+                answer.append(list(self.resolver(host, port)))
+            except Exception as exc:  # noqa: BLE001 - raised again in the caller's thread
+                answer.append(exc)
+        worker = threading.Thread(target=resolve, name=f"resolve {host}", daemon=True)
+        worker.start()
+        worker.join(timeout)
+        if not answer:
+            raise httpcore.ConnectTimeout(f"resolving {host} took longer than {timeout:.3g} s")
+        if isinstance(answer[0], Exception):
+            raise answer[0]
+        return answer[0]
+
     def connect_tcp(self, host: str, port: int, timeout: float | None = None,
                     local_address: str | None = None, socket_options: Any = None) -> httpcore.NetworkStream:
         last: Exception | None = None
-        for address in self.vet(host, port):
+        for address in self.vet(host, port, timeout):
             try:  # an IP literal: the parent connects without resolving again
-                return super().connect_tcp(address, port, timeout, local_address, socket_options)
+                bounded = _bounded(timeout, httpcore.ConnectTimeout)
+                stream = super().connect_tcp(address, port, bounded, local_address, socket_options)
+                return _LimitedStream(stream)
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 last = exc
         assert last is not None

@@ -17,7 +17,6 @@ from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
 from urllib.parse import urljoin
-from urllib.robotparser import RobotFileParser
 
 import httpx
 
@@ -30,8 +29,10 @@ from .addresses import (
     Unresolvable,
     guarded_transport,
     system_resolver,
+    time_limit,
 )
 from .content import Decoder, PageKind, content_type, sniff_fits, type_fits
+from .robots import Robots
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -51,7 +52,7 @@ class FetchPolicy:
 
     user_agent: str
     timeout_s: float          # connect and per-read timeout
-    total_s: float            # one get, redirects and body included, waits (retries, politeness) excluded
+    total_s: float            # one get: DNS, connect, TLS, headers, body, redirects; not waits (retries, politeness)
     max_bytes: int            # decoded body cap (after gzip/deflate); also applied to raw bytes
     max_redirects: int = 5
     retries: int = 2          # on connect errors, timeouts, 429, 500, 502, 503, 504
@@ -111,8 +112,11 @@ class _Budget:
         self.clock = clock
         self.deadline = clock() + total_s
 
+    def left(self) -> float:
+        return self.deadline - self.clock()
+
     def timeout(self, per_read: float) -> float:
-        left = self.deadline - self.clock()
+        left = self.left()
         if left <= 0:
             raise _OutOfTime
         return min(per_read, left)
@@ -125,16 +129,6 @@ class _Budget:
         before = self.clock()
         sleep(seconds)
         self.deadline += self.clock() - before
-
-
-class _Robots:
-    """One origin's robots.txt verdict: its rules, or allow-all/disallow-all with why."""
-
-    def __init__(self, rules: RobotFileParser | None, allow_all: bool, why: str = "") -> None:
-        self.rules, self.allow_all, self.why = rules, allow_all, why
-
-    def allows(self, user_agent: str, url: str) -> bool:
-        return self.allow_all if self.rules is None else self.rules.can_fetch(user_agent, url)
 
 
 class Fetcher:
@@ -151,7 +145,7 @@ class Fetcher:
         self._sleep, self._clock = sleep, clock
         self._lock = threading.Lock()
         self._next_start: dict[str, float] = {}
-        self._robots: dict[str, _Robots] = {}
+        self._robots: dict[str, Robots] = {}
         self._robots_locks: dict[str, threading.Lock] = {}
         backend = GuardedBackend(policy.allow_private, policy.allow_networks, resolver)
         # redirects by hand so each hop passes every rule; no proxies or .netrc from the environment: a proxy
@@ -200,7 +194,7 @@ class Fetcher:
                 current = outcome
         except _OutOfTime:
             raise FetchError(url, f"took longer than {self.policy.total_s:g} s in all (RAG_FETCH_TOTAL_S)",
-                             fix="try again later, or raise RAG_FETCH_TOTAL_S") from None
+                             fix="try again later, or raise RAG_FETCH_TOTAL_S", transient=True) from None
         raise FetchError(url, f"more than {self.policy.max_redirects} redirects",
                          fix="open the URL in a browser and use the address it ends at")
 
@@ -233,9 +227,9 @@ class Fetcher:
             self._wait_turn(target.host, budget)
             with self._lock:
                 self.stats.requests += 1
-            try:
-                with self._client.stream("GET", target, headers=headers,
-                                         timeout=budget.timeout(self.policy.timeout_s)) as response:
+            try:  # the limit holds inside the connection too: DNS, connect, TLS, headers, each body read
+                with time_limit(budget.left), self._client.stream(
+                        "GET", target, headers=headers, timeout=budget.timeout(self.policy.timeout_s)) as response:
                     if response.status_code not in RETRY_STATUSES or final:
                         return self._answer(url, target, where, kind, response, budget)
                     wait = self._retry_wait(attempt, response.headers.get("retry-after"))
@@ -243,16 +237,19 @@ class Fetcher:
                 raise BlockedAddressError(url, f"{where}{exc}") from None
             except Unresolvable as exc:
                 if final or not exc.transient:
-                    raise FetchError(url, f"{where}{exc}", fix="check the host name in the URL") from None
+                    raise FetchError(url, f"{where}{exc}", fix="check the host name in the URL",
+                                     transient=exc.transient) from None
                 wait = self._retry_wait(attempt, None)
             except (httpx.ConnectError, httpx.TimeoutException) as exc:
                 budget.check()
                 if final:
                     what = "timed out" if isinstance(exc, httpx.TimeoutException) else "could not connect"
-                    raise FetchError(url, f"{where}{what} ({exc or type(exc).__name__})") from None
+                    raise FetchError(url, f"{where}{what} ({exc or type(exc).__name__})", transient=True) from None
                 wait = self._retry_wait(attempt, None)
-            except httpx.HTTPError as exc:
-                raise FetchError(url, f"{where}network error ({exc or type(exc).__name__})") from None
+            except httpx.HTTPError as exc:  # a reset or an answer cut short may go next time; a client bug not
+                dropped = isinstance(exc, (httpx.NetworkError, httpx.RemoteProtocolError))
+                raise FetchError(url, f"{where}network error ({exc or type(exc).__name__})",
+                                 transient=dropped) from None
             with self._lock:
                 self.stats.retries += 1
             budget.wait(self._sleep, wait)
@@ -357,23 +354,17 @@ class Fetcher:
                 robots = self._robots[origin] = self._read_robots(url, target, where)
         if not robots.allows(self.policy.user_agent, str(target)):
             why = robots.why or f"robots.txt of {target.host} disallows it"
-            raise RobotsDisallowedError(url, f"{where}{why}")
+            raise RobotsDisallowedError(url, f"{where}{why}", transient=robots.transient)
 
-    def _read_robots(self, url: str, target: httpx.URL, where: str) -> _Robots:
-        """RFC 9309: rules from a 2xx; 4xx means no rules; 5xx, 429 or no answer means disallow all."""
-        host = target.host
+    def _read_robots(self, url: str, target: httpx.URL, where: str) -> Robots:
+        """RFC 9309: rules from a 2xx; see ``Robots.unreadable`` for the rest."""
         try:
             fetched = self.get(str(target.copy_with(path="/robots.txt", query=None)), kind="robots")
         except BlockedAddressError as exc:  # the host itself is internal: say so about the URL asked for
             raise BlockedAddressError(url, f"{where}{exc.reason}") from None
         except FetchError as exc:
-            if exc.status is not None and 400 <= exc.status < 500 and exc.status != 429:
-                return _Robots(None, allow_all=True)
-            return _Robots(None, allow_all=False, why=f"robots.txt of {host} could not be read ({exc.reason}), "
-                                                      "which RFC 9309 treats as disallowing everything")
-        rules = RobotFileParser()
-        rules.parse(fetched.content.decode("utf-8", errors="replace").splitlines())
-        return _Robots(rules, allow_all=True)
+            return Robots.unreadable(target.host, exc)
+        return Robots.parse(fetched.content)
 
 
 def _phrase(response: httpx.Response) -> str:
