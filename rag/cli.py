@@ -137,8 +137,10 @@ def sync(
         "--every", help="Sync again on this schedule until stopped (Ctrl-C): 15m, 1h, 90s.")] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Fetch every followed feed, index new and changed articles, print what happened."""
+    """Fetch every followed feed, index new and changed articles, print what happened. Exit 1 when a feed
+    could not be read (an article that fails is listed, and retried next time when it may pass)."""
     import time
+    from datetime import datetime, timezone
 
     from .errors import RagError
 
@@ -159,8 +161,11 @@ def sync(
                     typer.echo(f"failed {_printable(failure.url)}: {_printable(failure.reason)}", err=True)
                 for warning in report.warnings:
                     typer.echo(f"warning: {_printable(warning)}", err=True)
-                typer.echo(report.summary())
+                stamp = f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M:%S} UTC: " if interval is not None else ""
+                typer.echo(stamp + report.summary())
             if interval is None:
+                if report.feeds_failed:  # a feed that cannot be read is for the caller to see; a dead link is not
+                    raise typer.Exit(1)
                 return
             typer.echo(f"next sync in {every} (Ctrl-C stops)", err=True)
             time.sleep(interval)

@@ -1,6 +1,6 @@
 """Which indexed articles a user's keys name: the one resolver behind filters and ``remove``.
 
-A key is a doc id, a file name, or a path. Paths are resolved as ``rag ingest``
+A key is a doc id, a file name, a path, or the URL of an article fetched from the web. Paths are resolved as ``rag ingest``
 resolves them (``~`` expanded, relative to the current folder, symlinks
 followed), so the path a user ingested is the path that finds the article
 again. A folder names every article under it. A bare file name names every
@@ -18,6 +18,7 @@ from pathlib import Path, PurePath
 from typing import Iterable, Protocol
 
 from .errors import UnknownSourceError
+from .web.pages import canonical_url, is_url, page_file_name
 
 
 class Indexed(Protocol):
@@ -47,6 +48,9 @@ def resolve_keys(keys: Iterable[str | os.PathLike], docs: Iterable[Indexed]) -> 
 def _matches(key: str, docs: list[Indexed]) -> set[str]:
     if not key.strip():
         return set()  # a blank key would resolve to the current folder and name everything under it
+    if is_url(key):  # an article fetched from the web, by the URL its citations show (or any link to it)
+        stored = page_file_name(canonical_url(key))
+        return {d.doc_id for d in docs if d.file_name == stored}
     try:
         path = str(Path(key).expanduser().resolve())
     except (OSError, ValueError, RuntimeError):  # a NUL byte, a symlink loop: not a path, maybe a name

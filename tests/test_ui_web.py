@@ -61,17 +61,18 @@ def test_follow_feed_syncs_at_once_and_the_feeds_table_shows_the_counts(page, si
     handlers, web = page
     url = serve(site, FERRY, BRIDGE, MARKET)
     summary = text(web.follow(url))
-    assert summary.startswith(f"**Following {url}.** Synced now: feeds checked 1 (0 unchanged); articles new 3,")
+    assert summary.startswith(f"**Following {url}.** Synced now: feeds checked 1 (0 unchanged, 0 failed); "
+                              "articles new 3,")
     assert "failed 0" in summary
     assert {a.url for a in handlers.rag.documents()} == {site.url(s.path) for s in (FERRY, BRIDGE, MARKET)}
     assert all(a.origin == "corpus" for a in handlers.rag.documents())  # a followed feed marks nothing
     [row] = feed_rows(handlers.rag.feeds())
-    assert row[0] == url and re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", row[1])
+    assert row[0] == "Harbour Gazette" and re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", row[1])
     assert row[COUNTS] == ["3", "3", "0", "0", "0"] and row[-1] == ""
-    assert feed_choices(handlers.rag.feeds()) == [(url, url)]
+    assert feed_choices(handlers.rag.feeds()) == [(f"Harbour Gazette ({url})", url)]
 
     again = text(web.follow(url))  # following it again is a sync of that feed: nothing downloaded twice
-    assert again.startswith(f"**Already following {url}.**") and "(1 unchanged)" in again
+    assert again.startswith("**Already following Harbour Gazette.**") and "(1 unchanged, 0 failed)" in again
     assert site.count(FERRY.path, status=200) == 1
 
 
@@ -93,7 +94,7 @@ def test_stop_following_keeps_the_articles(page, site):
     url = serve(site, FERRY, BRIDGE)
     web.follow(url)
     summary = text(web.stop_following([url, "http://127.0.0.1:9/gone.xml"]))
-    assert summary.startswith(f"**Stopped following 1 feed(s):** {url}. Their articles stay indexed")
+    assert summary.startswith("**Stopped following 1 feed(s):** Harbour Gazette. Their articles stay indexed")
     assert "gone.xml: was no longer followed" in summary  # stopped in another window: done, not an error
     assert handlers.rag.feeds() == [] and len(handlers.rag.documents()) == 2
 

@@ -608,7 +608,9 @@ TRANSIENT = [  # nothing is retried (retries=0), so no case waits for a backoff
          resolver=_dns_error(socket.EAI_AGAIN, "Temporary failure in name resolution")),
     case("robots-500", True, "could not be read (HTTP 500", _robots(500), robots=True),
     case("robots-429", True, "could not be read (HTTP 429", _robots(429), robots=True),
-    case("robots-timeout", True, "could not be read (timed out", _robots_silent, robots=True, timeout_s=0.2),
+    case("robots-timeout", True, "no answer from 127.0.0.1 (timed out", _robots_silent, robots=True, timeout_s=0.2),
+    case("robots-host-down", True, "no answer from 127.0.0.1 (could not connect", url="http://127.0.0.1:{free}/x",
+         robots=True),
     # failing the same way next time
     case("404", False, "HTTP 404", lambda s: s.status("/x", 404)),
     case("410", False, "HTTP 410", lambda s: s.status("/x", 410)),

@@ -3,6 +3,7 @@ it refuses."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -214,8 +215,9 @@ def test_sync_every_runs_until_interrupted(site, tmp_path, monkeypatch):
     monkeypatch.setattr(time, "sleep", sleep)
     result = runner.invoke(app, ["sync", "--every", "15m"], env=env)
     assert result.exit_code == 0 and waits == [900.0, 900.0]
-    summaries = [ln for ln in result.output.splitlines() if ln.startswith("feeds checked")]
-    assert len(summaries) == 2 and "new 1" in summaries[0] and "(1 unchanged)" in summaries[1]
+    summaries = [ln for ln in result.output.splitlines() if "feeds checked" in ln]
+    assert len(summaries) == 2 and "new 1" in summaries[0] and "(1 unchanged, 0 failed)" in summaries[1]
+    assert all(re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC: feeds checked", ln) for ln in summaries)
     assert "stopped" in result.output
 
 
@@ -360,3 +362,43 @@ def test_a_rename_during_a_sync_is_kept(tmp_path):
     feeds.update("https://news.example/rss", error="HTTP 500", etag='"v2"')  # the sync's findings
     [feed] = feeds.all()
     assert (feed.name, feed.error, feed.etag) == ("Gazette", "HTTP 500", '"v2"')
+
+
+def test_an_article_from_the_web_is_named_by_its_url(site, make_rag):
+    rag = make_rag(**WEB)
+    rag.add_feed(serve(site, FERRY, BRIDGE))
+    rag.sync(progress=False)
+    only = rag.retrieve("ferry fare", filters={"sources": [site.url(FERRY.path) + "?utm_source=x"]},
+                        as_of="2025-06-10")
+    assert only and {p.url for p in only} == {site.url(FERRY.path)}
+    rag.remove([site.url(FERRY.path)])  # the URL its citations show
+    assert {a.url for a in rag.documents()} == {site.url(BRIDGE.path)}
+    from rag import UnknownSourceError
+
+    with pytest.raises(UnknownSourceError):
+        rag.remove([site.url("/never/fetched")])
+
+
+def test_a_feed_that_cannot_be_read_is_counted_apart_and_fails_the_command(site, tmp_path):
+    site.status("/gone.xml", 404)
+    env = {"RAG_DATA_DIR": str(tmp_path / "index"), "RAG_FETCH_ALLOW_NETWORKS": "127.0.0.1",
+           "RAG_FETCH_HOST_INTERVAL_S": "0"}
+    runner = CliRunner()
+    runner.invoke(app, ["feed", "add", site.url("/gone.xml")], env=env)
+    result = runner.invoke(app, ["sync"], env=env)
+    assert result.exit_code == 1
+    assert "feeds checked 1 (0 unchanged, 1 failed); articles new 0, updated 0, unchanged 0, failed 0" in result.output
+
+
+def test_an_unchanged_feed_keeps_its_last_failures(site, make_rag):
+    rag = make_rag(**{**WEB, "fetch_retries": 0})
+    site.add(FERRY.path, FERRY.html(site), etag=True)
+    site.status("/gone", 404)
+    site.add("/feed.xml", rss(site, [(FERRY.path, "Ferry", None, None), ("/gone", "Gone", None, None)]),
+             "application/rss+xml", etag=True)
+    rag.add_feed(site.url("/feed.xml"))
+    rag.sync(progress=False)
+    again = rag.sync(progress=False)
+    assert (again.feeds_unchanged, again.unchanged) == (1, 1)  # the one article indexed, not the dead link
+    [feed] = rag.feeds()
+    assert feed.failed == 1 and "404" in feed.error

@@ -363,6 +363,11 @@ class Fetcher:
         except BlockedAddressError as exc:  # the host itself is internal: say so about the URL asked for
             raise BlockedAddressError(url, f"{where}{exc.reason}") from None
         except FetchError as exc:
+            if exc.status is None and not isinstance(exc, RobotsDisallowedError):
+                # no answer at all (refused, unresolvable, timed out): the host is down, which is what to say,
+                # not that its robots.txt forbids anything (RFC 9309 would treat it as disallowing everything)
+                raise FetchError(url, f"{where}no answer from {target.host} ({exc.reason})",
+                                 transient=exc.transient) from None
             return Robots.unreadable(target.host, exc)
         return Robots.parse(fetched.content)
 

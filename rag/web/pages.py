@@ -68,6 +68,16 @@ def _site(url: str) -> str:
     return host[4:] if host.startswith("www.") else host
 
 
+def page_file_name(url: str) -> str:
+    """``host-slug-hash.html`` for a canonical URL: readable in a source list, unique per URL, and the same in
+    every data folder, so a URL names its stored page wherever a file name is accepted (``rag.sources``)."""
+    parts = urlsplit(url)
+    slug = re.sub(r"[^a-z0-9]+", "-", Path(parts.path).stem.lower()).strip("-")[:60]
+    host = re.sub(r"[^a-z0-9.-]+", "-", _site(url))[:60] or "page"
+    digest = hashlib.sha256(url.encode()).hexdigest()[:12]
+    return f"{host}-{slug + '-' if slug else ''}{digest}.html"
+
+
 def host_of(url: str) -> str:
     """The outlet a URL names when nothing better is known: its host without ``www.``."""
     return _site(url)
@@ -112,12 +122,7 @@ class Pages:
         self._by_link: dict[str, PageRecord] | None = None
 
     def path_for(self, url: str) -> Path:
-        """``host-slug-hash.html``: readable in a source list, unique per canonical URL."""
-        parts = urlsplit(url)
-        slug = re.sub(r"[^a-z0-9]+", "-", Path(parts.path).stem.lower()).strip("-")[:60]
-        host = re.sub(r"[^a-z0-9.-]+", "-", _site(url))[:60] or "page"
-        digest = hashlib.sha256(url.encode()).hexdigest()[:12]
-        return self.folder / f"{host}-{slug + '-' if slug else ''}{digest}.html"
+        return self.folder / page_file_name(url)
 
     def records(self) -> list[PageRecord]:
         """Every readable record (a torn or hand-edited one is skipped: its page is fetched again)."""

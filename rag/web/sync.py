@@ -47,6 +47,7 @@ class SyncReport(BaseModel):
 
     feeds_checked: int = 0
     feeds_unchanged: int = Field(0, description="Feeds the server said had not changed (304).")
+    feeds_failed: int = Field(0, description="Feeds that could not be read (their failure is in ``failed``).")
     new: int = 0
     updated: int = 0
     unchanged: int = 0
@@ -56,9 +57,10 @@ class SyncReport(BaseModel):
     seconds: float = 0.0
 
     def summary(self) -> str:
-        return (f"feeds checked {self.feeds_checked} ({self.feeds_unchanged} unchanged); articles new {self.new}, "
-                f"updated {self.updated}, unchanged {self.unchanged}, failed {len(self.failed)}; "
-                f"{self.downloaded} page(s) downloaded; {self.seconds:.1f}s")
+        articles_failed = len(self.failed) - self.feeds_failed
+        return (f"feeds checked {self.feeds_checked} ({self.feeds_unchanged} unchanged, {self.feeds_failed} failed); "
+                f"articles new {self.new}, updated {self.updated}, unchanged {self.unchanged}, "
+                f"failed {articles_failed}; {self.downloaded} page(s) downloaded; {self.seconds:.1f}s")
 
     def add(self, ingested: IngestReport) -> None:
         self.new += ingested.added
@@ -217,12 +219,11 @@ def _sync_feed(feed: Feed, registry: FeedRegistry, pages: Pages, fetcher: Fetche
     before = len(report.failed)
     try:
         got = fetcher.get(feed.url, "feed", etag=feed.etag, last_modified=feed.last_modified)
-        if got.not_modified:
-            read = min(feed.items, max_items)  # the articles it listed last time, unchanged with it
+        if got.not_modified:  # what it brought last time stands: its articles unchanged, its failures too
+            indexed = feed.new + feed.updated + feed.unchanged
             report.feeds_unchanged += 1
-            report.unchanged += read
-            registry.update(feed.url, last_sync=checked, last_ok=checked, error=None, new=0, updated=0,
-                            unchanged=read, failed=0)
+            report.unchanged += indexed
+            registry.update(feed.url, last_sync=checked, last_ok=checked, new=0, updated=0, unchanged=indexed)
             return
         parsed = parse_feed(got.content, got.final_url, max_items, got.media_type)
     except FetchError as exc:
@@ -255,7 +256,8 @@ def _sync_feed(feed: Feed, registry: FeedRegistry, pages: Pages, fetcher: Fetche
     # the feed again and retries it (the others answer 304). A page that will fail the same way (404, robots)
     # does not cost the feed its conditional GET for ever.
     done = {"etag": got.etag, "last_modified": got.last_modified} if not any(f.transient for f in failures) else {}
-    registry.update(feed.url, last_sync=checked, last_ok=checked, items=parsed.total,
+    named = {"name": parsed.title} if not feed.name and parsed.title else {}  # the channel's own title
+    registry.update(feed.url, **named, last_sync=checked, last_ok=checked, items=parsed.total,
                     new=report.new - counts[0], updated=report.updated - counts[1],
                     unchanged=report.unchanged - counts[2], failed=len(failures),
                     error=(f"{len(failures)} article(s) failed, e.g. {failures[0].url}: {failures[0].reason}"
@@ -265,4 +267,5 @@ def _sync_feed(feed: Feed, registry: FeedRegistry, pages: Pages, fetcher: Fetche
 def _feed_failed(feed: Feed, registry: FeedRegistry, report: SyncReport, checked: datetime, reason: str,
                  transient: bool) -> None:
     report.failed.append(SyncFailure(url=feed.url, reason=reason, feed=feed.url, transient=transient))
+    report.feeds_failed += 1
     registry.update(feed.url, last_sync=checked, error=reason)
