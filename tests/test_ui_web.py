@@ -124,19 +124,27 @@ def test_loopback_is_refused_without_the_allow_setting_with_its_fix(make_rag, si
     assert f"- {site.url(FERRY.path)}: 127.0.0.1 is a loopback address" in fetched
     assert "RAG_FETCH_ALLOW_PRIVATE=true" in fetched
     followed = text(web.follow(url))
-    assert "127.0.0.1 is a loopback address" in followed and "stays followed" in followed
-    assert site.requests == [] and rag.documents() == []
-    [row] = feed_rows(rag.feeds())
-    assert "RAG_FETCH_ALLOW_PRIVATE=true" in row[-1] and row[COUNTS] == [""] * 5  # no counts from a failed read
+    assert followed.startswith("**Not followed:**") and "127.0.0.1 is a loopback address" in followed
+    assert site.requests == [] and rag.documents() == [] and rag.feeds() == []
 
 
-def test_a_feed_that_404s_is_said_in_the_summary_and_the_table(page, site):
+def test_an_address_that_is_no_feed_is_not_followed(page, site):
     handlers, web = page
     site.status("/gone.xml", 404)
     summary = text(web.follow(site.url("/gone.xml")))
-    assert "404" in summary and "The feed could not be read; it stays followed" in summary
+    assert summary.startswith("**Not followed:**") and "404" in summary and handlers.rag.feeds() == []
+    site.add(FERRY.path, FERRY.html(site))
+    summary = text(web.follow(site.url(FERRY.path)))  # an article's page, not its feed
+    assert summary.startswith("**Not followed:**") and "not a feed" in summary and handlers.rag.feeds() == []
+
+
+def test_a_feed_that_fails_for_now_stays_followed_and_the_table_says_why(page, site):
+    handlers, web = page
+    site.status("/busy.xml", 503)
+    summary = text(web.follow(site.url("/busy.xml")))
+    assert "503" in summary and "\n\nThe feed could not be read just now; it stays followed" in summary
     [row] = feed_rows(handlers.rag.feeds())
-    assert "404" in row[-1] and row[1] != "never"
+    assert "503" in row[-1] and row[1] != "never" and row[COUNTS] == [""] * 5  # no counts from a failed read
     site.status("/missing", 404)
     fetched = text(web.fetch(site.url("/missing")))
     assert fetched.startswith("**Nothing was indexed.**") and "404" in fetched

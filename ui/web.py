@@ -100,8 +100,9 @@ class WebLibrary:
                           *problems([(s.path, s.reason) for s in report.skipped], report.warnings)])
 
     def follow(self, address: str | None, progress: gr.Progress = gr.Progress(track_tqdm=True)) -> str:
-        """Follow a feed and sync it at once, so its articles are in the Library when this returns. A feed
-        whose first read fails stays followed (the feeds table shows why); the summary says how to undo it.
+        """Follow a feed and sync it at once, so its articles are in the Library when this returns. An address
+        whose first read shows it is no feed (an article page, a 404) is not kept; one that fails for now (a
+        timeout, 5xx) stays followed, and the summary says how to undo it.
         Its articles are the feed's, not the user's: unlike a fetched article they are not marked as added
         by anyone, now or at later syncs."""
         try:
@@ -115,12 +116,18 @@ class WebLibrary:
                 report = self.rag.sync(progress=True, feeds=[feed.url])
             except Exception as exc:
                 return f"**Follow failed.** {render.escape(readable(exc))}"
+        unread = next((f for f in report.failed if f.url == feed.url), None)  # the feed itself, not an article
+        if unread is not None and not unread.transient and feed.url not in known:
+            with self._write_lock:  # an article page, a dead link, not a feed: following it would only fail
+                self.rag.remove_feed(feed.url)
+            return (f"**Not followed:** {render.escape(feed.url)} could not be read as a feed "
+                    f"({render.escape(unread.reason)}).")
         head = "Already following" if feed.url in known else "Following"
         counts, *failures = sync_summary(report)
         lines = [f"**{head} {render.escape(feed.label)}.** Synced now: {counts}", *failures]
-        if any(f.url == feed.url for f in report.failed):  # the feed itself, not one of its articles
-            lines.append("The feed could not be read; it stays followed and the next sync tries again. "
-                         "If the address is wrong, stop following it below.")
+        if unread is not None:  # for now (a timeout, 5xx): worth another try
+            lines += ["", "The feed could not be read just now; it stays followed and the next sync tries again. "
+                          "If the address is wrong, stop following it below."]
         return "\n".join(lines)
 
     def sync_all(self, progress: gr.Progress = gr.Progress(track_tqdm=True)) -> str:
