@@ -60,6 +60,7 @@ from .types import (
     upload_note,
 )
 from .web.feeds import Feed
+from .web.pages import source_name
 from .web.sync import SyncFailure, SyncReport
 
 SUPPORTED_SUFFIXES: tuple[str, ...] = tuple(_SUPPORTED)
@@ -74,5 +75,5 @@ __all__ = [
     "LLMAuthError", "LLMModelNotFoundError", "LLMRateLimitError", "LLMServerError", "LLMResponseError",
     "Upload", "reported_by", "upload_note", "parse_markers", "strip_markers", "human_date", "SUPPORTED_SUFFIXES",
     "Feed", "SyncReport", "SyncFailure", "FetchError", "BlockedAddressError", "RobotsDisallowedError", "FeedError",
-    "UnknownFeedError",
+    "UnknownFeedError", "source_name",
 ]

@@ -344,7 +344,10 @@ def _provenance(passage) -> str:
     """Where a passage comes from: an upload's uploader and time first (it is not the corpus), then author,
     outlet, date, the file (and URL)."""
     note = passage.upload_note()
-    return ", ".join([*([note] if note else []), *passage.provenance(), passage.file_name,
+    from .web.pages import source_name
+
+    named = source_name(passage.file_name, passage.url)  # a page fetched from the web: its URL, once
+    return ", ".join([*([note] if note else []), *passage.provenance(), *([] if named == passage.url else [named]),
                       *([passage.url] if passage.url else [])])
 
 

@@ -85,3 +85,23 @@ def test_a_torn_record_is_skipped_not_fatal(tmp_path):
     path = pages.save(record("https://news.example/a", html), html.encode())
     path.with_suffix(".json").write_text('{"url": "https://news.ex')
     assert Pages(tmp_path).records() == [] and Pages(tmp_path).record_of(path) is None
+
+
+def test_a_fetched_article_is_shown_by_its_url_not_its_stored_file(make_rag):
+    from rag import source_name
+    from rag.web.pages import page_file_name
+    from ui import render
+
+    rag = make_rag()
+    pages = Pages(rag.settings.data_dir)
+    url = "https://news.example/ferry-fares"
+    html = ARTICLE.format(extra="")
+    rag.ingest([pages.save(record(url, html), html.encode())], progress=False)
+    assert source_name(page_file_name(url), url) == url
+    assert source_name("storm.html", "https://news.example/storm") == "storm.html"  # a file of the corpus
+    [row] = render.library_rows(rag.documents())
+    assert row[render.LIBRARY_HEADERS.index("File")] == url
+    answer = rag.ask("How much will a Lakeport ferry crossing cost from July?")
+    panel, markdown = render.sources_html(answer, 0), render.answer_markdown(answer)
+    assert f">{render.escape(url)} ↗</a>" in panel and f"({url}, chars" not in markdown and url in markdown
+    assert page_file_name(url) not in panel + markdown

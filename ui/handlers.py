@@ -16,7 +16,7 @@ from typing import Any, Iterator
 import gradio as gr
 
 from rag import (RAG, SUPPORTED_SUFFIXES, Answer, ArticleInfo, EmptyIndexError, Filters, RagError,
-                 UnknownSourceError, Upload)
+                 UnknownSourceError, Upload, source_name)
 from rag.time import as_of_date
 
 from . import render
@@ -179,7 +179,8 @@ class Handlers:
 
     def article_choices(self, articles: list[ArticleInfo] | None = None) -> list[tuple[str, str]]:
         """(label, doc id) pairs for the article filter and the remove list (no server paths in the page)."""
-        return [(f"{a.title} ({a.file_name}{'; ' + a.upload_note() if a.upload_note() else ''})", a.doc_id)
+        return [(f"{a.title} ({source_name(a.file_name, a.url)}{'; ' + a.upload_note() if a.upload_note() else ''})",
+                 a.doc_id)
                 for a in (self.rag.documents() if articles is None else articles)]
 
     def upload(self, files: list[Any] | None, request: gr.Request | None = None,

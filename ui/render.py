@@ -13,7 +13,7 @@ import unicodedata
 from datetime import date
 from urllib.parse import urlsplit
 
-from rag import Answer, ArticleInfo, Passage, Report, Timeline, human_date, parse_markers, reported_by
+from rag import Answer, ArticleInfo, Passage, Report, Timeline, human_date, parse_markers, reported_by, source_name
 from rag.answer.verify import UNCHECKED
 
 _MARKER = re.compile(r"\[(\d+(?:\s*[-–,]\s*\d+)*)\]")
@@ -204,13 +204,24 @@ def _told(passage: Passage) -> str:
     return " · ".join(passage.provenance() if passage.published else [*passage.provenance(), "undated"])
 
 
+def _source(passage: Passage) -> str:
+    """The file and a link to the article on the web; for a page fetched from the web, only the link (the
+    name of its stored file says nothing)."""
+    if source_name(passage.file_name, passage.url) != passage.file_name:
+        return _link(passage).removeprefix(" · ")
+    return escape(passage.file_name) + _link(passage)
+
+
 def _link(passage: Passage) -> str:
-    """A link to the article on the web (its canonical URL, http(s) only, checked at ingest), or nothing."""
+    """A link to the article on the web (its canonical URL, http(s) only, checked at ingest), or nothing:
+    named by its host (the outlet's name is already in the line), or for a page fetched from the web by its
+    whole URL, which is the only name it has."""
     if not passage.url or not passage.url.lower().startswith(("http://", "https://")):
         return ""
-    host = urlsplit(passage.url).hostname or "web"  # the outlet's name is already in the line
+    fetched = source_name(passage.file_name, passage.url) != passage.file_name
+    shown = passage.url if fetched else (urlsplit(passage.url).hostname or "web").removeprefix("www.")
     return (f' · <a class="source-link" href="{escape(passage.url)}" target="_blank" rel="noopener noreferrer">'
-            f'{escape(host.removeprefix("www."))} ↗</a>')
+            f'{escape(shown)} ↗</a>')
 
 
 def _web(url: str | None) -> bool:
@@ -260,7 +271,7 @@ def sources_html(answer: Answer, turn: int) -> str:
         parts.append(
             f'<details class="passage{" cited" if n in cited else ""}" id="{passage_id(turn, n)}"{is_open}>'
             f'<summary><span class="num">[{n}]</span> <b>{escape(passage.title)}</b>{tag}{upload_tag(passage)}'
-            f'<span class="meta"> · {escape(_told(passage))} · {escape(passage.file_name)}{_link(passage)}'
+            f'<span class="meta"> · {escape(_told(passage))} · {_source(passage)}'
             f' · score {passage.score:.4f}{dense}</span>{also_html(passage)}</summary>'
             f'<div class="passage-text">{_marked(passage.text, ranges)}</div></details>'
         )
@@ -295,20 +306,22 @@ def answer_markdown(answer: Answer) -> str:
     if answer.abstained:
         lines.append("Closest passages:")
         shown = list(enumerate(answer.passages, 1))[:3]
-        lines += [f"[{n}] {p.title} ({_provenance(p)}, {p.file_name}{_url(p)})"
+        lines += [f"[{n}] {p.title} ({_provenance(p)}, {_file_and_url(p)})"
                   + (f". {_also_text(p.also_reported_by)}" if p.also_reported_by else "") for n, p in shown]
     else:
         lines.append("Sources:")
         for n in sorted({c.n for c in answer.citations}):
             p = answer.passages[n - 1]
             quotes = " … ".join(f"“{c.quote}”" for c in answer.citations if c.n == n)
-            lines.append(f"[{n}] {p.title} ({_provenance(p)}, {p.file_name}{_url(p)}): {quotes}"
+            lines.append(f"[{n}] {p.title} ({_provenance(p)}, {_file_and_url(p)}): {quotes}"
                          + (f" {_also_text(p.also_reported_by)}." if p.also_reported_by else ""))
     return "\n".join(lines) + "\n"
 
 
-def _url(passage: Passage) -> str:
-    return f", {passage.url}" if passage.url else ""
+def _file_and_url(passage: Passage) -> str:
+    """"storm.txt, https://..."; for a page fetched from the web, its URL alone."""
+    name = source_name(passage.file_name, passage.url)
+    return name if name == passage.url or not passage.url else f"{name}, {passage.url}"
 
 
 LIBRARY_HEADERS = ["Title", "Date", "Author", "Outlet", "File", "Chunks", "Status"]
@@ -317,7 +330,7 @@ LIBRARY_HEADERS = ["Title", "Date", "Author", "Outlet", "File", "Chunks", "Statu
 def library_rows(articles: list[ArticleInfo]) -> list[list[str | int]]:
     """Rows of the Library table (plain text cells: the table does not render markup)."""
     return [
-        [a.title, _date(a.published), a.author or "", a.outlet or "", a.file_name, a.chunks,
+        [a.title, _date(a.published), a.author or "", a.outlet or "", source_name(a.file_name, a.url), a.chunks,
          ("indexed" if a.complete else "incomplete: run the ingest again")
          + (f"; {a.upload_note()}" if a.upload_note() else "")]
         for a in articles

@@ -78,6 +78,14 @@ def page_file_name(url: str) -> str:
     return f"{host}-{slug + '-' if slug else ''}{digest}.html"
 
 
+def source_name(file_name: str, url: str | None) -> str:
+    """What names an article's source to a reader: the URL of a page fetched from the web (the name of its
+    stored file says nothing to anyone), else the file name."""
+    if url and file_name == page_file_name(url):
+        return url
+    return file_name
+
+
 def host_of(url: str) -> str:
     """The outlet a URL names when nothing better is known: its host without ``www.``."""
     return _site(url)
