@@ -234,3 +234,7 @@ def run() -> None:
         if key in UI_VARIABLES and value and key not in os.environ:
             os.environ[key] = value
     cli()
+
+
+if __name__ == "__main__":  # python -m ui.cli, as python -m ui
+    run()
