@@ -76,12 +76,12 @@ def test_follow_a_feed_from_the_library_tab_and_ask_about_its_article(page, site
     summary = page.locator("#library-summary")
     summary.get_by_text("Following").wait_for(timeout=TIMEOUT)
     assert "articles new 3" in summary.inner_text() and "failed 0" in summary.inner_text()
-    page.locator("#feeds .virtual-row").get_by_text(feed).wait_for(timeout=TIMEOUT)
+    page.locator("#feeds .virtual-row").get_by_text("Harbour Gazette").wait_for(timeout=TIMEOUT)  # its channel
     library.locator(".virtual-row").get_by_text(FERRY.title).wait_for(timeout=TIMEOUT)
     page.wait_for_function("(n) => window.__tableWatch.rows === n", arg=before + 3, timeout=TIMEOUT)
 
     [row] = cells(page, "feeds")
-    assert row[0] == feed and re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", row[1])
+    assert row[0] == "Harbour Gazette" and re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", row[1])
     assert row[2:] == ["3", "3", "0", "0", "0", ""]  # items, new, updated, unchanged, failed, no problem
     titles = {r[0] for r in cells(page, "library")}
     assert {FERRY.title, BRIDGE.title, MARKET.title} <= titles
@@ -99,5 +99,6 @@ def test_follow_a_feed_from_the_library_tab_and_ask_about_its_article(page, site
     assert FERRY.title in cited.first.locator("summary").inner_text()
     link = cited.first.locator("a.source-link")
     assert link.get_attribute("href") == site.url(FERRY.path)  # the article's canonical URL, tracking gone
+    assert link.inner_text() == f"{site.url(FERRY.path)} ↗"  # its only name: the stored file's says nothing
     assert link.get_attribute("target") == "_blank" and "noopener" in link.get_attribute("rel")
     assert page.problems == []
