@@ -61,7 +61,7 @@ def test_follow_feed_syncs_at_once_and_the_feeds_table_shows_the_counts(page, si
     handlers, web = page
     url = serve(site, FERRY, BRIDGE, MARKET)
     summary = text(web.follow(url))
-    assert summary.startswith(f"**Following {url}.** Synced now: feeds checked 1 (0 unchanged, 0 failed); "
+    assert summary.startswith("**Following Harbour Gazette.** Synced now: feeds checked 1 (0 unchanged, 0 failed); "
                               "articles new 3,")
     assert "failed 0" in summary
     assert {a.url for a in handlers.rag.documents()} == {site.url(s.path) for s in (FERRY, BRIDGE, MARKET)}

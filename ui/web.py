@@ -114,6 +114,7 @@ class WebLibrary:
                 known = {f.url for f in self.rag.feeds()}
                 feed = self.rag.add_feed(url)
                 report = self.rag.sync(progress=True, feeds=[feed.url])
+                feed = next((f for f in self.rag.feeds() if f.url == feed.url), feed)  # named by its channel now
             except Exception as exc:
                 return f"**Follow failed.** {render.escape(readable(exc))}"
         unread = next((f for f in report.failed if f.url == feed.url), None)  # the feed itself, not an article
