@@ -219,7 +219,7 @@ class RAG:
         store = self._open_store()
         docs = store.documents()
         named = resolve_keys(keys, docs.values())  # raises, naming the unknown keys, before anything goes
-        report = indexer.remove(keys, store)
+        report = indexer.remove(keys, store, docs)
         pages = Pages(self.settings.data_dir)
         for doc_id in named:  # a removed web article's page goes too, or the next sync would index it again
             if (record := pages.record_of(Path(docs[doc_id].source))) is not None:

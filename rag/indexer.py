@@ -24,7 +24,7 @@ from .ingest.sidecar import Sidecars
 from .ingest.pipeline import build_document, doc_id_for, document_hash, pipeline_fingerprint
 from .ingest.readers import SkipFile, content_hash, discover, parse, read_bytes
 from .sources import resolve_keys
-from .store import Store
+from .store import Store, StoredDoc
 from .web.pages import Pages
 from .types import Chunk, Document, IngestReport, SkippedFile, Upload
 
@@ -212,12 +212,13 @@ def _write(batch: list[_Parsed], store: Store, embedder: Embedder, fingerprint: 
                                    "the index is complete, answers encode what is missing when first needed.")
 
 
-def remove(keys: list[str | Path], store: Store) -> IngestReport:
+def remove(keys: list[str | Path], store: Store, docs: dict[str, StoredDoc] | None = None) -> IngestReport:
     """Take documents out of the index by doc id, path or file name (``sources.resolve_keys``); the files
-    are left alone. All or nothing: a key that names no document raises before anything is removed."""
+    are left alone. All or nothing: a key that names no document raises before anything is removed.
+    ``docs``: ``store.documents()``, when the caller has just read it (one scan of every chunk's metadata)."""
     started = time.perf_counter()
     report = IngestReport()
-    docs = store.documents()
+    docs = store.documents() if docs is None else docs
     wanted = resolve_keys(keys, docs.values())
     targets = [d for d in docs.values() if d.doc_id in wanted]
     if targets:
