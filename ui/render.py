@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from rag import Answer, ArticleInfo, Passage, Report, Timeline, human_date, parse_markers, reported_by, source_name
 from rag.answer.verify import UNCHECKED
+from rag.format import filtered, provenance as _provenance, told, when, with_sources
 
 _MARKER = re.compile(r"\[(\d+(?:\s*[-–,]\s*\d+)*)\]")
 # HTML specials and every character Markdown or LaTeX could read as syntax, as numeric entities.
@@ -111,25 +112,6 @@ def answer_html(answer: Answer, turn: int) -> str:
     return "".join(out).replace("\n", "<br>") + footer  # a timeline's lines stay lines
 
 
-def when(answer: Answer) -> str | None:
-    """'As of 16 June 2022 · "this week" -> 2022-06-09..2022-06-16': the date answered as of and the question's
-    time words as resolved; None for a question without time words answered as of today (nothing to say)."""
-    if answer.as_of is None or (not answer.time_scopes and answer.as_of == date.today()):
-        return None
-    return " · ".join([f"As of {human_date(answer.as_of)}", *(s.describe() for s in answer.time_scopes)])
-
-
-def filtered(answer: Answer) -> str | None:
-    """'Only 2 chosen articles · published 2025-01-01 to 2025-06-30': the filters the answer was made under."""
-    f = answer.filters
-    if f is None or f.is_empty():
-        return None
-    parts = [f"only {len(f.sources)} chosen article{'s' if len(f.sources) != 1 else ''}"] if f.sources else []
-    if f.date_from or f.date_to:
-        parts.append(f"published {f.date_from or 'any time'} to {f.date_to or 'now'} (undated articles left out)")
-    return "Filtered: " + " · ".join(parts)
-
-
 def when_html(answer: Answer) -> str:
     """The lines above an answer: the date it is answered as of (with its time words), the active filters."""
     lines = [said for said in (when(answer), filtered(answer)) if said]
@@ -191,17 +173,9 @@ def _date(value: date | None) -> str:
     return value.isoformat() if value else "undated"
 
 
-def _provenance(passage: Passage) -> str:
-    """Who wrote it, where and when, as plain text: "by Ann Lee · Valley Gazette · 2025-06-02" (or "undated");
-    an upload says so first: "uploaded by alice on 2025-06-13T10:02:03Z · undated"."""
-    told = passage.provenance() if passage.published else [*passage.provenance(), "undated"]
-    note = passage.upload_note()
-    return " · ".join([note, *told] if note else told)
-
-
 def _told(passage: Passage) -> str:
-    """``_provenance`` without the upload note, for where ``upload_tag`` shows it."""
-    return " · ".join(passage.provenance() if passage.published else [*passage.provenance(), "undated"])
+    """The provenance without the upload note, for where ``upload_tag`` shows it."""
+    return " · ".join(told(passage))
 
 
 def _source(passage: Passage) -> str:
@@ -240,11 +214,6 @@ def also_html(passage: Passage) -> str:
         f' title="{escape(r.title)}">{escape(r.name())}</a>' if _web(r.url) else
         f'<span title="{escape(r.title)}">{escape(r.name())}</span>' for r in reports)
     return f'<span class="also-reported">{escape(reported_by(reports))}: {names}</span>'
-
-
-def _also_text(reports: list[Report]) -> str:
-    """The same as plain text, each name with its URL: for Markdown, which shows links as they are."""
-    return f"{reported_by(reports)}: " + ", ".join(r.name() + (f" ({r.url})" if r.url else "") for r in reports)
 
 
 def sources_html(answer: Answer, turn: int) -> str:
@@ -290,38 +259,9 @@ def sources_panel(sections: list[str]) -> str:
 
 
 def answer_markdown(answer: Answer) -> str:
-    """The answer with its numbered sources, ready to paste into a document."""
-    if answer.error:
-        return f"**Q:** {answer.question}\n\nError: {answer.error}\n"
-    lines = [f"**Q:** {answer.question}", ""]
-    if answer.restated():
-        lines += [f"_{answer.restated()}_", ""]
-    for said in (when(answer), filtered(answer)):
-        if said:
-            lines += [f"_{said}_", ""]
-    if answer.short_answer and not answer.abstained:
-        lines += [f"**Short answer:** {answer.short_answer}", ""]
-    lines += [answer.text, ""]
-    lines += [f"Note: {notice}" for notice in answer.notices] + ([""] if answer.notices else [])
-    if answer.abstained:
-        lines.append("Closest passages:")
-        shown = list(enumerate(answer.passages, 1))[:3]
-        lines += [f"[{n}] {p.title} ({_provenance(p)}, {_file_and_url(p)})"
-                  + (f". {_also_text(p.also_reported_by)}" if p.also_reported_by else "") for n, p in shown]
-    else:
-        lines.append("Sources:")
-        for n in sorted({c.n for c in answer.citations}):
-            p = answer.passages[n - 1]
-            quotes = " … ".join(f"“{c.quote}”" for c in answer.citations if c.n == n)
-            lines.append(f"[{n}] {p.title} ({_provenance(p)}, {_file_and_url(p)}): {quotes}"
-                         + (f" {_also_text(p.also_reported_by)}." if p.also_reported_by else ""))
-    return "\n".join(lines) + "\n"
-
-
-def _file_and_url(passage: Passage) -> str:
-    """"storm.txt, https://..."; for a page fetched from the web, its URL alone."""
-    name = source_name(passage.file_name, passage.url)
-    return name if name == passage.url or not passage.url else f"{name}, {passage.url}"
+    """The answer with its numbered sources, ready to paste into a document (``rag.format``, as the API
+    serves it), under the question."""
+    return f"**Q:** {answer.question}\n\n" + with_sources(answer)
 
 
 LIBRARY_HEADERS = ["Title", "Date", "Author", "Outlet", "File", "Chunks", "Status"]
