@@ -1,15 +1,25 @@
-"""Uploaded files into the upload folder: checked for type and size, renamed so they cannot escape it."""
+"""Uploaded files into the index, by the same rules whichever door they came through (the page's Library
+tab, ``POST /api/ingest``): checked for type and size, renamed so they cannot escape the upload folder or
+pass for an article of the collection, indexed as uploads (so every citation says who uploaded them), and
+deleted again when their article is removed."""
 
 from __future__ import annotations
 
 import re
 import shutil
+import threading
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping, Sequence
 
-from rag import SUPPORTED_SUFFIXES, ArticleInfo
+from .ingest.readers import SUPPORTED
+from .types import ArticleInfo, IngestReport, Upload
+
+if TYPE_CHECKING:
+    from .api import RAG
+
+SUPPORTED_SUFFIXES = tuple(SUPPORTED)
 
 MAX_NAME = 120
 
@@ -99,3 +109,46 @@ def save_uploads(files: list[str | Path], names: list[str] | None, upload_dir: P
             continue
         saved.paths.append(target)
     return saved
+
+
+@dataclass
+class Uploaded:
+    """What became of one upload request: the ingest's report (None when no file was kept) and every file
+    refused, by the upload rules or by ingest, as (name as sent, reason)."""
+
+    report: IngestReport | None
+    rejected: list[tuple[str, str]]
+
+
+def upload_dir(rag: "RAG") -> Path:
+    """Where uploads are kept by default: ``DATA_DIR/uploads``."""
+    return Path(rag.settings.data_dir) / "uploads"
+
+
+def add_uploads(rag: "RAG", files: Sequence[str | Path], names: Sequence[str] | None, folder: Path, by: str | None,
+                lock: threading.Lock, progress: bool = False) -> Uploaded:
+    """Save ``files`` (sent under ``names``) into ``folder`` and index them as uploads by ``by`` (empty:
+    'anonymous'), holding ``lock`` (one writer at a time). Raises what ``RAG.ingest`` raises; a refused
+    file is reported, not raised."""
+    upload = Upload.now(by)
+    with lock:
+        taken = taken_names(rag.documents())
+        saved = save_uploads(list(files), list(names) if names else None, folder,
+                             int(rag.settings.max_file_mb * 1_000_000), taken)
+        report = rag.ingest(saved.paths, progress=progress, upload=upload) if saved.paths else None
+    skipped = [(Path(s.path).name, s.reason) for s in report.skipped] if report else []
+    return Uploaded(report, saved.rejected + skipped)
+
+
+def remove_articles(rag: "RAG", doc_ids: Sequence[str], folder: Path, lock: threading.Lock) -> IngestReport:
+    """Take articles out of the index, holding ``lock``; an uploaded copy in ``folder`` is deleted too, other
+    files are left alone. Raises UnknownSourceError for an id that names no indexed article."""
+    with lock:
+        removed = [a for a in rag.documents() if a.doc_id in doc_ids]
+        report = rag.remove(list(doc_ids))
+        root = folder.resolve()
+        for article in removed:
+            path = Path(article.source)
+            if path.resolve().parent == root:
+                path.unlink(missing_ok=True)
+    return report

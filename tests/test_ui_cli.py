@@ -17,6 +17,7 @@ from gradio_client import Client
 from gradio_client.exceptions import AuthenticationError
 from typer.testing import CliRunner
 
+from rag.server import binding
 from tests.fixtures.net import free_port, wait_for_http
 from tests.fixtures.procs import child_env
 from ui import cli as ui_cli
@@ -195,7 +196,7 @@ def test_a_free_port_has_no_problem_whatever_other_addresses_hold(taken_port):
     (OSError(errno.EMFILE, "Too many open files"), ["Too many open files", "--host/--port"]),
 ])
 def test_other_bind_failures_are_one_line_too(monkeypatch, error, needles):
-    monkeypatch.setattr(ui_cli, "bind_error", lambda host, port: error)
+    monkeypatch.setattr(binding, "bind_error", lambda host, port: error)
     message = port_problem("myhost", 80)
     assert "\n" not in message and all(n in message for n in needles)
 
@@ -237,5 +238,5 @@ def test_a_port_taken_while_the_model_loads_is_reported_the_same_way(monkeypatch
 def test_readme_quotes_the_real_port_message(monkeypatch):
     from tests.conftest import ROOT
 
-    monkeypatch.setattr(ui_cli, "bind_error", lambda host, port: OSError(errno.EADDRINUSE, "Address already in use"))
+    monkeypatch.setattr(binding, "bind_error", lambda host, port: OSError(errno.EADDRINUSE, "Address already in use"))
     assert f"error: {port_problem('127.0.0.1', 7860)}\n" in (ROOT / "README.md").read_text()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ui.uploads import safe_name, save_uploads, taken_names
+from rag.uploads import safe_name, save_uploads, taken_names
 
 
 @pytest.mark.parametrize("given, expected", [

@@ -2,28 +2,15 @@
 
 from __future__ import annotations
 
-import errno
-import ipaddress
 import os
-import socket
 from pathlib import Path
 from typing import Annotated, NoReturn, Optional
 
 import typer
 
-LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
+from rag.server.binding import CHANGE_PORT, is_loopback, port_problem
 
 cli = typer.Typer(add_completion=False, help="The chat page: cited answers from your news articles.")
-
-
-def is_loopback(host: str) -> bool:
-    """True when only this machine can reach ``host``."""
-    if host.lower() in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def parse_auth(value: str | None) -> dict[str, str] | None:
@@ -51,57 +38,6 @@ def check_exposure(host: str, credentials: dict[str, str] | None, insecure_no_au
         "(or RAG_UI_AUTH=user:password), or pass --insecure-no-auth if you really mean an open page.",
         fg=typer.colors.RED, err=True)
     raise typer.Exit(2)
-
-
-def bind_error(host: str, port: int) -> OSError | None:
-    """Bind (and close) a socket on every address ``host`` resolves to, as uvicorn's server will; the error, if any.
-
-    uvicorn listens through asyncio's ``create_server``, which sets SO_REUSEADDR on POSIX (so connections of a
-    just-stopped page, in TIME_WAIT, do not count as "in use", while a program listening there does) and IPV6_V6ONLY
-    on IPv6; so does this. It takes milliseconds.
-    """
-    bind_host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
-    try:
-        infos = socket.getaddrinfo(bind_host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-    except OSError as exc:  # socket.gaierror: a name that does not resolve
-        return exc
-    sockets: list[socket.socket] = []
-    try:
-        for family, kind, proto, _, address in dict.fromkeys(infos):
-            sock = socket.socket(family, kind, proto)
-            sockets.append(sock)
-            if os.name == "posix":
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            if family == socket.AF_INET6 and hasattr(socket, "IPPROTO_IPV6"):
-                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-            sock.bind(address)
-    except OSError as exc:
-        return exc
-    finally:
-        for sock in sockets:
-            sock.close()
-    return None
-
-
-CHANGE_PORT = "choose another with --port N or RAG_UI_PORT=N"
-
-
-def port_problem(host: str, port: int) -> str | None:
-    """Why the page cannot listen on ``host:port``, as one line naming the setting to change; None if it can."""
-    exc = bind_error(host, port)
-    if exc is None:
-        return None
-    if isinstance(exc, socket.gaierror):
-        return f"--host {host} is not a name this machine can resolve ({exc.strerror}); fix --host or RAG_UI_HOST"
-    if exc.errno == errno.EADDRINUSE:
-        return f"port {port} on {host} is already in use; {CHANGE_PORT} (or stop the program using it)"
-    if exc.errno == errno.EADDRNOTAVAIL:
-        return (f"--host {host} is not an address of this machine, so the page cannot listen on it; use "
-                "127.0.0.1 (this machine only) or 0.0.0.0 (every interface), with --host or RAG_UI_HOST")
-    if exc.errno == errno.EACCES:
-        return f"not allowed to listen on port {port} on {host} (ports below 1024 need root); {CHANGE_PORT}"
-    return (f"cannot listen on {host} port {port} ({exc.strerror or exc}); "
-            "change --host/--port (RAG_UI_HOST/RAG_UI_PORT)")
 
 
 def fail(message: str) -> NoReturn:
@@ -211,7 +147,7 @@ def main(
         pass
     if not server.started:
         fail(port_problem(host, port) or f"the page could not start listening on {host} port {port}; "
-                                         f"{CHANGE_PORT}")
+                                         f"{CHANGE_PORT} or RAG_UI_PORT=N")
 
 
 def own_cache_dir() -> Path:

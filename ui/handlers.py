@@ -18,10 +18,10 @@ import gradio as gr
 from rag import (RAG, SUPPORTED_SUFFIXES, Answer, ArticleInfo, EmptyIndexError, Filters, RagError,
                  UnknownSourceError, Upload, source_name)
 from rag.time import as_of_date
+from rag.uploads import add_uploads, remove_articles
 
 from . import render
 from .cache import CacheLimits, cache_dir, discard, owned, sweep
-from .uploads import save_uploads, taken_names
 
 log = logging.getLogger(__name__)
 
@@ -194,26 +194,17 @@ class Handlers:
         if not files:
             return "Choose one or more files first (" + ", ".join(SUPPORTED_SUFFIXES) + ")."
         paths = [str(f) for f in files]  # gr.File(type="filepath") hands over paths
-        max_bytes = int(self.rag.settings.max_file_mb * 1_000_000)
-        upload = Upload.now(getattr(request, "username", None))
         try:
-            with self._write_lock:
-                try:
-                    taken = taken_names(self.rag.documents())
-                    saved = save_uploads(paths, None, self.upload_dir, max_bytes, taken)
-                    report = self.rag.ingest(saved.paths, progress=True, upload=upload) if saved.paths else None
-                except Exception as exc:
-                    return f"**Upload failed.** {render.escape(readable(exc))}"
+            try:
+                uploaded = add_uploads(self.rag, paths, None, self.upload_dir, getattr(request, "username", None),
+                                       self._write_lock, progress=True)
+            except Exception as exc:
+                return f"**Upload failed.** {render.escape(readable(exc))}"
         finally:
             self._clean_cache(paths)
-        lines = []
-        if report:
-            lines.append(f"**Indexed.** {render.escape(report.summary())}")
-            skipped = [(Path(s.path).name, s.reason) for s in report.skipped]
-        else:
-            lines.append("**Nothing was indexed.**")
-            skipped = []
-        for name, reason in saved.rejected + skipped:
+        report = uploaded.report
+        lines = [f"**Indexed.** {render.escape(report.summary())}" if report else "**Nothing was indexed.**"]
+        for name, reason in uploaded.rejected:
             lines.append(f"- {render.escape(name)}: {render.escape(reason)}")
         return "\n".join(lines)
 
@@ -221,17 +212,10 @@ class Handlers:
         """Take articles out of the index; uploaded copies are deleted too, other files are left alone."""
         if not doc_ids:
             return "Choose the articles to remove first."
-        with self._write_lock:
-            removed = [a for a in self.rag.documents() if a.doc_id in doc_ids]
-            try:
-                report = self.rag.remove(doc_ids)
-            except Exception as exc:
-                return f"**Remove failed.** {render.escape(readable(exc))}"
-            root = self.upload_dir.resolve()
-            for article in removed:
-                path = Path(article.source)
-                if path.resolve().parent == root:
-                    path.unlink(missing_ok=True)
+        try:
+            report = remove_articles(self.rag, doc_ids, self.upload_dir, self._write_lock)
+        except Exception as exc:
+            return f"**Remove failed.** {render.escape(readable(exc))}"
         self._clean_cache([])
         return (f"**Removed {report.removed} article(s)** ({report.chunks_removed} chunks); "
                 f"{report.documents_total} articles, {report.chunks_total} chunks remain.")
