@@ -477,9 +477,11 @@ def _drafts(answerer: Answerer, asked: Asked, passages: list[Passage], one_artic
 
 
 def _filters(filters: Filters | dict | None) -> Filters | None:
-    if filters is None or isinstance(filters, Filters):
-        return filters
-    return Filters.checked(**filters)
+    """``filters`` as Filters; None when nothing is chosen, so every caller's Answer says the same for "no
+    filter" (the CLI passes an empty Filters, the API none)."""
+    if filters is not None and not isinstance(filters, Filters):
+        filters = Filters.checked(**filters)
+    return None if filters is None or filters.is_empty() else filters
 
 
 def _worth_correcting(question: str, changes: list[tuple[str, str]]) -> bool:

@@ -1,4 +1,4 @@
-"""``rag``: ingest, remove, ask, batch, stats, feed, sync. Every command honours RAG_DATA_DIR and .env."""
+"""``rag``: ingest, remove, ask, batch, stats, feed, sync, serve, mcp. Every command honours RAG_DATA_DIR and .env."""
 
 from __future__ import annotations
 
@@ -15,6 +15,22 @@ if TYPE_CHECKING:
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Grounded, cited answers from your news articles.")
+
+SERVE_VARIABLES = ("RAG_SERVE_HOST", "RAG_SERVE_PORT")
+
+
+@app.callback()
+def _dotenv_options() -> None:
+    """Command options read from variables (``rag serve``'s address) may come from ``.env`` too, like every
+    setting; the environment wins. Runs before a command's options are read."""
+    import os
+
+    from dotenv import dotenv_values
+
+    for key, value in dotenv_values(".env").items():
+        if key in SERVE_VARIABLES and value and key not in os.environ:
+            os.environ[key] = value
+
 
 DataDir = Annotated[Optional[Path], typer.Option("--data-dir", help="Index folder (default: RAG_DATA_DIR or .rag).")]
 
@@ -223,6 +239,7 @@ def ask(
     """Answer one question with numbered citations."""
     from .answer.verify import UNCHECKED
     from .errors import RagError
+    from .format import also_text
     from .types import Filters
 
     days = [_as_of(since, "--since"), _as_of(until, "--until")]
@@ -278,7 +295,7 @@ def ask(
         p = answer.passages[n - 1]
         typer.echo(f"  [{n}] {_printable(p.title)} ({_printable(_provenance(p))}, chars {p.start}-{p.end})")
         if p.also_reported_by:
-            typer.echo(f"      {_printable(_also(p.also_reported_by))}")
+            typer.echo(f"      {_printable(also_text(p.also_reported_by))}")
 
 
 @app.command()
@@ -349,14 +366,6 @@ def _provenance(passage) -> str:
     named = source_name(passage.file_name, passage.url)  # a page fetched from the web: its URL, once
     return ", ".join([*([note] if note else []), *passage.provenance(), *([] if named == passage.url else [named]),
                       *([passage.url] if passage.url else [])])
-
-
-def _also(reports) -> str:
-    """"Also reported by 2 outlets: Outlet A (https://...), Outlet B": a story's other articles, left out of
-    the sources as copies of the one shown."""
-    from .types import reported_by
-
-    return f"{reported_by(reports)}: " + ", ".join(r.name() + (f" ({r.url})" if r.url else "") for r in reports)
 
 
 @app.command()
@@ -434,6 +443,40 @@ def stats(
             typer.secho(f"check: {len(problems)} problem(s); `rag ingest PATH` again repairs them", fg=typer.colors.RED, err=True)
             raise typer.Exit(1)
         typer.echo(f"check: ok ({s['chunks']} chunks, Chroma and the BM25 side index agree, every document complete)")
+
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(envvar="RAG_SERVE_HOST", help="Address to bind; 127.0.0.1 is this machine "
+                                      "only. Any other address needs RAG_API_KEYS (or --insecure-no-auth).")]
+    = "127.0.0.1",
+    port: Annotated[int, typer.Option(envvar="RAG_SERVE_PORT", min=1, max=65535)] = 8000,
+    insecure_no_auth: Annotated[bool, typer.Option(
+        "--insecure-no-auth", help="Serve a non-loopback address without API keys (anyone who reaches it can "
+                                   "ask, upload and remove articles).")] = False,
+    allowed_hosts: Annotated[Optional[str], typer.Option(
+        help="Comma-separated host names the server answers to besides loopback (default RAG_ALLOWED_HOSTS).")]
+    = None,
+    ssl_certfile: Annotated[Optional[Path], typer.Option(help="TLS certificate (PEM): serve https.")] = None,
+    ssl_keyfile: Annotated[Optional[Path], typer.Option(help="TLS private key (PEM).")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Serve answers over HTTP: OpenAI-compatible /v1/chat/completions and /v1/models, REST under /api,
+    the schema at /openapi.json (Ctrl+C stops it)."""
+    from .server.http import main
+
+    main(host, port, data_dir=data_dir, insecure_no_auth=insecure_no_auth, allowed_hosts=allowed_hosts,
+         ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)
+
+
+@app.command()
+def mcp(data_dir: DataDir = None) -> None:
+    """Serve the index to an MCP client over stdio (tools: ask, search, list_articles). Register it with
+    your client as the command `rag mcp`; it writes nothing but the protocol to stdout."""
+    from .server.mcp import main
+
+    main(data_dir)
 
 
 if __name__ == "__main__":

@@ -110,7 +110,8 @@ class Settings(BaseSettings):
         "('The newest article on this is from 3 March 2025.').")
     max_answer_sentences: int = Field(3, ge=1, le=10)
     max_question_chars: int = Field(2000, ge=10)
-    concurrency: int = Field(4, ge=1, le=64, description="Default parallelism of ask_batch.")
+    concurrency: int = Field(4, ge=1, le=64, description="Default parallelism of ask_batch, and the answers "
+                             "`rag serve` works on at once (more wait in its queue of RAG_QUEUE_MAX).")
 
     # --- Serving the page (and, next, the API) on a network ----------------------
     allowed_hosts: str = Field(
@@ -123,10 +124,18 @@ class Settings(BaseSettings):
         5, ge=1, description="Failed logins a client or user name may make before each further attempt "
         "waits a lockout doubling from 1 s.")
     login_max_lock_s: float = Field(900.0, gt=0, description="The longest login lockout, in seconds.")
-    queue_max: int = Field(64, ge=1, description="Jobs the page's queue holds; more are refused as busy.")
+    queue_max: int = Field(64, ge=1, description="Jobs the page's (and `rag serve`'s) queue holds; more are refused as busy.")
     jobs_per_client: int = Field(
         8, ge=1, description="Questions one client may queue at once; one more every RAG_JOB_REFILL_S.")
     job_refill_s: float = Field(2.0, gt=0, description="Seconds for a client's question budget to gain one.")
+
+    api_keys: SecretStr | None = Field(
+        None, description="Bearer tokens `rag serve` accepts, comma-separated, each optionally named "
+        "(`ci:TOKEN,alice:TOKEN2`; the name is who API uploads are credited to). Required off loopback; "
+        "when set, loopback requests need one too.")
+    cors_origins: str = Field(
+        "", description="Comma-separated web origins (https://app.example.org) whose pages may call `rag serve` "
+        "from a browser; empty: none (CORS off).")
 
     # --- Fetching from the web (feeds, `rag ingest URL`) ---------------------------
     fetch_allow_private: bool = Field(
@@ -190,7 +199,7 @@ class Settings(BaseSettings):
     llm_timeout: float = Field(60.0, gt=0, description="Seconds to wait for the server, per attempt.")
     llm_retries: int = Field(2, ge=0, le=10, description="Retries (with backoff) on timeouts, 429 and 5xx.")
 
-    @field_validator("openai_api_key", "openai_base_url", mode="before")
+    @field_validator("openai_api_key", "openai_base_url", "api_keys", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         """``OPENAI_API_KEY=`` (as in .env.example) means no key, not an empty one."""

@@ -1,6 +1,7 @@
 """One ASGI layer in front of every page or API this project serves: which hosts, how big, how fast.
 
-It refuses before any work is done, and says why in one JSON line ``{"detail": ...}``:
+It refuses before any work is done, and says why in one JSON line (``error_body``: ``{"detail": ...}``, as
+FastAPI clients read errors, and OpenAI's ``{"error": {"message": ...}}``):
 - a ``Host`` header that is not one of ours (DNS rebinding: a web page whose name was made to point at
   127.0.0.1 could otherwise read and drive the login-free loopback page): 421;
 - a request body over its limit (``Content-Length`` checked before reading, the bytes counted while
@@ -69,6 +70,9 @@ class GuardPolicy:
     upload_paths: tuple[str, ...] = ("/upload",)
     login_paths: tuple[str, ...] = ("/login", "/login/")
     costly: Callable[[dict], bool] = lambda job: True  # which queued jobs (Gradio's join payload) spend a budget
+    # whose budget a job spends: the client's address by default; ``rag serve`` names the API key it carries
+    budget_key: Callable[[Scope], str] = lambda scope: f"client:{_client(scope)}"
+    cors: bool = False  # keep the app's CORS grants (RAG_CORS_ORIGINS); off: every one is dropped
     logins: LoginThrottle = field(default_factory=LoginThrottle)
     jobs: JobBudget = field(default_factory=JobBudget)
 
@@ -117,7 +121,7 @@ class Guard:
                 receive = _replay(body, receive)
                 if not path.rstrip("/").endswith("/queue/join") or self.policy.costly(_json(body)):
                     self._check_budget(scope)
-            await self.app(scope, receive, _with_headers(send, refusals))
+            await self.app(scope, receive, _with_headers(send, refusals, self.policy.cors))
         except _Refused as refused:
             if not refused.answered:
                 await _refuse(send, refused, websocket=scope["type"] == "websocket")
@@ -139,7 +143,7 @@ class Guard:
                                 "RAG_ALLOWED_HOSTS (or --allowed-hosts) if it is yours.")
 
     def _check_budget(self, scope: Scope) -> None:
-        wait = self.policy.jobs.take(f"client:{_client(scope)}")
+        wait = self.policy.jobs.take(self.policy.budget_key(scope))
         if wait:
             raise _Refused(429, f"Busy: too many questions from you at once; try again in {wait:.0f} s.", wait)
 
@@ -203,6 +207,13 @@ def _json(body: bytes) -> dict:
     return value if isinstance(value, dict) else {}
 
 
+def error_body(status: int, message: str, kind: str | None = None, code: str | None = None) -> dict:
+    """Every error this project serves, in one JSON shape that both FastAPI clients (``detail``) and OpenAI
+    clients (``error.message``) read: ``{"detail": message, "error": {"message", "type", "code"}}``."""
+    kind = kind or ("invalid_request_error" if status < 500 else "server_error")
+    return {"detail": message, "error": {"message": message, "type": kind, "code": code or str(status), "param": None}}
+
+
 def _header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope.get("headers", []):
         if key.lower() == name:
@@ -254,17 +265,17 @@ def _bounded(receive: Receive, limit: int, timeout_s: float, refusals: list[_Ref
     return bounded
 
 
-def _with_headers(send: Send, refusals: list[_Refused]) -> Send:
-    """``send`` adding the security headers and dropping CORS grants; once the body was refused, the
-    app's own error response is replaced by the refusal."""
+def _with_headers(send: Send, refusals: list[_Refused], cors: bool = False) -> Send:
+    """``send`` adding the security headers and dropping CORS grants (unless ``cors``); once the body was
+    refused, the app's own error response is replaced by the refusal."""
     async def sending(message: Message) -> None:
         if refusals:
             if not refusals[-1].answered and message["type"] == "http.response.start":
                 await _refuse(send, refusals[-1])
             return
         if message["type"] == "http.response.start":
-            headers = [(k, v) for k, v in message.get("headers", [])
-                       if k.lower() not in (b"access-control-allow-origin", b"access-control-allow-credentials")]
+            headers = [(k, v) for k, v in message.get("headers", []) if cors or k.lower() not in (
+                b"access-control-allow-origin", b"access-control-allow-credentials")]
             present = {k.lower() for k, _ in headers}
             headers += [(k, v) for k, v in SECURITY_HEADERS if k not in present]
             message = {**message, "headers": headers}
@@ -277,7 +288,7 @@ async def _refuse(send: Send, refused: _Refused, websocket: bool = False) -> Non
         refused.answered = True
         await send({"type": "websocket.close", "code": 1008, "reason": refused.detail[:120]})
         return
-    body = json.dumps({"detail": refused.detail}).encode()
+    body = json.dumps(error_body(refused.status, refused.detail)).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                *SECURITY_HEADERS]
     if refused.retry_after is not None:

@@ -1,0 +1,309 @@
+"""``rag serve``: the index over HTTP. OpenAI-compatible ``/v1/chat/completions`` and ``/v1/models`` for chat
+clients; REST under ``/api`` for scripts; the schema at ``/openapi.json``.
+
+One process, one shared ``RAG``: answers run on the bounded pool of ``workers`` (``RAG_CONCURRENCY``),
+uploads and removals one at a time under a lock, as in the page. The guard (``rag.server.guard``) fronts it
+all: host names, body sizes, security headers, and each API key's budget of questions (``RAG_JOBS_PER_CLIENT``
+at once, one more every ``RAG_JOB_REFILL_S``). Every error is JSON that says the fix, never a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import tempfile
+import threading
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, File, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.exceptions import HTTPException
+
+from ..api import RAG
+from ..errors import (EmptyIndexError, LLMError, LLMTimeoutError, RagError, StoreUnavailableError,
+                      UnknownSourceError)
+from ..types import Answer, ArticleInfo, IngestReport, Passage
+from ..uploads import add_uploads, remove_articles, upload_dir
+from .completions import ChatRequest, Chunks, UnknownModelError, completion, mode_of, models, question_and_history
+from .guard import GuardPolicy, error_body
+from .keys import ApiKeys, bearer
+from .run import guard_policy
+from .schemas import AskRequest, RetrieveRequest
+from .workers import RETRY_AFTER_S, BusyError, Workers
+
+log = logging.getLogger("rag.server")
+
+# the requests that cost an answer or an ingest: each spends one of its key's (or address's) budget
+JOBS = re.compile(r"/v1/chat/completions/?|/api/(?:ask|retrieve|ingest)/?")
+UPLOAD_PATH = "/api/ingest"
+
+
+class Unauthorized(Exception):
+    pass
+
+
+_scheme = HTTPBearer(auto_error=False, description="One of RAG_API_KEYS (when the server has keys).")
+
+
+def caller(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_scheme)]) -> str:
+    """Who is asking: the name of the API key sent, or 'api' on a server without keys. Raises Unauthorized."""
+    keys: ApiKeys | None = request.app.state.keys
+    if keys is None:
+        return "api"
+    name = keys.identify(credentials.credentials if credentials else None)
+    if name is None:
+        raise Unauthorized()
+    return name
+
+
+Caller = Annotated[str, Depends(caller)]
+
+
+def api_app(rag: RAG, keys: ApiKeys | None, uploads: Path | None = None) -> FastAPI:
+    """The API over ``rag`` as an ASGI app (serve it behind ``api_policy``'s guard). ``keys``: the accepted
+    bearer tokens (None: no key asked for, loopback only). ``uploads``: where ``/api/ingest`` keeps files
+    (default ``DATA_DIR/uploads``, the page's folder)."""
+    settings = rag.settings
+    workers = Workers(settings.concurrency, settings.queue_max)
+    folder = Path(uploads or upload_dir(rag))
+    write_lock = threading.Lock()
+    app = FastAPI(title="newsrag", version="1", docs_url=None, redoc_url=None,
+                  description="Cited answers from your news articles. OpenAI-compatible chat completions, and REST.")
+    origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
+    if origins:
+        app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST", "DELETE"],
+                           allow_headers=["authorization", "content-type"])
+    app.state.keys = keys
+    _handlers(app)
+
+    @app.get("/health", tags=["server"])
+    def health() -> dict:
+        """Up and answering (no key needed)."""
+        return {"status": "ok"}
+
+    @app.get("/v1/models", tags=["openai"])
+    def list_models(_: Caller) -> dict:
+        """The models a chat client can pick: newsrag, newsrag-extractive, and newsrag-llm when an LLM is set up."""
+        return {"object": "list", "data": [{"id": m, "object": "model", "created": 0, "owned_by": "newsrag"}
+                                           for m in models(settings)]}
+
+    @app.post("/v1/chat/completions", tags=["openai"])
+    async def chat_completions(request: ChatRequest, _: Caller) -> Any:
+        """Answer the conversation's last message, with ``[n]`` markers, a numbered source list, and
+        ``citations``/``abstained`` beside ``choices`` (in the last chunk when streamed)."""
+        mode = mode_of(request.model, settings)
+        question, history = question_and_history(request.messages)
+        filters = request.filters.checked() if request.filters else None
+        ask = dict(history=history, filters=filters, top_k=request.top_k, mode=mode, as_of=request.as_of)
+        if not request.stream:
+            answer = await workers.run(lambda: rag.ask(question, **ask))
+            return completion(answer, request.model)
+        events = workers.stream(lambda: rag.stream(question, **ask))
+        first = await anext(events)  # a bad question fails here, with a status code, before the reply starts
+        return StreamingResponse(_chunks(Chunks(request.model), first, events), media_type="text/event-stream",
+                                 headers={"cache-control": "no-cache", "x-accel-buffering": "no"})
+
+    @app.post("/api/ask", tags=["rest"])
+    async def ask(request: AskRequest, _: Caller) -> Answer:
+        """The whole ``Answer`` (as ``rag ask --json`` prints it)."""
+        filters = request.filters.checked() if request.filters else None
+        return await workers.run(lambda: rag.ask(request.question, history=request.history, filters=filters,
+                                                 top_k=request.top_k, mode=request.mode, as_of=request.as_of))
+
+    @app.post("/api/retrieve", tags=["rest"])
+    async def retrieve(request: RetrieveRequest, _: Caller) -> list[Passage]:
+        """The passages a question retrieves, best first."""
+        filters = request.filters.checked() if request.filters else None
+        return await workers.run(lambda: rag.retrieve(request.question, top_k=request.top_k, filters=filters,
+                                                      as_of=request.as_of))
+
+    @app.get("/api/documents", tags=["rest"])
+    async def documents(_: Caller) -> list[ArticleInfo]:
+        """Every indexed article, newest first."""
+        return await asyncio.to_thread(rag.documents)
+
+    @app.post(UPLOAD_PATH, tags=["rest"])
+    async def ingest(files: Annotated[list[UploadFile], File(description="Articles: .txt .md .html .htm .pdf")],
+                     who: Caller) -> dict:
+        """Upload articles and index them, by the page's rules (type, RAG_MAX_FILE_MB, safe names, never the
+        name of a collection article); each is credited to the API key's name. 400 when none was indexed."""
+        with tempfile.TemporaryDirectory(prefix="rag-api-upload-") as temp:
+            paths, names = [], []
+            for i, upload in enumerate(files):
+                path = Path(temp) / f"{i}.part"
+                with path.open("wb") as out:
+                    while piece := await upload.read(1 << 20):
+                        out.write(piece)
+                paths.append(path)
+                names.append(upload.filename or f"file{i}")
+            done = await asyncio.to_thread(add_uploads, rag, paths, names, folder, who, write_lock)
+        rejected = [{"name": name, "reason": reason} for name, reason in done.rejected]
+        if done.report is None or done.report.added + done.report.updated + done.report.unchanged == 0:
+            reasons = "; ".join(f"{r['name']}: {r['reason']}" for r in rejected) or "no file was sent"
+            return JSONResponse(error_body(400, f"Nothing was indexed ({reasons}).") | {"rejected": rejected},
+                                status_code=400)
+        return {"report": done.report.model_dump(mode="json"), "rejected": rejected}
+
+    @app.delete("/api/documents/{doc_id}", tags=["rest"])
+    async def remove(doc_id: str, _: Caller) -> IngestReport:
+        """Take an article out of the index (an uploaded copy is deleted too). 404 for an unknown id."""
+        return await asyncio.to_thread(remove_articles, rag, [doc_id], folder, write_lock)
+
+    app.state.workers = workers
+    return app
+
+
+async def _chunks(chunks: Chunks, first: str | Answer, events: AsyncIterator[str | Answer]) -> AsyncIterator[str]:
+    yield chunks.start()
+    try:
+        event = first
+        while True:
+            if isinstance(event, Answer):
+                yield chunks.end(event)
+                return
+            yield chunks.text(event)
+            event = await anext(events)
+    except Exception as exc:  # the reply has started: the error goes in the stream
+        status, message, _ = _status(exc)
+        yield chunks.error(status, message)
+    finally:
+        await events.aclose()
+
+
+def _status(exc: Exception) -> tuple[int, str, str]:
+    """(HTTP status, message, OpenAI error code) for an exception a request raised."""
+    if isinstance(exc, Unauthorized):
+        return 401, ("Missing or wrong API key: send `Authorization: Bearer KEY` with one of the server's "
+                     "RAG_API_KEYS."), "invalid_api_key"
+    if isinstance(exc, UnknownModelError):
+        return 404, str(exc), "model_not_found"
+    if isinstance(exc, UnknownSourceError):
+        return 404, str(exc), "not_found"
+    if isinstance(exc, BusyError):
+        return 503, str(exc), "busy"
+    if isinstance(exc, EmptyIndexError):
+        return 409, str(exc) + " Add articles with `rag ingest PATH` or POST /api/ingest.", "empty_index"
+    if isinstance(exc, LLMTimeoutError):
+        return 504, str(exc), "llm_timeout"
+    if isinstance(exc, LLMError):
+        return 502, str(exc), "llm_error"
+    if isinstance(exc, StoreUnavailableError):
+        return 503, str(exc), "store_unavailable"
+    if isinstance(exc, (ValueError, RagError)):  # a bad question, date, filter or setting: the message says which
+        return 400, str(exc), "invalid_request"
+    log.error("unexpected error answering a request", exc_info=exc)
+    return 500, f"Unexpected error ({type(exc).__name__}); the details are in the server's log.", "internal_error"
+
+
+def _handlers(app: FastAPI) -> None:
+    """Errors as ``error_body`` JSON with the status ``_status`` gives, never a traceback."""
+
+    async def failed(request: Request, exc: Exception) -> JSONResponse:
+        status, message, code = _status(exc)
+        headers = {"www-authenticate": "Bearer"} if status == 401 else {}
+        if status == 503:
+            headers["retry-after"] = str(round(RETRY_AFTER_S))
+        return JSONResponse(error_body(status, message, code=code), status_code=status, headers=headers)
+
+    # by class: a handler of Exception itself would answer, then re-raise into the server's log as a crash
+    for kind in (Unauthorized, UnknownModelError, BusyError, RagError, ValueError, Exception):
+        app.add_exception_handler(kind, failed)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = []
+        for e in exc.errors():
+            where = ".".join(str(p) for p in e.get("loc", ()) if p != "body")
+            if e.get("type") == "json_invalid":
+                problems.append(f"the body is not valid JSON ({e.get('ctx', {}).get('error', 'unreadable')}); "
+                                "send a JSON object with Content-Type: application/json")
+            else:
+                problems.append(f"{where or 'body'}: {e.get('msg', 'invalid')}")
+        message = "Invalid request: " + "; ".join(problems) + ". The schema is at /openapi.json."
+        return JSONResponse(error_body(400, message, code="invalid_request"), status_code=400)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        message = str(exc.detail)
+        if exc.status_code == 404:
+            message = f"No such endpoint: {request.method} {request.url.path}. The endpoints are listed at /openapi.json."
+        elif exc.status_code == 405:
+            message = f"{request.method} is not allowed on {request.url.path}; /openapi.json lists each endpoint's methods."
+        return JSONResponse(error_body(exc.status_code, message), status_code=exc.status_code,
+                            headers=getattr(exc, "headers", None))
+
+
+def api_policy(settings, host: str, keys: ApiKeys | None) -> GuardPolicy:
+    """The guard for the API: ``guard_policy``'s limits, jobs counted per API key (per address without
+    keys), uploads allowed their larger size only on ``/api/ingest``, CORS kept when origins are configured."""
+    def budget_key(scope: dict) -> str:
+        name = keys.identify(bearer(scope.get("headers", []))) if keys else None
+        client = scope.get("client")
+        return f"key:{name}" if name else f"client:{client[0] if client else 'unknown'}"
+
+    policy = guard_policy(settings, host)
+    policy.job_path, policy.upload_paths, policy.login_paths = JOBS, (UPLOAD_PATH,), ()
+    policy.budget_key, policy.cors = budget_key, bool(settings.cors_origins.strip())
+    return policy
+
+
+def main(host: str, port: int, data_dir: Path | None = None, insecure_no_auth: bool = False,
+         allowed_hosts: str | None = None, ssl_certfile: Path | None = None, ssl_keyfile: Path | None = None) -> None:
+    """``rag serve``: check everything that can fail fast (settings, keys, exposure, the port) before the
+    model loads, then serve until Ctrl+C. Exit 1 (2 for an open non-loopback address) with one line saying
+    the fix."""
+    import typer
+    from pydantic import ValidationError
+
+    from ..config import Settings, settings_problem
+    from .binding import is_loopback, port_problem
+    from .run import make_server
+
+    def fail(message: str, code: int = 1) -> None:
+        typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(code)
+
+    try:
+        overrides: dict[str, Any] = {"allowed_hosts": allowed_hosts} if allowed_hosts is not None else {}
+        settings = Settings(data_dir=data_dir, **overrides) if data_dir else Settings(**overrides)
+        keys = ApiKeys.parse(settings.api_keys.get_secret_value() if settings.api_keys else None)
+    except ValidationError as exc:
+        fail(settings_problem(exc))
+    except RagError as exc:
+        fail(str(exc))
+    if not is_loopback(host) and keys is None and not insecure_no_auth:
+        fail(f"--host {host} is reachable from other machines; set API keys with RAG_API_KEYS=name:TOKEN (in the "
+             "environment or .env), or pass --insecure-no-auth if you really mean an open API.", 2)
+    if problem := port_problem(host, port, env="RAG_SERVE", what="the API"):
+        fail(problem)
+    try:
+        rag = RAG(settings)
+        rag.embedder  # the model loads now, not on the first question
+        server = make_server(api_app(rag, keys), api_policy(settings, host, keys), host, port, ssl_certfile,
+                             ssl_keyfile)
+        articles = len(rag.documents())
+    except RagError as exc:
+        fail(str(exc))
+    shown = f"[{host}]" if ":" in host and not host.startswith("[") else host
+    base = f"{'https' if ssl_certfile else 'http'}://{shown}:{port}"
+    typer.echo(f"Index: {Path(settings.data_dir).resolve()} ({articles} articles)")
+    typer.echo(f"API: {base}/v1 (OpenAI-compatible; models {', '.join(models(settings))}), {base}/api, "
+               f"schema {base}/openapi.json" + (f"; {len(keys)} API key(s) required" if keys else ""))
+    if insecure_no_auth and not is_loopback(host) and keys is None:
+        typer.secho("warning: no API keys: anyone who reaches this address can ask, upload and remove articles.",
+                    fg=typer.colors.YELLOW, err=True)
+    if not is_loopback(host) and not ssl_certfile:
+        typer.secho("warning: keys and answers travel in clear over the network; add --ssl-certfile and "
+                    "--ssl-keyfile, or put the server behind a TLS proxy.", fg=typer.colors.YELLOW, err=True)
+    try:
+        server.run()
+    except SystemExit:  # uvicorn exits when it cannot bind: the port was taken while the model loaded
+        pass
+    if not server.started:
+        fail(port_problem(host, port, env="RAG_SERVE", what="the API") or f"could not listen on {host} port {port}")

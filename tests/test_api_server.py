@@ -1,0 +1,288 @@
+"""``rag serve``: the official ``openai`` client and raw HTTP against a real server on a free loopback port.
+
+One ``rag serve`` process for the module (API keys set, so loopback requests need one too); the limits that
+need other settings (a tiny rate budget, an index to upload into) run the same app in a thread.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import openai
+import pytest
+
+from rag import RAG, Settings
+from rag.answer.base import ABSTAIN_TEXT
+from rag.format import with_sources
+from rag.server.http import api_app, api_policy
+from rag.server.keys import ApiKeys
+from rag.server.run import make_server, start_in_thread
+
+from .conftest import ARTICLES, CALL_FILE
+from .fixtures.net import free_port, wait_for_http
+from .fixtures.procs import ROOT, child_env
+
+CALL_Q = "How long did Trump's phone call with Putin last?"
+ALICE, BOB = "alice-" + "a" * 24, "bob-" + "b" * 24
+KEYS = f"alice:{ALICE},bob:{BOB}"
+
+
+def read_source(path: str) -> str:
+    """A source file's text as the readers decode it (UTF-8, a BOM dropped)."""
+    return Path(path).read_bytes().decode("utf-8-sig")
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory, embedder, model_cache) -> Path:
+    folder = tmp_path_factory.mktemp("serve_index")
+    shutil.copytree(model_cache, folder / "models", dirs_exist_ok=True)  # the server need not export the model
+    RAG(Settings(data_dir=folder), embedder=embedder).ingest([ARTICLES], progress=False)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def served(data_dir):
+    """A real ``rag serve`` process; yields its base URL."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "serve", "--port", str(port)], cwd=ROOT,
+                            env=child_env(data_dir, RAG_API_KEYS=KEYS, RAG_JOBS_PER_CLIENT="1000"), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_http(f"{base}/health", proc)
+        yield base
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def client(served) -> openai.OpenAI:
+    return openai.OpenAI(base_url=f"{served}/v1", api_key=ALICE, max_retries=0)
+
+
+def slices_exactly(citation: dict) -> bool:
+    return read_source(citation["source"])[citation["start"]:citation["end"]] == citation["quote"]
+
+
+def test_openai_client_gets_the_cited_answer(client):
+    reply = client.chat.completions.create(model="newsrag", messages=[{"role": "user", "content": CALL_Q}])
+    content = reply.choices[0].message.content
+    assert "40-minute phone call with Putin. [1]" in content
+    assert "\n\nSources:\n[1] Trump Pulls Back" in content and CALL_FILE in content
+    extra = reply.model_extra
+    assert extra["abstained"] is False
+    first = extra["citations"][0]
+    assert first["n"] == 1 and first["source"].endswith(CALL_FILE) and "40-minute" in first["quote"]
+    assert slices_exactly(first)
+    assert set(first) >= {"n", "doc_id", "title", "source", "url", "published", "quote", "start", "end"}
+
+
+def test_streamed_reply_ends_with_the_citations(client):
+    plain = client.chat.completions.create(model="newsrag", messages=[{"role": "user", "content": CALL_Q}])
+    chunks = list(client.chat.completions.create(model="newsrag", stream=True,
+                                                 messages=[{"role": "user", "content": CALL_Q}]))
+    text = "".join(c.choices[0].delta.content or "" for c in chunks)
+    assert text == plain.choices[0].message.content  # streamed word by word, it ends as the whole reply does
+    assert "40-minute phone call with Putin. [1]" in text
+    last = chunks[-1]
+    assert last.choices[0].finish_reason == "stop"
+    assert last.model_extra["citations"] == plain.model_extra["citations"] and slices_exactly(last.model_extra["citations"][0])
+    assert all("citations" not in (c.model_extra or {}) for c in chunks[:-1])
+
+
+def test_follow_up_uses_the_conversation(client, corpus_rag):
+    first_q, follow = "When did Witkoff meet Putin?", "How long did it last?"
+    first = client.chat.completions.create(model="newsrag", messages=[{"role": "user", "content": first_q}])
+    reply = client.chat.completions.create(model="newsrag", messages=[
+        {"role": "system", "content": "You are a helpful assistant."},  # a client's own prompt: left out
+        {"role": "user", "content": first_q},
+        {"role": "assistant", "content": first.choices[0].message.content},  # sent back with its source list
+        {"role": "user", "content": follow}])
+    said = corpus_rag.ask(first_q)
+    expected = corpus_rag.ask(follow, history=[{"role": "user", "content": first_q},
+                                               {"role": "assistant", "content": said.text}])
+    assert reply.choices[0].message.content == with_sources(expected)
+    assert "_Answering: How long did it last? (Witkoff meet Putin)_" in reply.choices[0].message.content
+
+
+def test_abstention_says_so_and_cites_nothing(client):
+    reply = client.chat.completions.create(model="newsrag-extractive",
+                                           messages=[{"role": "user", "content": "What is the boiling point of tungsten?"}])
+    content = reply.choices[0].message.content
+    assert content.startswith(ABSTAIN_TEXT) and "\n\nClosest passages:\n[1] " in content
+    assert reply.model_extra["abstained"] is True and reply.model_extra["citations"] == []
+
+
+def test_models_and_an_unknown_model(client):
+    assert [m.id for m in client.models.list()] == ["newsrag", "newsrag-extractive"]  # no LLM configured
+    with pytest.raises(openai.NotFoundError) as caught:
+        client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": CALL_Q}])
+    assert "newsrag, newsrag-extractive" in str(caught.value)
+
+
+def test_a_bad_or_missing_key_gets_401(served):
+    bad = openai.OpenAI(base_url=f"{served}/v1", api_key="not-a-key-at-all-0000", max_retries=0)
+    with pytest.raises(openai.AuthenticationError) as caught:
+        bad.chat.completions.create(model="newsrag", messages=[{"role": "user", "content": CALL_Q}])
+    assert "RAG_API_KEYS" in str(caught.value)
+    for path in ("/v1/models", "/api/documents"):
+        refused = httpx.get(served + path)
+        assert refused.status_code == 401 and refused.headers["www-authenticate"] == "Bearer"
+    assert httpx.get(served + "/health").status_code == 200  # no key needed to see it is up
+
+
+def test_malformed_requests_get_json_errors_that_say_the_fix(served):
+    headers = {"authorization": f"Bearer {ALICE}", "content-type": "application/json"}
+    url = served + "/v1/chat/completions"
+    broken = httpx.post(url, content=b'{"model": "newsrag", "messages": [', headers=headers)
+    assert broken.status_code == 400 and "not valid JSON" in broken.json()["error"]["message"]
+    missing = httpx.post(url, json={"model": "newsrag"}, headers=headers)
+    assert missing.status_code == 400 and "messages: Field required" in missing.json()["detail"]
+    huge = httpx.post(url, content=b"x" * (2 * 1024 * 1024), headers=headers)
+    assert huge.status_code == 413 and "at most" in huge.json()["error"]["message"]
+    blank = httpx.post(url, json={"model": "newsrag", "messages": [{"role": "user", "content": "  "}]},
+                       headers=headers)
+    assert blank.status_code == 400 and "question is empty" in blank.json()["error"]["message"]
+    long = httpx.post(served + "/api/ask", json={"question": "why " * 1000}, headers=headers)
+    assert long.status_code == 400 and "RAG_MAX_QUESTION_CHARS" in long.json()["detail"]
+    typo = httpx.post(served + "/api/ask", json={"question": CALL_Q, "top_K": 3}, headers=headers)
+    assert typo.status_code == 400 and "top_K" in typo.json()["detail"]
+    last = httpx.post(url, json={"model": "newsrag", "messages": [{"role": "assistant", "content": "hi"}]},
+                      headers=headers)
+    assert last.status_code == 400 and "user's question" in last.json()["detail"]
+    nowhere = httpx.get(served + "/v2/everything", headers=headers)
+    assert nowhere.status_code == 404 and "/openapi.json" in nowhere.json()["detail"]
+    for response in (broken, missing, huge, blank, long, typo, last, nowhere):
+        assert "Traceback" not in response.text and response.headers["content-type"] == "application/json"
+
+
+def test_api_ask_is_rag_ask_json(served, data_dir):
+    answer = httpx.post(served + "/api/ask", json={"question": CALL_Q},
+                        headers={"authorization": f"Bearer {BOB}"}, timeout=60).json()
+    cli = subprocess.run([sys.executable, "-m", "rag.cli", "ask", CALL_Q, "--json"], cwd=ROOT, env=child_env(data_dir),
+                         capture_output=True, text=True, timeout=300)
+    assert cli.returncode == 0, cli.stderr
+    printed = json.loads(cli.stdout)
+    answer.pop("timings"), printed.pop("timings")  # seconds, which differ run to run
+    assert answer == printed and "40-minute phone call" in answer["text"]
+
+
+def test_rest_retrieve_documents_and_schema(served):
+    headers = {"authorization": f"Bearer {ALICE}"}
+    passages = httpx.post(served + "/api/retrieve", json={"question": CALL_Q, "top_k": 3}, headers=headers).json()
+    assert len(passages) == 3 and passages[0]["source"].endswith(CALL_FILE)
+    filtered = httpx.post(served + "/api/retrieve", headers=headers,
+                          json={"question": CALL_Q, "filters": {"sources": ["000_8b6024e873124198.txt"]}}).json()
+    assert {p["file_name"] for p in filtered} == {"000_8b6024e873124198.txt"}
+    unknown = httpx.post(served + "/api/retrieve", headers=headers,
+                         json={"question": CALL_Q, "filters": {"sources": ["nope.txt"]}})
+    assert unknown.status_code == 404 and "nope.txt" in unknown.json()["detail"]
+    documents = httpx.get(served + "/api/documents", headers=headers).json()
+    assert len(documents) == 5 and all(d["complete"] for d in documents)
+    schema = httpx.get(served + "/openapi.json").json()
+    assert {"/v1/chat/completions", "/v1/models", "/api/ask", "/api/retrieve", "/api/documents", "/api/ingest",
+            "/api/documents/{doc_id}"} <= set(schema["paths"])
+
+
+def test_off_loopback_without_keys_refuses_to_start(tmp_path):
+    started = subprocess.run([sys.executable, "-m", "rag.cli", "serve", "--host", "0.0.0.0", "--port", str(free_port())],
+                             cwd=ROOT, env=child_env(tmp_path), capture_output=True, text=True, timeout=120)
+    assert started.returncode == 2 and "RAG_API_KEYS" in started.stderr and "--insecure-no-auth" in started.stderr
+
+
+def test_keys_are_checked_when_read():
+    assert ApiKeys.parse("") is None
+    keys = ApiKeys.parse(KEYS)
+    assert keys.identify(ALICE) == "alice" and keys.identify(BOB) == "bob" and keys.identify(ALICE[:-1]) is None
+    assert ApiKeys.parse("x" * 20).identify("x" * 20) == "key1"
+    for bad in ("short", f"a:{ALICE},b:{ALICE}", f"a:{ALICE},a:{BOB}", ":"):
+        with pytest.raises(ValueError, match="RAG_API_KEYS entry"):
+            ApiKeys.parse(bad)
+
+
+class Threaded:
+    """The API app served in a thread on a free loopback port, behind its guard."""
+
+    def __init__(self, rag: RAG, keys: str | None):
+        self.keys = ApiKeys.parse(keys)
+        self.port = free_port()
+        self.server = make_server(api_app(rag, self.keys), api_policy(rag.settings, "127.0.0.1", self.keys),
+                                  "127.0.0.1", self.port)
+        self.base = f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> "Threaded":
+        self.thread = start_in_thread(self.server)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.should_exit = True
+        self.thread.join(30)
+
+
+def test_each_key_has_its_own_budget(corpus_rag, embedder):
+    rag = RAG(corpus_rag.settings.model_copy(update={"jobs_per_client": 2, "job_refill_s": 3600.0}),
+              embedder=embedder)
+    with Threaded(rag, KEYS) as served:
+        ask = lambda key: httpx.post(served.base + "/api/retrieve", json={"question": CALL_Q},
+                                     headers={"authorization": f"Bearer {key}"}, timeout=60)
+        assert [ask(ALICE).status_code for _ in range(2)] == [200, 200]
+        refused = ask(ALICE)
+        assert refused.status_code == 429 and refused.headers["retry-after"]
+        assert refused.json()["detail"].startswith("Busy: too many questions from you at once")
+        assert ask(BOB).status_code == 200  # another key is not held back
+        assert httpx.get(served.base + "/api/documents",  # reading the list is not a job
+                         headers={"authorization": f"Bearer {ALICE}"}).status_code == 200
+
+
+def test_upload_and_remove_follow_the_page_rules(make_rag, tmp_path):
+    rag = make_rag()
+    rag.ingest([ARTICLES / CALL_FILE], progress=False)
+    story = "Harbour ferry returns\n\nThe harbour ferry resumed service on Monday after a two-week repair. " * 3
+    with Threaded(rag, KEYS) as served:
+        headers = {"authorization": f"Bearer {ALICE}"}
+        added = httpx.post(served.base + "/api/ingest", headers=headers, files=[
+            ("files", ("ferry.txt", story.encode(), "text/plain")),
+            ("files", ("tool.exe", b"MZ\x90\x00", "application/octet-stream")),
+            ("files", (CALL_FILE, b"an upload passing for the corpus article", "text/plain"))])
+        body = added.json()
+        assert added.status_code == 200 and body["report"]["added"] == 1
+        reasons = {r["name"]: r["reason"] for r in body["rejected"]}
+        assert "unsupported file type '.exe'" in reasons["tool.exe"]
+        assert "may not take the name of an article" in reasons[CALL_FILE]
+        documents = httpx.get(served.base + "/api/documents", headers=headers).json()
+        ferry = next(d for d in documents if d["file_name"] == "ferry.txt")
+        assert ferry["origin"] == "upload" and ferry["uploaded_by"] == "alice"
+        nothing = httpx.post(served.base + "/api/ingest", headers=headers,
+                             files=[("files", ("empty.pdf", b"", "application/pdf"))])
+        assert nothing.status_code == 400 and nothing.json()["detail"].startswith("Nothing was indexed (empty.pdf:")
+        removed = httpx.delete(f"{served.base}/api/documents/{ferry['doc_id']}", headers=headers)
+        assert removed.status_code == 200 and removed.json()["removed"] == 1
+        assert not Path(ferry["source"]).exists()  # the uploaded copy goes with it
+        again = httpx.delete(f"{served.base}/api/documents/{ferry['doc_id']}", headers=headers)
+        assert again.status_code == 404
+        left = httpx.get(served.base + "/api/documents", headers=headers).json()
+        assert [d["file_name"] for d in left] == [CALL_FILE]  # the collection's article is untouched
+
+
+def test_fifty_concurrent_requests_are_all_answered(corpus_rag, embedder):
+    """None lost under load; p50/p95 printed (a report, not a check: the benchmark keeps the figures)."""
+    rag = RAG(corpus_rag.settings.model_copy(update={"jobs_per_client": 64}), embedder=embedder)
+    with Threaded(rag, None) as served, httpx.Client(timeout=300) as http:
+        def one(i: int) -> tuple[int, str, float]:
+            response = http.post(served.base + "/v1/chat/completions",
+                                 json={"model": "newsrag", "messages": [{"role": "user", "content": CALL_Q}]})
+            return response.status_code, response.json()["choices"][0]["message"]["content"], response.elapsed.total_seconds()
+
+        with ThreadPoolExecutor(50) as pool:
+            results = list(pool.map(one, range(50)))
+    assert [status for status, _, _ in results] == [200] * 50
+    assert all("40-minute phone call with Putin. [1]" in text for _, text, _ in results)
+    seconds = sorted(s for _, _, s in results)
+    print(f"50 concurrent: p50 {seconds[24]:.2f} s, p95 {seconds[47]:.2f} s")
