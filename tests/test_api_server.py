@@ -286,3 +286,62 @@ def test_fifty_concurrent_requests_are_all_answered(corpus_rag, embedder):
     assert all("40-minute phone call with Putin. [1]" in text for _, text, _ in results)
     seconds = sorted(s for _, _, s in results)
     print(f"50 concurrent: p50 {seconds[24]:.2f} s, p95 {seconds[47]:.2f} s")
+
+
+def test_llm_answers_stream_through_and_are_checked(llm_rag, fake_llm):
+    from tests.test_llm import CALL_SENTENCE, faithful
+
+    fake_llm.default = faithful
+    with Threaded(llm_rag(), None) as served:
+        client = openai.OpenAI(base_url=f"{served.base}/v1", api_key="unused", max_retries=0)
+        assert "newsrag-llm" in [m.id for m in client.models.list()]
+        chunks = list(client.chat.completions.create(model="newsrag-llm", stream=True,
+                                                     messages=[{"role": "user", "content": CALL_Q}]))
+        words = [c.choices[0].delta.content for c in chunks if c.choices[0].delta.content]
+        assert len(words) >= 5  # the model's words as it wrote them, then the sources
+        text = "".join(words)
+        (cited,) = chunks[-1].model_extra["citations"]
+        assert text.startswith(f"{CALL_SENTENCE} [{cited['n']}]\n\nSources:\n[{cited['n']}] ")
+        assert "Checked against the passages" not in text and slices_exactly(cited)
+
+        fake_llm.default = f"{CALL_SENTENCE} [9] Also, the moon is made of cheese. [7]"  # markers that do not hold
+        reply = client.chat.completions.create(model="newsrag-llm", stream=True,
+                                               messages=[{"role": "user", "content": CALL_Q}])
+        text = "".join(c.choices[0].delta.content or "" for c in reply)
+        assert text.startswith(f"{CALL_SENTENCE} [9] Also, the moon is made of cheese. [7]\n\nChecked against the "
+                               "passages: ")  # what was streamed is followed by what the sources refer to
+        assert "[9]" not in text.split("Checked against the passages: ")[1]
+
+
+def test_a_dead_llm_server_is_a_502_that_names_it(llm_rag, fake_llm):
+    fake_llm.default = {"status": 503}
+    with Threaded(llm_rag(), None) as served:
+        client = openai.OpenAI(base_url=f"{served.base}/v1", api_key="unused", max_retries=0)
+        for stream in (False, True):
+            with pytest.raises(openai.APIStatusError) as caught:
+                reply = client.chat.completions.create(model="newsrag-llm", stream=stream,
+                                                       messages=[{"role": "user", "content": CALL_Q}])
+                list(reply) if stream else None
+            assert caught.value.status_code == 502 and "LLM server" in caught.value.message
+        assert httpx.get(served.base + "/health").status_code == 200  # and the server goes on
+
+
+def test_workers_refuse_past_their_queue_at_once():
+    import asyncio
+    import threading
+
+    from rag.server.workers import BusyError, Workers
+
+    async def scenario() -> list:
+        workers, release = Workers(concurrency=1, queue_max=1), threading.Event()
+        held = [asyncio.ensure_future(workers.run(release.wait)) for _ in range(2)]  # one running, one waiting
+        await asyncio.sleep(0)
+        with pytest.raises(BusyError, match="RAG_CONCURRENCY"):
+            await workers.run(lambda: None)
+        release.set()
+        done = await asyncio.gather(*held)
+        assert await workers.run(lambda: 42) == 42  # room again once they are done
+        workers.close()
+        return done
+
+    assert asyncio.run(scenario()) == [True, True]
