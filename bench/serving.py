@@ -26,6 +26,7 @@ from pathlib import Path
 
 import httpx
 
+from eval.figures import replace_between
 from rag import RAG, Settings
 from tests.fixtures.net import free_port, wait_for_http
 
@@ -136,10 +137,7 @@ def main() -> None:
         f"| {CONCURRENT} at once: latency p50 / p95 | | {r['concurrent_p50_s']} s / {r['concurrent_p95_s']} s | |",
     ])
     print(table)
-    text = README.read_text(encoding="utf-8")
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        README.write_text(f"{head}{START}\n{table}\n{END}{rest.split(END, 1)[1]}", encoding="utf-8")
+    README.write_text(replace_between(README.read_text(encoding="utf-8"), START, END, table), encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ import tracemalloc
 from pathlib import Path
 from typing import Callable
 
+from eval.figures import replace_between
 from rag import Settings
 from rag.errors import FeedError, FetchError
 from rag.web.feeds import parse_feed
@@ -103,10 +104,7 @@ def main() -> None:
         f"| {r['case']} | {r['outcome'][:110]} | {r['seconds']} | {r['peak_mb']} | {r['peak_vs_reference']} |"
         for r in rows])
     print(table)
-    text = README.read_text(encoding="utf-8")
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        README.write_text(f"{head}{START}\n{table}\n{END}{rest.split(END, 1)[1]}", encoding="utf-8")
+    README.write_text(replace_between(README.read_text(encoding="utf-8"), START, END, table), encoding="utf-8")
 
 
 if __name__ == "__main__":

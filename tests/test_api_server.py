@@ -345,3 +345,10 @@ def test_workers_refuse_past_their_queue_at_once():
         return done
 
     assert asyncio.run(scenario()) == [True, True]
+
+
+def test_an_empty_index_says_how_to_fill_it(make_rag):
+    with Threaded(make_rag(), None) as served:
+        empty = httpx.post(served.base + "/api/ask", json={"question": CALL_Q}, timeout=60)
+        assert empty.status_code == 409 and "POST /api/ingest" in empty.json()["detail"]
+        assert httpx.get(served.base + "/api/documents").json() == []

@@ -176,27 +176,25 @@ async def _chunks(chunks: Chunks, first: str | Answer, events: AsyncIterator[str
         await events.aclose()
 
 
+# what each failure a caller handles differently answers: (exception class, HTTP status, OpenAI error code)
+STATUSES: list[tuple[type[Exception], int, str]] = [
+    (UnknownModelError, 404, "model_not_found"), (UnknownSourceError, 404, "not_found"), (BusyError, 503, "busy"),
+    (LLMTimeoutError, 504, "llm_timeout"), (LLMError, 502, "llm_error"),
+    (StoreUnavailableError, 503, "store_unavailable"),
+    (ValueError, 400, "invalid_request"), (RagError, 400, "invalid_request"),  # a bad question, date, filter...
+]
+
+
 def _status(exc: Exception) -> tuple[int, str, str]:
     """(HTTP status, message, OpenAI error code) for an exception a request raised."""
     if isinstance(exc, Unauthorized):
         return 401, ("Missing or wrong API key: send `Authorization: Bearer KEY` with one of the server's "
                      "RAG_API_KEYS."), "invalid_api_key"
-    if isinstance(exc, UnknownModelError):
-        return 404, str(exc), "model_not_found"
-    if isinstance(exc, UnknownSourceError):
-        return 404, str(exc), "not_found"
-    if isinstance(exc, BusyError):
-        return 503, str(exc), "busy"
     if isinstance(exc, EmptyIndexError):
-        return 409, str(exc) + " Add articles with `rag ingest PATH` or POST /api/ingest.", "empty_index"
-    if isinstance(exc, LLMTimeoutError):
-        return 504, str(exc), "llm_timeout"
-    if isinstance(exc, LLMError):
-        return 502, str(exc), "llm_error"
-    if isinstance(exc, StoreUnavailableError):
-        return 503, str(exc), "store_unavailable"
-    if isinstance(exc, (ValueError, RagError)):  # a bad question, date, filter or setting: the message says which
-        return 400, str(exc), "invalid_request"
+        return 409, str(exc).removesuffix(" first.") + " or POST /api/ingest first.", "empty_index"
+    for kind, status, code in STATUSES:  # the first that matches: subclasses before their bases
+        if isinstance(exc, kind):
+            return status, str(exc), code
     log.error("unexpected error answering a request", exc_info=exc)
     return 500, f"Unexpected error ({type(exc).__name__}); the details are in the server's log.", "internal_error"
 
