@@ -54,14 +54,29 @@ def tail(answer: Answer) -> str:
     return "".join(f"\n\n{block}" for block in blocks) + "\n"
 
 
-TAIL_STARTS = ("**Short answer:** ", "Note: ", "_", f"{SOURCES}\n", f"{CLOSEST}\n")
+CHECKED = "Checked against the passages: "  # a streamed reply whose words checking changed (rag.server.completions)
 
 
 def without_sources(text: str) -> str:
     """An earlier reply of ``with_sources`` back to its answer text: chat clients send the whole reply back as
-    history, and its source list would otherwise read as part of what was said."""
-    cuts = [i for start in TAIL_STARTS if (i := text.find(f"\n\n{start}")) >= 0]
-    return text[:min(cuts)].strip() if cuts else text.strip()
+    history, and its source list would otherwise read as part of what was said. Only a tail that reads as
+    one is cut, from the end: the source list, then the short answer, notes and italic context lines just
+    before it; of a streamed reply that checking changed, the checked text is kept."""
+    blocks = text.strip().split("\n\n")
+    if blocks and blocks[-1].startswith((f"{SOURCES}\n", f"{CLOSEST}\n")):
+        blocks.pop()
+        while len(blocks) > 1 and _tail_block(blocks[-1]):
+            blocks.pop()
+    checked = next((i for i, b in enumerate(blocks) if b.startswith(CHECKED)), None)
+    if checked is not None:
+        blocks = [blocks[checked].removeprefix(CHECKED), *blocks[checked + 1:]]
+    return "\n\n".join(blocks).strip()
+
+
+def _tail_block(block: str) -> bool:
+    one_line = "\n" not in block
+    return one_line and (block.startswith(("**Short answer:** ", "Note: "))
+                         or (block.startswith("_") and block.endswith("_") and len(block) > 2))
 
 
 def when(answer: Answer) -> str | None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Mapping, Sequence
 
+from .errors import UnknownSourceError
 from .ingest.readers import SUPPORTED
 from .types import ArticleInfo, IngestReport, Upload
 
@@ -141,10 +142,16 @@ def add_uploads(rag: "RAG", files: Sequence[str | Path], names: Sequence[str] | 
 
 
 def remove_articles(rag: "RAG", doc_ids: Sequence[str], folder: Path, lock: threading.Lock) -> IngestReport:
-    """Take articles out of the index, holding ``lock``; an uploaded copy in ``folder`` is deleted too, other
-    files are left alone. Raises UnknownSourceError for an id that names no indexed article."""
+    """Take articles out of the index by their exact doc ids, holding ``lock``; an uploaded copy in ``folder``
+    is deleted too, other files are left alone. Raises UnknownSourceError for an id that is not an indexed
+    article's: names and paths, which ``RAG.remove`` also takes (``~`` names every article under home), are
+    not accepted from a page or a request."""
     with lock:
-        removed = [a for a in rag.documents() if a.doc_id in doc_ids]
+        articles = rag.documents()
+        unknown = [i for i in doc_ids if i not in {a.doc_id for a in articles}]
+        if unknown:
+            raise UnknownSourceError({i: [] for i in unknown})
+        removed = [a for a in articles if a.doc_id in doc_ids]
         report = rag.remove(list(doc_ids))
         root = folder.resolve()
         for article in removed:

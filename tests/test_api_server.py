@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -267,6 +268,9 @@ def test_upload_and_remove_follow_the_page_rules(make_rag, tmp_path):
         assert not Path(ferry["source"]).exists()  # the uploaded copy goes with it
         again = httpx.delete(f"{served.base}/api/documents/{ferry['doc_id']}", headers=headers)
         assert again.status_code == 404
+        for key in ("~", CALL_FILE, "001_6455e6dab78b474c"):  # names and paths, which RAG.remove takes, are not ids
+            refused = httpx.delete(f"{served.base}/api/documents/{key}", headers=headers)
+            assert refused.status_code == 404 and "No indexed article matches" in refused.json()["detail"]
         left = httpx.get(served.base + "/api/documents", headers=headers).json()
         assert [d["file_name"] for d in left] == [CALL_FILE]  # the collection's article is untouched
 
@@ -336,9 +340,11 @@ def test_workers_refuse_past_their_queue_at_once():
         workers, release = Workers(concurrency=1, queue_max=1), threading.Event()
         held = [asyncio.ensure_future(workers.run(release.wait)) for _ in range(2)]  # one running, one waiting
         await asyncio.sleep(0)
-        with pytest.raises(BusyError, match="RAG_CONCURRENCY"):
-            await workers.run(lambda: None)
-        release.set()
+        try:
+            with pytest.raises(BusyError, match="RAG_CONCURRENCY"):
+                await workers.run(lambda: None)
+        finally:
+            release.set()  # a failed check must not leave the pool's thread waiting forever
         done = await asyncio.gather(*held)
         assert await workers.run(lambda: 42) == 42  # room again once they are done
         workers.close()
@@ -352,3 +358,47 @@ def test_an_empty_index_says_how_to_fill_it(make_rag):
         empty = httpx.post(served.base + "/api/ask", json={"question": CALL_Q}, timeout=60)
         assert empty.status_code == 409 and "POST /api/ingest" in empty.json()["detail"]
         assert httpx.get(served.base + "/api/documents").json() == []
+
+
+def test_pages_of_other_sites_cannot_write_or_skip_the_key(make_rag):
+    """A form on any web page can post cross-site without CORS asking; the API refuses such writes (403), and
+    an upload without a key gets its 401 before a byte of the body is read."""
+    rag = make_rag(cors_origins="https://news.example.org/")
+    files = [("files", ("note.txt", b"Harbour news. The ferry runs again on Monday after repairs.", "text/plain"))]
+    with Threaded(rag, KEYS) as served:
+        key = {"authorization": f"Bearer {ALICE}"}
+        evil = httpx.post(served.base + "/api/ingest", files=files, headers={**key, "origin": "https://evil.example"})
+        assert evil.status_code == 403 and "RAG_CORS_ORIGINS" in evil.json()["detail"]
+        sneaky = httpx.post(served.base + "/api/ingest", files=files, headers={**key, "sec-fetch-site": "cross-site"})
+        assert sneaky.status_code == 403
+        assert rag.documents() == []  # nothing was saved or indexed
+        preflight = httpx.options(served.base + "/v1/chat/completions", headers={
+            "origin": "https://news.example.org", "access-control-request-method": "POST",
+            "access-control-request-headers": "authorization, content-type, x-stainless-os"})
+        assert preflight.status_code == 200
+        assert preflight.headers["access-control-allow-origin"] == "https://news.example.org"
+        allowed = httpx.post(served.base + "/api/ingest", files=files,
+                             headers={**key, "origin": "https://news.example.org"})
+        assert allowed.status_code == 200 and allowed.headers["access-control-allow-origin"] == "https://news.example.org"
+
+        with socket.create_connection(("127.0.0.1", served.port), timeout=60) as raw:  # headers only, no body
+            raw.sendall(b"POST /api/ingest HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; "
+                        b"boundary=x\r\nContent-Length: 100000000\r\n\r\n")
+            head = raw.recv(4096).decode("latin-1")  # answered at once: no wait for 100 MB that never come
+        assert head.startswith("HTTP/1.1 401") and "www-authenticate: bearer" in head.lower()
+        nokey = httpx.post(served.base + "/api/ingest", files=files)
+        assert nokey.status_code == 401 and nokey.headers["www-authenticate"] == "Bearer"
+        assert httpx.head(served.base + "/health").status_code == 200  # no key needed, HEAD too
+
+
+def test_history_keeps_what_was_said_and_drops_the_source_list():
+    from rag.format import without_sources
+
+    reply = ("Trump held a 40-minute call. [1]\n\n**Short answer:** 40-minute\n\nNote: The newest article is "
+             "old.\n\n_As of 1 June 2025_\n\nSources:\n[1] Title (undated, a.txt): “quote”\n")
+    assert without_sources(reply) == "Trump held a 40-minute call. [1]"
+    written = "_Kyiv_ is the capital. [1]\n\nNote that officials disagree. [2]\n\nSources:\n[1] A\n[2] B"
+    assert without_sources(written) == "_Kyiv_ is the capital. [1]\n\nNote that officials disagree. [2]"
+    assert without_sources("Raw [9]\n\nChecked against the passages: Good [1]\n\nSources:\n[1] A") == "Good [1]"
+    assert without_sources("A plain reply from another assistant.\n\n_emphasis_") == (
+        "A plain reply from another assistant.\n\n_emphasis_")  # no source list: nothing is cut

@@ -16,7 +16,7 @@ from typing import Any, Iterator
 import gradio as gr
 
 from rag import (RAG, SUPPORTED_SUFFIXES, Answer, ArticleInfo, EmptyIndexError, Filters, RagError,
-                 UnknownSourceError, Upload, source_name)
+                 UnknownSourceError, source_name)
 from rag.time import as_of_date
 from rag.uploads import add_uploads, remove_articles
 

@@ -13,7 +13,7 @@ import unicodedata
 from datetime import date
 from urllib.parse import urlsplit
 
-from rag import Answer, ArticleInfo, Passage, Report, Timeline, human_date, parse_markers, reported_by, source_name
+from rag import Answer, ArticleInfo, Passage, Timeline, human_date, parse_markers, reported_by, source_name
 from rag.answer.verify import UNCHECKED
 from rag.format import filtered, provenance as _provenance, told, when, with_sources
 

@@ -1,7 +1,7 @@
-"""``python -m rag.server``: the same as ``rag serve``."""
+"""``python -m rag.server``: the same as ``rag serve`` (``.env`` read the same way)."""
 
-import typer
+import sys
 
-from ..cli import serve
+from ..cli import app
 
-typer.run(serve)
+app(args=["serve", *sys.argv[1:]], prog_name="python -m rag.server")

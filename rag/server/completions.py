@@ -19,9 +19,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..config import Settings
-from ..format import tail, with_sources, without_sources
+from ..format import CHECKED, tail, with_sources, without_sources
 from ..types import Answer
-from .schemas import FiltersIn, Mode, citations
+from .guard import error_body
+from .schemas import BadRequest, FiltersIn, Mode, citations
 
 MODELS: dict[str, Mode | None] = {"newsrag": None, "newsrag-extractive": "extractive", "newsrag-llm": "llm"}
 
@@ -54,7 +55,7 @@ class ChatRequest(BaseModel):
     top_k: int | None = Field(None, ge=1, le=50)
 
 
-class UnknownModelError(ValueError):
+class UnknownModelError(BadRequest):
     def __init__(self, model: str, known: list[str]):
         super().__init__(f"The model {model!r} does not exist here; use one of {', '.join(known)} (GET /v1/models).")
 
@@ -74,13 +75,14 @@ def mode_of(model: str, settings: Settings) -> Mode | None:
 
 def question_and_history(messages: list[ChatMessage]) -> tuple[str, list[dict]]:
     """(the question, the history ``RAG.ask`` takes). System messages are left out: answers come from the
-    articles, whatever a client's system prompt asks. Raises ValueError when the last message is not the
-    user's."""
+    articles, whatever a client's system prompt asks, and so are replies that were errors. Raises BadRequest
+    when the last message is not the user's."""
     last = messages[-1]
     if last.role != "user":
-        raise ValueError(f"The last message is the {last.role!r}'s; end the conversation with the user's question.")
+        raise BadRequest(f"The last message is the {last.role!r}'s; end the conversation with the user's question.")
     history = [{"role": m.role, "content": without_sources(m.text()) if m.role == "assistant" else m.text()}
-               for m in messages[:-1] if m.role in ("user", "assistant") and m.text()]
+               for m in messages[:-1] if m.role in ("user", "assistant") and m.text()
+               and not (m.role == "assistant" and m.text().startswith("Error: "))]
     return last.text(), history
 
 
@@ -133,13 +135,11 @@ class Chunks:
         checked text follows what was streamed, so the reader sees what the sources refer to."""
         rest = tail(answer)
         if self.sent.strip() != answer.text.strip():
-            rest = f"\n\nChecked against the passages: {answer.text.strip()}" + rest
+            rest = f"\n\n{CHECKED}{answer.text.strip()}" + rest
         return (self._event({"content": rest}) + self._event({}, "stop", **_extras(answer)) + "data: [DONE]\n\n")
 
-    def error(self, status: int, message: str) -> str:
+    def error(self, status: int, message: str, code: str) -> str:
         """An error after the reply started (the status line is sent): an ``error`` event, which the openai
         client raises as an APIError, then ``[DONE]``."""
-        from .guard import error_body
-
-        return f"data: {json.dumps(error_body(status, message))}\n\ndata: [DONE]\n\n"
+        return f"data: {json.dumps(error_body(status, message, code=code))}\n\ndata: [DONE]\n\n"
 

@@ -47,9 +47,10 @@ SECURITY_HEADERS = [
 
 
 class _Refused(Exception):
-    def __init__(self, status: int, detail: str, retry_after: float | None = None):
+    def __init__(self, status: int, detail: str, retry_after: float | None = None,
+                 headers: list[tuple[bytes, bytes]] | None = None):
         super().__init__(detail)
-        self.status, self.detail, self.retry_after = status, detail, retry_after
+        self.status, self.detail, self.retry_after, self.headers = status, detail, retry_after, headers or []
         self.answered = False  # its response has been sent
 
 
@@ -73,6 +74,11 @@ class GuardPolicy:
     # whose budget a job spends: the client's address by default; ``rag serve`` names the API key it carries
     budget_key: Callable[[Scope], str] = lambda scope: f"client:{_client(scope)}"
     cors: bool = False  # keep the app's CORS grants (RAG_CORS_ORIGINS); off: every one is dropped
+    # an API (``rag serve``): who may call it, checked before any body is read (None: the app's own login)
+    authorized: Callable[[Scope], bool] | None = None
+    # an API: the web origins whose pages may send it writes; a POST or DELETE from any other site's page is
+    # refused (a form can post cross-site without CORS asking). None: not checked (the page has its own)
+    origins: list[str] | None = None
     logins: LoginThrottle = field(default_factory=LoginThrottle)
     jobs: JobBudget = field(default_factory=JobBudget)
 
@@ -112,14 +118,18 @@ class Guard:
             path, method = scope.get("path", ""), scope.get("method", "GET")
             limit = self.policy.max_upload_bytes if path.endswith(self.policy.upload_paths) else \
                 self.policy.max_body_bytes
+            self._check_caller(scope, method)
             _check_length(scope, limit)
             receive = _bounded(receive, limit, self.policy.body_timeout_s, refusals)
-            if method == "POST" and path.endswith(self.policy.login_paths):
+            if method == "POST" and self.policy.login_paths and path.endswith(self.policy.login_paths):
                 return await self._login(scope, receive, send)
             if method == "POST" and self.policy.job_path.fullmatch(path):
-                body = await _read(receive)
-                receive = _replay(body, receive)
-                if not path.rstrip("/").endswith("/queue/join") or self.policy.costly(_json(body)):
+                if path.rstrip("/").endswith("/queue/join"):  # Gradio's queue: only costly jobs count, by payload
+                    body = await _read(receive)
+                    receive = _replay(body, receive)
+                    if self.policy.costly(_json(body)):
+                        self._check_budget(scope)
+                else:  # counted before a byte of the body is read
                     self._check_budget(scope)
             await self.app(scope, receive, _with_headers(send, refusals, self.policy.cors))
         except _Refused as refused:
@@ -141,6 +151,23 @@ class Guard:
             log.warning("refused Host %r from %s", host, _client(scope))
             raise _Refused(421, f"This server does not answer to the host name {host!r}; add it to "
                                 "RAG_ALLOWED_HOSTS (or --allowed-hosts) if it is yours.")
+
+    def _check_caller(self, scope: Scope, method: str) -> None:
+        """An API's key and the site of the page that sent a write, before any body is read."""
+        if method == "OPTIONS":  # a CORS preflight carries no key; it changes nothing
+            return
+        if self.policy.authorized is not None and not self.policy.authorized(scope):
+            raise _Refused(401, "Missing or wrong API key: send `Authorization: Bearer KEY` with one of the "
+                                "server's RAG_API_KEYS.", headers=[(b"www-authenticate", b"Bearer")])
+        if self.policy.origins is not None and method in ("POST", "PUT", "PATCH", "DELETE"):
+            origin = (_header(scope, b"origin") or "").rstrip("/")
+            own = {f"{scheme}://{_header(scope, b'host')}" for scheme in ("http", "https")}
+            cross = (_header(scope, b"sec-fetch-site") or "").lower() == "cross-site"
+            if (origin and origin not in own and origin not in self.policy.origins) or (
+                    cross and origin not in self.policy.origins):
+                log.warning("refused a %s from the page of %r (%s)", method, origin or "another site", _client(scope))
+                raise _Refused(403, f"Refused: a page of {origin or 'another site'} may not send this request; "
+                                    "add its origin to RAG_CORS_ORIGINS if it is yours.")
 
     def _check_budget(self, scope: Scope) -> None:
         wait = self.policy.jobs.take(self.policy.budget_key(scope))
@@ -176,13 +203,13 @@ class Guard:
 
 
 async def _read(receive: Receive) -> bytes:
-    """The whole body (bounded by the guard's ``receive``): logins and job requests are small."""
-    body = b""
+    """The whole body (bounded by the guard's ``receive``): logins and queued jobs are small."""
+    pieces = []
     while True:
         message = await receive()
-        body += message.get("body", b"")
+        pieces.append(message.get("body", b""))
         if not message.get("more_body"):
-            return body
+            return b"".join(pieces)
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:
@@ -293,6 +320,7 @@ async def _refuse(send: Send, refused: _Refused, websocket: bool = False) -> Non
                *SECURITY_HEADERS]
     if refused.retry_after is not None:
         headers.append((b"retry-after", str(max(1, round(refused.retry_after))).encode()))
+    headers += refused.headers
     refused.answered = True
     try:
         await send({"type": "http.response.start", "status": refused.status, "headers": headers})

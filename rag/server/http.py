@@ -12,9 +12,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import shutil
 import tempfile
 import threading
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -29,12 +31,13 @@ from ..api import RAG
 from ..errors import (EmptyIndexError, LLMError, LLMTimeoutError, RagError, StoreUnavailableError,
                       UnknownSourceError)
 from ..types import Answer, ArticleInfo, IngestReport, Passage
-from ..uploads import add_uploads, remove_articles, upload_dir
-from .completions import ChatRequest, Chunks, UnknownModelError, completion, mode_of, models, question_and_history
+from ..uploads import Uploaded, add_uploads, remove_articles, upload_dir
+from .completions import (ChatRequest, Chunks, UnknownModelError, completion, mode_of, models,
+                          question_and_history)
 from .guard import GuardPolicy, error_body
 from .keys import ApiKeys, bearer
 from .run import guard_policy
-from .schemas import AskRequest, RetrieveRequest
+from .schemas import AskRequest, BadRequest, RetrieveRequest
 from .workers import RETRY_AFTER_S, BusyError, Workers
 
 log = logging.getLogger("rag.server")
@@ -42,6 +45,7 @@ log = logging.getLogger("rag.server")
 # the requests that cost an answer or an ingest: each spends one of its key's (or address's) budget
 JOBS = re.compile(r"/v1/chat/completions/?|/api/(?:ask|retrieve|ingest)/?")
 UPLOAD_PATH = "/api/ingest"
+OPEN_PATHS = ("/health", "/openapi.json")  # no key needed: whether it is up, and what it offers
 
 
 class Unauthorized(Exception):
@@ -73,16 +77,22 @@ def api_app(rag: RAG, keys: ApiKeys | None, uploads: Path | None = None) -> Fast
     workers = Workers(settings.concurrency, settings.queue_max)
     folder = Path(uploads or upload_dir(rag))
     write_lock = threading.Lock()
-    app = FastAPI(title="newsrag", version="1", docs_url=None, redoc_url=None,
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        workers.close()  # Ctrl+C: answers waiting in the queue are dropped, not worked through
+
+    app = FastAPI(title="newsrag", version="1", docs_url=None, redoc_url=None, lifespan=lifespan,
                   description="Cited answers from your news articles. OpenAI-compatible chat completions, and REST.")
-    origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
-    if origins:
+    if origins := cors_origins(settings):
+        # any request header: the openai JS client sends its own x-stainless-* ones
         app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST", "DELETE"],
-                           allow_headers=["authorization", "content-type"])
+                           allow_headers=["*"])
     app.state.keys = keys
     _handlers(app)
 
-    @app.get("/health", tags=["server"])
+    @app.api_route("/health", methods=["GET", "HEAD"], tags=["server"])
     def health() -> dict:
         """Up and answering (no key needed)."""
         return {"status": "ok"}
@@ -133,19 +143,20 @@ def api_app(rag: RAG, keys: ApiKeys | None, uploads: Path | None = None) -> Fast
                      who: Caller) -> dict:
         """Upload articles and index them, by the page's rules (type, RAG_MAX_FILE_MB, safe names, never the
         name of a collection article); each is credited to the API key's name. 400 when none was indexed."""
-        with tempfile.TemporaryDirectory(prefix="rag-api-upload-") as temp:
-            paths, names = [], []
-            for i, upload in enumerate(files):
-                path = Path(temp) / f"{i}.part"
-                with path.open("wb") as out:
-                    while piece := await upload.read(1 << 20):
-                        out.write(piece)
-                paths.append(path)
-                names.append(upload.filename or f"file{i}")
-            done = await asyncio.to_thread(add_uploads, rag, paths, names, folder, who, write_lock)
+        names = [upload.filename or f"file{i}" for i, upload in enumerate(files)]
+
+        def save_and_index() -> Uploaded:
+            with tempfile.TemporaryDirectory(prefix="rag-api-upload-") as temp:
+                paths = [Path(temp) / f"{i}.part" for i in range(len(files))]
+                for path, upload in zip(paths, files):  # already spooled to disk by the multipart parser
+                    with path.open("wb") as out:
+                        shutil.copyfileobj(upload.file, out)
+                return add_uploads(rag, paths, names, folder, who, write_lock)
+
+        done = await asyncio.to_thread(save_and_index)
         rejected = [{"name": name, "reason": reason} for name, reason in done.rejected]
         if done.report is None or done.report.added + done.report.updated + done.report.unchanged == 0:
-            reasons = "; ".join(f"{r['name']}: {r['reason']}" for r in rejected) or "no file was sent"
+            reasons = "; ".join(f"{r['name']}: {r['reason']}" for r in rejected)
             return JSONResponse(error_body(400, f"Nothing was indexed ({reasons}).") | {"rejected": rejected},
                                 status_code=400)
         return {"report": done.report.model_dump(mode="json"), "rejected": rejected}
@@ -170,8 +181,10 @@ async def _chunks(chunks: Chunks, first: str | Answer, events: AsyncIterator[str
             yield chunks.text(event)
             event = await anext(events)
     except Exception as exc:  # the reply has started: the error goes in the stream
-        status, message, _ = _status(exc)
-        yield chunks.error(status, message)
+        status, message, code = _status(exc)
+        if status == 500:
+            log.error("unexpected error in a streamed reply", exc_info=exc)
+        yield chunks.error(status, message, code)
     finally:
         await events.aclose()
 
@@ -181,7 +194,7 @@ STATUSES: list[tuple[type[Exception], int, str]] = [
     (UnknownModelError, 404, "model_not_found"), (UnknownSourceError, 404, "not_found"), (BusyError, 503, "busy"),
     (LLMTimeoutError, 504, "llm_timeout"), (LLMError, 502, "llm_error"),
     (StoreUnavailableError, 503, "store_unavailable"),
-    (ValueError, 400, "invalid_request"), (RagError, 400, "invalid_request"),  # a bad question, date, filter...
+    (BadRequest, 400, "invalid_request"), (RagError, 400, "invalid_request"),  # a bad question, date, filter...
 ]
 
 
@@ -195,7 +208,6 @@ def _status(exc: Exception) -> tuple[int, str, str]:
     for kind, status, code in STATUSES:  # the first that matches: subclasses before their bases
         if isinstance(exc, kind):
             return status, str(exc), code
-    log.error("unexpected error answering a request", exc_info=exc)
     return 500, f"Unexpected error ({type(exc).__name__}); the details are in the server's log.", "internal_error"
 
 
@@ -209,8 +221,9 @@ def _handlers(app: FastAPI) -> None:
             headers["retry-after"] = str(round(RETRY_AFTER_S))
         return JSONResponse(error_body(status, message, code=code), status_code=status, headers=headers)
 
-    # by class: a handler of Exception itself would answer, then re-raise into the server's log as a crash
-    for kind in (Unauthorized, UnknownModelError, BusyError, RagError, ValueError, Exception):
+    # by class; the handler of Exception itself answers, then Starlette re-raises the error into the server's
+    # log with its traceback: the one place an unexpected error is logged
+    for kind in (Unauthorized, BusyError, BadRequest, RagError, Exception):
         app.add_exception_handler(kind, failed)
 
     @app.exception_handler(RequestValidationError)
@@ -245,10 +258,20 @@ def api_policy(settings, host: str, keys: ApiKeys | None) -> GuardPolicy:
         client = scope.get("client")
         return f"key:{name}" if name else f"client:{client[0] if client else 'unknown'}"
 
+    def authorized(scope: dict) -> bool:
+        return keys is None or scope.get("path") in OPEN_PATHS or budget_key(scope).startswith("key:")
+
     policy = guard_policy(settings, host)
     policy.job_path, policy.upload_paths, policy.login_paths = JOBS, (UPLOAD_PATH,), ()
-    policy.budget_key, policy.cors = budget_key, bool(settings.cors_origins.strip())
+    policy.budget_key, policy.authorized = budget_key, authorized
+    policy.origins = cors_origins(settings)
+    policy.cors = bool(policy.origins)
     return policy
+
+
+def cors_origins(settings) -> list[str]:
+    """The web origins of ``RAG_CORS_ORIGINS`` (``https://app.example.org``), without a trailing slash."""
+    return [o.strip().rstrip("/") for o in settings.cors_origins.split(",") if o.strip()]
 
 
 def main(host: str, port: int, data_dir: Path | None = None, insecure_no_auth: bool = False,

@@ -53,6 +53,11 @@ class CitedAnswer(BaseModel):
     as_of: date | None = None
 
 
+class BadRequest(ValueError):
+    """A request that cannot be answered as sent (a reversed date range, a conversation that does not end
+    with a question); its message says what to change. Other ValueErrors are the server's own bugs."""
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -65,8 +70,11 @@ class FiltersIn(Strict):
     date_to: date | None = None
 
     def checked(self) -> Filters | None:
-        """As ``rag.Filters``; ValueError for a reversed range. None when nothing is set."""
-        f = Filters.checked(**self.model_dump())
+        """As ``rag.Filters``; BadRequest for a reversed range. None when nothing is set."""
+        try:
+            f = Filters.checked(**self.model_dump())
+        except ValueError as exc:
+            raise BadRequest(str(exc)) from None
         return None if f.is_empty() else f
 
 

@@ -45,7 +45,11 @@ class Workers:
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """``fn(*args)`` on a worker; raises BusyError when full, else what ``fn`` raises."""
         self._admit()
-        future = self._pool.submit(fn, *args)
+        try:
+            future = self._pool.submit(fn, *args)
+        except BaseException:  # the pool is shut down: the admission is given back
+            self._release()
+            raise
         future.add_done_callback(self._release)
         return await asyncio.wrap_future(future)
 
@@ -64,6 +68,9 @@ class Workers:
                 stop.set()
 
         def work() -> None:
+            if stop.is_set():  # the client left while this waited in the queue: no work for nobody
+                hand("end", None)
+                return
             try:
                 events = make()
                 try:
@@ -77,7 +84,11 @@ class Workers:
             except BaseException as exc:  # handed to the consumer, which raises it
                 hand("error", exc)
 
-        future = self._pool.submit(work)
+        try:
+            future = self._pool.submit(work)
+        except BaseException:
+            self._release()
+            raise
         future.add_done_callback(self._release)
         try:
             while True:
