@@ -35,6 +35,7 @@ from .errors import (
     StoreCorruptedError,
     StoreUnavailableError,
     UnknownFeedError,
+    SourceChangedError,
     UnknownSourceError,
 )
 from .types import (
@@ -70,7 +71,7 @@ __all__ = [
     "RAG", "Settings", "Answer", "ArticleInfo", "Chunk", "Citation", "Document", "Filters", "IngestReport",
     "Passage", "Report", "SkippedFile", "Story", "Span", "TimeScope", "Timeline", "TimelineEvent", "RagError", "ConfigError", "EmbeddingMismatchError",
     "EmptyIndexError", "EmptyQuestionError", "QuestionTooLongError", "StoreCorruptedError",
-    "StoreUnavailableError", "StoreAuthError", "UnknownSourceError", "ReaderUnavailableError",
+    "StoreUnavailableError", "StoreAuthError", "UnknownSourceError", "SourceChangedError", "ReaderUnavailableError",
     "DroppedCitation", "UnsupportedSentence", "LLMError", "LLMConnectionError", "LLMTimeoutError",
     "LLMAuthError", "LLMModelNotFoundError", "LLMRateLimitError", "LLMServerError", "LLMResponseError",
     "Upload", "reported_by", "upload_note", "parse_markers", "strip_markers", "human_date", "SUPPORTED_SUFFIXES",

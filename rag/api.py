@@ -28,7 +28,7 @@ from .errors import ConfigError, EmptyIndexError, EmptyQuestionError, QuestionTo
 from .ingest.readers import check_readers, discover, require_reader
 from .llm import ChatModel
 from .retrieve import HybridRetriever, to_passage
-from .sources import resolve_keys
+from .sources import resolve_keys, source_text
 from . import sentence_vectors
 from .sentence_vectors import SentenceVectors
 from .store import BM25Index, ChromaServer, Store
@@ -269,6 +269,12 @@ class RAG:
     def passages(self, doc_id: str | None = None) -> list[Passage]:
         """Every indexed chunk as a Passage (score 0), in source order: for eval and browsing."""
         return [to_passage(hit, 0.0, None) for hit in self._open_store().hits(doc_id)]
+
+    def source_text(self, doc_id: str) -> str:
+        """The text an article's citation offsets index: ``source_text(c.doc_id)[c.start:c.end] == c.quote``
+        (for HTML and PDF, the extracted text; ``rag.sources.source_text``). Raises UnknownSourceError,
+        SourceChangedError."""
+        return source_text(doc_id, self.passages(doc_id), int(self.settings.max_file_mb * 1_000_000))
 
     def ask(self, question: str, history: list[dict] | None = None, filters: Filters | dict | None = None,
             top_k: int | None = None, mode: Mode | None = None, as_of: AsOf = None) -> Answer:

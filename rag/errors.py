@@ -168,6 +168,15 @@ def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
+class SourceChangedError(RagError):
+    """An article's file changed or went away since it was indexed: its offsets no longer index its text."""
+
+    def __init__(self, source: str, detail: str) -> None:
+        self.source = source
+        super().__init__(f"{source} {detail} since it was indexed, so its citations' offsets no longer fit it: "
+                         f"run `rag ingest {source}` again (or remove the article).")
+
+
 class FetchError(RagError):
     """A URL could not be fetched; ``reason`` says what happened, the message also the fix.
 

@@ -17,7 +17,9 @@ import unicodedata
 from pathlib import Path, PurePath
 from typing import Iterable, Protocol
 
-from .errors import UnknownSourceError
+from .errors import SourceChangedError, UnknownSourceError
+from .ingest.readers import SkipFile, parse, read_bytes
+from .types import Passage
 from .web.pages import canonical_url, is_url, page_file_name
 
 
@@ -77,3 +79,23 @@ def _nearest(key: str, names: list[str]) -> list[str]:
         by_stem.setdefault(PurePath(name).stem.lower(), []).append(name)
     stem = PurePath(PurePath(key).name or key).stem.lower()
     return [n for close in difflib.get_close_matches(stem, list(by_stem), n=3) for n in by_stem[close]][:3]
+
+
+def source_text(doc_id: str, passages: list[Passage], max_bytes: int) -> str:
+    """The text an article's offsets index (``Citation.start``/``end``, ``Passage.start``/``end``): its file
+    read and extracted again as ingest did (for HTML and PDF, the extracted text). ``passages``: all of the
+    article's (``RAG.passages(doc_id)``), whose verbatim spans must still match it. Raises UnknownSourceError
+    for an id that is not indexed, SourceChangedError when the file changed or is gone since."""
+    if not passages:
+        raise UnknownSourceError({doc_id: []})
+    path = Path(passages[0].source)
+    try:
+        text = parse(path, read_bytes(path, max_bytes)).text
+    except (SkipFile, OSError) as exc:
+        raise SourceChangedError(str(path), f"can no longer be read ({exc})") from None
+    for passage in passages:
+        for span in passage.spans:
+            piece = passage.text[span.chunk_start : span.chunk_start + span.length]
+            if text[span.source_start : span.source_start + span.length] != piece:
+                raise SourceChangedError(str(path), "changed")
+    return text

@@ -5,6 +5,7 @@ deleted again when their article is removed."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import threading
@@ -31,6 +32,21 @@ class Saved:
 
     paths: list[Path] = field(default_factory=list)
     rejected: list[tuple[str, str]] = field(default_factory=list)
+    replaced: dict[Path, Path] = field(default_factory=dict)  # kept path -> the earlier upload's copy, set aside
+    names: dict[Path, str] = field(default_factory=dict)  # kept path -> the name it was sent under
+
+    def settle(self, refused: set[Path], drop_earlier: bool = True) -> None:
+        """After the ingest: a file it ``refused`` (empty, unreadable) is taken out again and the earlier
+        upload of that name put back, whose article is still indexed and cited; the set-aside copies of the
+        files it took are deleted (unless not ``drop_earlier``)."""
+        for path in self.paths:
+            earlier = self.replaced.get(path)
+            if path in refused:
+                path.unlink(missing_ok=True)
+                if earlier is not None:
+                    os.replace(earlier, path)
+            elif earlier is not None and drop_earlier:
+                earlier.unlink(missing_ok=True)
 
 
 def safe_name(name: str) -> str:
@@ -103,12 +119,19 @@ def save_uploads(files: list[str | Path], names: list[str] | None, upload_dir: P
         if target in saved.paths:
             saved.rejected.append((original, f"another file in this upload is also saved as {name}; rename one"))
             continue
+        earlier = root / f".replaced-{name}"
         try:
+            if target.exists():  # an earlier upload of this name: set aside until the new one is indexed
+                os.replace(target, earlier)
+                saved.replaced[target] = earlier
             shutil.copyfile(src, target)
         except OSError as exc:
+            if target in saved.replaced:
+                os.replace(saved.replaced.pop(target), target)
             saved.rejected.append((original, f"could not be saved ({exc.strerror or exc})"))
             continue
         saved.paths.append(target)
+        saved.names[target] = original
     return saved
 
 
@@ -136,9 +159,18 @@ def add_uploads(rag: "RAG", files: Sequence[str | Path], names: Sequence[str] | 
         taken = taken_names(rag.documents())
         saved = save_uploads(list(files), list(names) if names else None, folder,
                              int(rag.settings.max_file_mb * 1_000_000), taken)
-        report = rag.ingest(saved.paths, progress=progress, upload=upload) if saved.paths else None
-    skipped = [(Path(s.path).name, s.reason) for s in report.skipped] if report else []
-    return Uploaded(report, saved.rejected + skipped)
+        try:
+            report = rag.ingest(saved.paths, progress=progress, upload=upload) if saved.paths else None
+        except BaseException:
+            # which files made it in is unknown: a new name that is not indexed goes; a replaced upload's earlier
+            # copy stays set aside as .replaced-NAME, so nothing is lost whichever version the index holds
+            indexed = {Path(a.source).resolve() for a in rag.documents()}
+            saved.settle({p for p in saved.paths if p not in saved.replaced and p not in indexed}, drop_earlier=False)
+            raise
+        skipped = {Path(s.path).resolve(): s.reason for s in report.skipped} if report else {}
+        saved.settle(set(skipped))
+    refused = [(saved.names.get(path, path.name), reason) for path, reason in skipped.items()]
+    return Uploaded(report, saved.rejected + refused)
 
 
 def remove_articles(rag: "RAG", doc_ids: Sequence[str], folder: Path, lock: threading.Lock) -> IngestReport:

@@ -236,7 +236,8 @@ def test_each_key_has_its_own_budget(corpus_rag, embedder):
         assert [ask(ALICE).status_code for _ in range(2)] == [200, 200]
         refused = ask(ALICE)
         assert refused.status_code == 429 and refused.headers["retry-after"]
-        assert refused.json()["detail"].startswith("Busy: too many questions from you at once")
+        assert refused.json()["detail"].startswith("Too many requests: 2 in a burst, then one every 3600 s (per API key")
+        assert refused.json()["error"]["code"] == "rate_limit_exceeded"
         assert ask(BOB).status_code == 200  # another key is not held back
         assert httpx.get(served.base + "/api/documents",  # reading the list is not a job
                          headers={"authorization": f"Bearer {ALICE}"}).status_code == 200
@@ -263,6 +264,29 @@ def test_upload_and_remove_follow_the_page_rules(make_rag, tmp_path):
         nothing = httpx.post(served.base + "/api/ingest", headers=headers,
                              files=[("files", ("empty.pdf", b"", "application/pdf"))])
         assert nothing.status_code == 400 and nothing.json()["detail"].startswith("Nothing was indexed (empty.pdf:")
+        stored = Path(ferry["source"]).read_bytes()
+        emptied = httpx.post(served.base + "/api/ingest", headers=headers,  # a refused new version of ferry.txt
+                             files=[("files", ("ferry.txt", b"", "text/plain"))])
+        assert emptied.status_code == 400 and "ferry.txt: empty file" in emptied.json()["detail"]
+        assert Path(ferry["source"]).read_bytes() == stored  # the indexed version's file is kept, not overwritten
+        assert [p.name for p in Path(ferry["source"]).parent.iterdir()] == ["ferry.txt"]  # no leftovers
+
+        page = ("<html><head><title>Bridge reopens</title></head><body><article><h1>Bridge reopens</h1>"
+                "<p>The old bridge reopened to traffic on Tuesday after a year of repairs costing 4 million euros.</p>"
+                "</article></body></html>")
+        crlf = "\ufeffTunnel works\r\n\r\nThe tunnel will be closed for three weeks of works.\r\n"
+        more = httpx.post(served.base + "/api/ingest", headers=headers, files=[
+            ("files", ("bridge.html", page.encode(), "text/html")), ("files", ("tunnel.txt", crlf.encode(), "text/plain"))])
+        assert more.status_code == 200 and more.json()["report"]["added"] == 2
+        for question in ("How much did the bridge repairs cost?", "How long will the tunnel be closed for works?"):
+            answer = httpx.post(served.base + "/api/ask", json={"question": question}, headers=headers).json()
+            (cited, *_) = answer["citations"]
+            text = httpx.get(f"{served.base}/api/documents/{cited['doc_id']}/text", headers=headers).json()["text"]
+            assert text[cited["start"]:cited["end"]] == cited["quote"]  # HTML, BOM and CRLF: the text they index
+
+        Path(ferry["source"]).write_text("Edited behind the index's back.")
+        changed = httpx.get(f"{served.base}/api/documents/{ferry['doc_id']}/text", headers=headers)
+        assert changed.status_code == 409 and "rag ingest" in changed.json()["detail"]
         removed = httpx.delete(f"{served.base}/api/documents/{ferry['doc_id']}", headers=headers)
         assert removed.status_code == 200 and removed.json()["removed"] == 1
         assert not Path(ferry["source"]).exists()  # the uploaded copy goes with it
@@ -272,7 +296,7 @@ def test_upload_and_remove_follow_the_page_rules(make_rag, tmp_path):
             refused = httpx.delete(f"{served.base}/api/documents/{key}", headers=headers)
             assert refused.status_code == 404 and "No indexed article matches" in refused.json()["detail"]
         left = httpx.get(served.base + "/api/documents", headers=headers).json()
-        assert [d["file_name"] for d in left] == [CALL_FILE]  # the collection's article is untouched
+        assert sorted(d["file_name"] for d in left) == sorted([CALL_FILE, "bridge.html", "tunnel.txt"])
 
 
 def test_fifty_concurrent_requests_are_all_answered(corpus_rag, embedder):
@@ -402,3 +426,18 @@ def test_history_keeps_what_was_said_and_drops_the_source_list():
     assert without_sources("Raw [9]\n\nChecked against the passages: Good [1]\n\nSources:\n[1] A") == "Good [1]"
     assert without_sources("A plain reply from another assistant.\n\n_emphasis_") == (
         "A plain reply from another assistant.\n\n_emphasis_")  # no source list: nothing is cut
+
+
+def test_the_schema_documents_the_errors_the_api_gives(served):
+    schema = httpx.get(served + "/openapi.json").json()
+    ask = schema["paths"]["/api/ask"]["post"]["responses"]
+    assert "422" not in ask and ask["400"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorBody")
+    assert {"401", "429", "503"} <= set(ask) and "ErrorBody" in schema["components"]["schemas"]
+    headers = {"authorization": f"Bearer {ALICE}"}
+    form = httpx.post(served + "/api/ask", content=b"question=hi", headers={  # curl -d without a JSON type
+        **headers, "content-type": "application/x-www-form-urlencoded"})
+    assert form.status_code == 400 and "Content-Type: application/json" in form.json()["detail"]
+    no_llm = httpx.post(served + "/api/ask", json={"question": CALL_Q, "mode": "llm"}, headers=headers)
+    assert no_llm.status_code == 400 and "no LLM configured" in no_llm.json()["detail"]
+    assert httpx.get(served + "/v1/models/newsrag", headers=headers).json()["id"] == "newsrag"
+    assert httpx.get(served + "/v1/models/gpt-4o", headers=headers).status_code == 404

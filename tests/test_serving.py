@@ -193,6 +193,10 @@ def test_tls_serves_https_with_the_given_certificate(indexed, embedder, tmp_path
         thread.join()
     with pytest.raises(ConfigError, match="both --ssl-certfile and --ssl-keyfile"):
         make_server(page_app(rag), guard_policy(rag.settings, "127.0.0.1"), "127.0.0.1", port, cert, None)
+    bad = tmp_path / "bad.pem"
+    bad.write_text("not a certificate\n")
+    with pytest.raises(ConfigError, match="cannot use .*bad.pem.* for TLS"):  # one line, before serving
+        make_server(page_app(rag), guard_policy(rag.settings, "127.0.0.1"), "127.0.0.1", port, bad, bad)
 
 
 # --- 3. a flood of questions is refused past a client's budget; others still get answers ----------------------

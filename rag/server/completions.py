@@ -79,7 +79,8 @@ def question_and_history(messages: list[ChatMessage]) -> tuple[str, list[dict]]:
     when the last message is not the user's."""
     last = messages[-1]
     if last.role != "user":
-        raise BadRequest(f"The last message is the {last.role!r}'s; end the conversation with the user's question.")
+        raise BadRequest(f"The last message has the role {last.role!r}; end the conversation with the user's "
+                         "question (role 'user').")
     history = [{"role": m.role, "content": without_sources(m.text()) if m.role == "assistant" else m.text()}
                for m in messages[:-1] if m.role in ("user", "assistant") and m.text()
                and not (m.role == "assistant" and m.text().startswith("Error: "))]

@@ -73,6 +73,7 @@ class GuardPolicy:
     costly: Callable[[dict], bool] = lambda job: True  # which queued jobs (Gradio's join payload) spend a budget
     # whose budget a job spends: the client's address by default; ``rag serve`` names the API key it carries
     budget_key: Callable[[Scope], str] = lambda scope: f"client:{_client(scope)}"
+    busy: str = "Busy: too many questions from you at once; try again in {wait:.0f} s."  # a spent budget's 429
     cors: bool = False  # keep the app's CORS grants (RAG_CORS_ORIGINS); off: every one is dropped
     # an API (``rag serve``): who may call it, checked before any body is read (None: the app's own login)
     authorized: Callable[[Scope], bool] | None = None
@@ -172,7 +173,7 @@ class Guard:
     def _check_budget(self, scope: Scope) -> None:
         wait = self.policy.jobs.take(self.policy.budget_key(scope))
         if wait:
-            raise _Refused(429, f"Busy: too many questions from you at once; try again in {wait:.0f} s.", wait)
+            raise _Refused(429, self.policy.busy.format(wait=max(1.0, wait)), wait)
 
     async def _login(self, scope: Scope, receive: Receive, send: Send) -> None:
         body = await _read(receive)
@@ -237,8 +238,16 @@ def _json(body: bytes) -> dict:
 def error_body(status: int, message: str, kind: str | None = None, code: str | None = None) -> dict:
     """Every error this project serves, in one JSON shape that both FastAPI clients (``detail``) and OpenAI
     clients (``error.message``) read: ``{"detail": message, "error": {"message", "type", "code"}}``."""
-    kind = kind or ("invalid_request_error" if status < 500 else "server_error")
-    return {"detail": message, "error": {"message": message, "type": kind, "code": code or str(status), "param": None}}
+    kind = kind or ("rate_limit_error" if status == 429 else "authentication_error" if status == 401 else
+                    "invalid_request_error" if status < 500 else "server_error")
+    code = code or CODES.get(status, str(status))
+    return {"detail": message, "error": {"message": message, "type": kind, "code": code, "param": None}}
+
+
+CODES = {400: "invalid_request", 401: "invalid_api_key", 403: "forbidden", 404: "not_found",
+         405: "method_not_allowed", 408: "request_timeout", 409: "conflict", 413: "request_too_large",
+         421: "unknown_host", 429: "rate_limit_exceeded", 500: "internal_error", 502: "upstream_error",
+         503: "busy", 504: "upstream_timeout"}
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -261,7 +270,8 @@ def _check_length(scope: Scope, limit: int) -> None:
         except ValueError:
             raise _Refused(400, "Content-Length is not a number.") from None
         if claimed > limit:
-            raise _Refused(413, f"The request is {claimed:,} bytes; this server takes at most {limit:,}.")
+            raise _Refused(413, f"The request is {claimed:,} bytes; this server takes at most {limit:,} (its "
+                                "RAG_MAX_REQUEST_KB, or for uploads RAG_MAX_FILE_MB a file).")
 
 
 def _bounded(receive: Receive, limit: int, timeout_s: float, refusals: list[_Refused]) -> Receive:
@@ -285,7 +295,8 @@ def _bounded(receive: Receive, limit: int, timeout_s: float, refusals: list[_Ref
             seen += len(message.get("body", b""))
             if seen > limit:
                 refusals.append(_Refused(413, f"The request is over {limit:,} bytes; this server takes at "
-                                              "most that."))
+                                              "most that (its RAG_MAX_REQUEST_KB, or for uploads RAG_MAX_FILE_MB "
+                                              "a file)."))
                 raise refusals[-1]
         return message
 

@@ -21,24 +21,21 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, File, Request, UploadFile
-from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from starlette.exceptions import HTTPException
 
 from ..api import RAG
-from ..errors import (EmptyIndexError, LLMError, LLMTimeoutError, RagError, StoreUnavailableError,
-                      UnknownSourceError)
+from ..errors import RagError, UnknownSourceError
 from ..types import Answer, ArticleInfo, IngestReport, Passage
 from ..uploads import Uploaded, add_uploads, remove_articles, upload_dir
-from .completions import (ChatRequest, Chunks, UnknownModelError, completion, mode_of, models,
-                          question_and_history)
+from .completions import ChatRequest, Chunks, completion, mode_of, models, question_and_history
+from .errors import Unauthorized, document_errors, handle_errors, status_of
 from .guard import GuardPolicy, error_body
 from .keys import ApiKeys, bearer
 from .run import guard_policy
-from .schemas import AskRequest, BadRequest, RetrieveRequest
-from .workers import RETRY_AFTER_S, BusyError, Workers
+from .schemas import AskRequest, BadRequest, RetrieveRequest, SourceText
+from .workers import Workers
 
 log = logging.getLogger("rag.server")
 
@@ -46,10 +43,6 @@ log = logging.getLogger("rag.server")
 JOBS = re.compile(r"/v1/chat/completions/?|/api/(?:ask|retrieve|ingest)/?")
 UPLOAD_PATH = "/api/ingest"
 OPEN_PATHS = ("/health", "/openapi.json")  # no key needed: whether it is up, and what it offers
-
-
-class Unauthorized(Exception):
-    pass
 
 
 _scheme = HTTPBearer(auto_error=False, description="One of RAG_API_KEYS (when the server has keys).")
@@ -90,7 +83,7 @@ def api_app(rag: RAG, keys: ApiKeys | None, uploads: Path | None = None) -> Fast
         app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST", "DELETE"],
                            allow_headers=["*"])
     app.state.keys = keys
-    _handlers(app)
+    handle_errors(app)
 
     @app.api_route("/health", methods=["GET", "HEAD"], tags=["server"])
     def health() -> dict:
@@ -102,6 +95,12 @@ def api_app(rag: RAG, keys: ApiKeys | None, uploads: Path | None = None) -> Fast
         """The models a chat client can pick: newsrag, newsrag-extractive, and newsrag-llm when an LLM is set up."""
         return {"object": "list", "data": [{"id": m, "object": "model", "created": 0, "owned_by": "newsrag"}
                                            for m in models(settings)]}
+
+    @app.get("/v1/models/{model}", tags=["openai"])
+    def get_model(model: str, _: Caller) -> dict:
+        """One model, as ``client.models.retrieve`` asks for it; 404 for an unknown one."""
+        mode_of(model, settings)
+        return {"id": model, "object": "model", "created": 0, "owned_by": "newsrag"}
 
     @app.post("/v1/chat/completions", tags=["openai"])
     async def chat_completions(request: ChatRequest, _: Caller) -> Any:
@@ -122,6 +121,8 @@ def api_app(rag: RAG, keys: ApiKeys | None, uploads: Path | None = None) -> Fast
     @app.post("/api/ask", tags=["rest"])
     async def ask(request: AskRequest, _: Caller) -> Answer:
         """The whole ``Answer`` (as ``rag ask --json`` prints it)."""
+        if request.mode == "llm" and not settings.llm_configured:
+            raise BadRequest("This server has no LLM configured: ask with mode 'extractive', or leave mode out.")
         filters = request.filters.checked() if request.filters else None
         return await workers.run(lambda: rag.ask(request.question, history=request.history, filters=filters,
                                                  top_k=request.top_k, mode=request.mode, as_of=request.as_of))
@@ -137,6 +138,16 @@ def api_app(rag: RAG, keys: ApiKeys | None, uploads: Path | None = None) -> Fast
     async def documents(_: Caller) -> list[ArticleInfo]:
         """Every indexed article, newest first."""
         return await asyncio.to_thread(rag.documents)
+
+    @app.get("/api/documents/{doc_id}/text", tags=["rest"])
+    async def text(doc_id: str, _: Caller) -> SourceText:
+        """The article's text as its citations' offsets index it: ``text[start:end] == quote`` (for HTML and
+        PDF, the extracted text). 404 for an unknown id; 409 when the file changed since it was indexed."""
+        found = await asyncio.to_thread(rag.source_text, doc_id)
+        article = next((a for a in await asyncio.to_thread(rag.documents) if a.doc_id == doc_id), None)
+        if article is None:  # removed in between
+            raise UnknownSourceError({doc_id: []})
+        return SourceText(doc_id=doc_id, title=article.title, source=article.source, url=article.url, text=found)
 
     @app.post(UPLOAD_PATH, tags=["rest"])
     async def ingest(files: Annotated[list[UploadFile], File(description="Articles: .txt .md .html .htm .pdf")],
@@ -167,6 +178,7 @@ def api_app(rag: RAG, keys: ApiKeys | None, uploads: Path | None = None) -> Fast
         return await asyncio.to_thread(remove_articles, rag, [doc_id], folder, write_lock)
 
     app.state.workers = workers
+    document_errors(app)
     return app
 
 
@@ -181,73 +193,12 @@ async def _chunks(chunks: Chunks, first: str | Answer, events: AsyncIterator[str
             yield chunks.text(event)
             event = await anext(events)
     except Exception as exc:  # the reply has started: the error goes in the stream
-        status, message, code = _status(exc)
+        status, message, code = status_of(exc)
         if status == 500:
             log.error("unexpected error in a streamed reply", exc_info=exc)
         yield chunks.error(status, message, code)
     finally:
         await events.aclose()
-
-
-# what each failure a caller handles differently answers: (exception class, HTTP status, OpenAI error code)
-STATUSES: list[tuple[type[Exception], int, str]] = [
-    (UnknownModelError, 404, "model_not_found"), (UnknownSourceError, 404, "not_found"), (BusyError, 503, "busy"),
-    (LLMTimeoutError, 504, "llm_timeout"), (LLMError, 502, "llm_error"),
-    (StoreUnavailableError, 503, "store_unavailable"),
-    (BadRequest, 400, "invalid_request"), (RagError, 400, "invalid_request"),  # a bad question, date, filter...
-]
-
-
-def _status(exc: Exception) -> tuple[int, str, str]:
-    """(HTTP status, message, OpenAI error code) for an exception a request raised."""
-    if isinstance(exc, Unauthorized):
-        return 401, ("Missing or wrong API key: send `Authorization: Bearer KEY` with one of the server's "
-                     "RAG_API_KEYS."), "invalid_api_key"
-    if isinstance(exc, EmptyIndexError):
-        return 409, str(exc).removesuffix(" first.") + " or POST /api/ingest first.", "empty_index"
-    for kind, status, code in STATUSES:  # the first that matches: subclasses before their bases
-        if isinstance(exc, kind):
-            return status, str(exc), code
-    return 500, f"Unexpected error ({type(exc).__name__}); the details are in the server's log.", "internal_error"
-
-
-def _handlers(app: FastAPI) -> None:
-    """Errors as ``error_body`` JSON with the status ``_status`` gives, never a traceback."""
-
-    async def failed(request: Request, exc: Exception) -> JSONResponse:
-        status, message, code = _status(exc)
-        headers = {"www-authenticate": "Bearer"} if status == 401 else {}
-        if status == 503:
-            headers["retry-after"] = str(round(RETRY_AFTER_S))
-        return JSONResponse(error_body(status, message, code=code), status_code=status, headers=headers)
-
-    # by class; the handler of Exception itself answers, then Starlette re-raises the error into the server's
-    # log with its traceback: the one place an unexpected error is logged
-    for kind in (Unauthorized, BusyError, BadRequest, RagError, Exception):
-        app.add_exception_handler(kind, failed)
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = []
-        for e in exc.errors():
-            where = ".".join(str(p) for p in e.get("loc", ()) if p != "body")
-            if e.get("type") == "json_invalid":
-                problems.append(f"the body is not valid JSON ({e.get('ctx', {}).get('error', 'unreadable')}); "
-                                "send a JSON object with Content-Type: application/json")
-            else:
-                problems.append(f"{where or 'body'}: {e.get('msg', 'invalid')}")
-        message = "Invalid request: " + "; ".join(problems) + ". The schema is at /openapi.json."
-        return JSONResponse(error_body(400, message, code="invalid_request"), status_code=400)
-
-    @app.exception_handler(HTTPException)
-    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
-        message = str(exc.detail)
-        if exc.status_code == 404:
-            message = f"No such endpoint: {request.method} {request.url.path}. The endpoints are listed at /openapi.json."
-        elif exc.status_code == 405:
-            message = f"{request.method} is not allowed on {request.url.path}; /openapi.json lists each endpoint's methods."
-        return JSONResponse(error_body(exc.status_code, message), status_code=exc.status_code,
-                            headers=getattr(exc, "headers", None))
 
 
 def api_policy(settings, host: str, keys: ApiKeys | None) -> GuardPolicy:
@@ -264,6 +215,9 @@ def api_policy(settings, host: str, keys: ApiKeys | None) -> GuardPolicy:
     policy = guard_policy(settings, host)
     policy.job_path, policy.upload_paths, policy.login_paths = JOBS, (UPLOAD_PATH,), ()
     policy.budget_key, policy.authorized = budget_key, authorized
+    policy.busy = (f"Too many requests: {settings.jobs_per_client} in a burst, then one every "
+                   f"{settings.job_refill_s:g} s (per API key, or per address without keys); try again in "
+                   "{wait:.0f} s.")
     policy.origins = cors_origins(settings)
     policy.cors = bool(policy.origins)
     return policy

@@ -16,8 +16,10 @@ Why it is built this way:
 
 from __future__ import annotations
 
+import inspect
 import logging
 import sys
+from importlib import metadata
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import date
@@ -90,14 +92,18 @@ def build(rag: RAG) -> MCPServer:
             yield {}
             tasks.cancel_scope.cancel()
 
-    server = MCPServer("rag", lifespan=warm_up, log_level="WARNING", instructions=(
+    server = MCPServer("rag", version=_version(), lifespan=warm_up, log_level="WARNING", instructions=(
         "Grounded answers from the indexed news articles. Use ask for a cited answer, search to read the "
         "matching passages yourself, list_articles to see what is indexed (and the names sources= takes)."))
+
+    def tool(fn: Callable) -> Callable:
+        """A read-only tool described by its docstring, dedented (clients show the description as is)."""
+        return server.tool(annotations=READ_ONLY, description=inspect.cleandoc(fn.__doc__ or ""))(fn)
 
     def filters(sources: list[str] | None, date_from: str | None, date_to: str | None) -> Filters:
         return Filters.checked(sources=sources, date_from=date_from, date_to=date_to)
 
-    @server.tool(annotations=READ_ONLY)
+    @tool
     async def ask(question: str, sources: Sources = None, date_from: DateFrom = None, date_to: DateTo = None,
                   as_of: AsOf = None) -> Annotated[CallToolResult, CitedAnswer]:
         """Answer a question from the indexed news articles, quoting them with numbered [n] citations and a
@@ -111,7 +117,7 @@ def build(rag: RAG) -> MCPServer:
         return CallToolResult(content=[TextContent(type="text", text=cited.text)],
                               structured_content=cited.model_dump(mode="json"))
 
-    @server.tool(annotations=READ_ONLY)
+    @tool
     async def search(query: str, top_k: Annotated[int, Field(ge=1, le=50)] = 5, sources: Sources = None,
                      date_from: DateFrom = None, date_to: DateTo = None, as_of: AsOf = None) -> list[Hit]:
         """Find the passages of the indexed news articles that best match a query (hybrid keyword and meaning
@@ -121,13 +127,20 @@ def build(rag: RAG) -> MCPServer:
         return [Hit(n=n, title=p.title, doc_id=p.doc_id, outlet=p.outlet, published=p.published, url=p.url,
                     source=p.source, text=p.text, start=p.start, end=p.end) for n, p in enumerate(found, 1)]
 
-    @server.tool(annotations=READ_ONLY)
+    @tool
     async def list_articles() -> list[ArticleInfo]:
         """List the indexed news articles, newest first: doc id, title, date, outlet, author, URL and chunk
         count. Empty when nothing is indexed yet."""
         return await _work(rag.documents)
 
     return server
+
+
+def _version() -> str:
+    try:
+        return metadata.version("newsrag")
+    except metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        return "0"
 
 
 def main(data_dir: Path | None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -40,6 +41,12 @@ def make_server(app, policy: GuardPolicy, host: str, port: int, ssl_certfile: Pa
     for path in (ssl_certfile, ssl_keyfile):
         if path and not Path(path).is_file():
             raise ConfigError(f"{path} is not a file; check --ssl-certfile/--ssl-keyfile.")
+    if ssl_certfile:  # read now, as uvicorn will: a bad file is one line here, not a traceback once serving
+        try:
+            ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(str(ssl_certfile), str(ssl_keyfile))
+        except (ssl.SSLError, OSError) as exc:
+            raise ConfigError(f"cannot use {ssl_certfile} with {ssl_keyfile} for TLS ({exc}); give a PEM certificate "
+                              "and its private key (unencrypted) with --ssl-certfile/--ssl-keyfile.") from None
     config = uvicorn.Config(
         Guard(app, policy), host=host.strip("[]"), port=port, log_level="warning",
         ssl_certfile=str(ssl_certfile) if ssl_certfile else None, ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,

@@ -53,6 +53,31 @@ class CitedAnswer(BaseModel):
     as_of: date | None = None
 
 
+class SourceText(BaseModel):
+    """An article's text as its offsets index it: ``text[citation.start:citation.end] == citation.quote``."""
+
+    doc_id: str
+    title: str
+    source: str
+    url: str | None = None
+    text: str
+
+
+class ErrorDetail(BaseModel):
+    message: str
+    type: str
+    code: str
+    param: None = None
+
+
+class ErrorBody(BaseModel):
+    """Every error: ``detail`` (as FastAPI clients read it) and ``error`` (as OpenAI clients do), one message
+    that says what to change."""
+
+    detail: str
+    error: ErrorDetail
+
+
 class BadRequest(ValueError):
     """A request that cannot be answered as sent (a reversed date range, a conversation that does not end
     with a question); its message says what to change. Other ValueErrors are the server's own bugs."""

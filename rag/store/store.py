@@ -327,15 +327,15 @@ class Store:
     def add(self, doc: Document, chunks: list[Chunk], embeddings: list[list[float]],
             fingerprint: str, n_chunks: int) -> None:
         """Upsert some chunks of ``doc``, which has ``n_chunks`` chunks in all."""
-        if not chunks:
-            return
-        with self._chroma():
-            self._col.upsert(
-                ids=[c.chunk_id for c in chunks],
-                embeddings=embeddings,
-                documents=[c.text for c in chunks],
-                metadatas=[ChunkRecord.of(doc, c, fingerprint, n_chunks).to_meta() for c in chunks],
-            )
+        for k in range(0, len(chunks), _PAGE):  # Chroma takes at most ~5,461 records a call (max_batch_size)
+            part = chunks[k : k + _PAGE]
+            with self._chroma():
+                self._col.upsert(
+                    ids=[c.chunk_id for c in part],
+                    embeddings=embeddings[k : k + _PAGE],
+                    documents=[c.text for c in part],
+                    metadatas=[ChunkRecord.of(doc, c, fingerprint, n_chunks).to_meta() for c in part],
+                )
 
     def refresh(self, doc: Document, chunks: list[Chunk], fingerprint: str, n_chunks: int) -> None:
         """Rewrite the metadata of chunks kept from an earlier version of ``doc`` (same text, so same vector).
@@ -343,13 +343,11 @@ class Store:
         Their hash and offsets must follow the new file, or the document looks
         half-updated forever and citations point at the old positions.
         """
-        if not chunks:
-            return
-        with self._chroma():
-            self._col.update(
-                ids=[c.chunk_id for c in chunks],
-                metadatas=[ChunkRecord.of(doc, c, fingerprint, n_chunks).to_meta() for c in chunks],
-            )
+        for k in range(0, len(chunks), _PAGE):
+            part = chunks[k : k + _PAGE]
+            with self._chroma():
+                self._col.update(ids=[c.chunk_id for c in part],
+                                 metadatas=[ChunkRecord.of(doc, c, fingerprint, n_chunks).to_meta() for c in part])
 
     def delete(self, ids: list[str]) -> None:
         for k in range(0, len(ids), _PAGE):
