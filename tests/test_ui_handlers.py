@@ -195,7 +195,8 @@ def test_empty_index_then_upload_then_remove(make_rag, tmp_path):
     assert "empty.txt:" in summary  # skipped by ingest, with its reason
     rows = handlers.library()
     assert sorted(r[FILE] for r in rows) == ["call_story.txt", "report.pdf"]
-    assert sorted(p.name for p in (tmp_path / "uploads").iterdir()) == ["call_story.txt", "empty.txt", "report.pdf"]
+    # a file ingest refused is not kept in the upload folder
+    assert sorted(p.name for p in (tmp_path / "uploads").iterdir()) == ["call_story.txt", "report.pdf"]
 
     answered = run(handlers, CALL_Q, final_state(empty))
     assert "40-minute" in bubble(answered)
