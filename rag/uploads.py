@@ -5,21 +5,26 @@ deleted again when their article is removed."""
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import shutil
 import threading
 import unicodedata
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Mapping, Sequence
 
-from .errors import UnknownSourceError
+from .errors import SourceChangedError, UnknownSourceError
 from .ingest.readers import SUPPORTED
+from .sources import source_text
 from .types import ArticleInfo, IngestReport, Upload
 
 if TYPE_CHECKING:
     from .api import RAG
+
+log = logging.getLogger(__name__)
 
 SUPPORTED_SUFFIXES = tuple(SUPPORTED)
 
@@ -35,17 +40,17 @@ class Saved:
     replaced: dict[Path, Path] = field(default_factory=dict)  # kept path -> the earlier upload's copy, set aside
     names: dict[Path, str] = field(default_factory=dict)  # kept path -> the name it was sent under
 
-    def settle(self, refused: set[Path], drop_earlier: bool = True) -> None:
-        """After the ingest: a file it ``refused`` (empty, unreadable) is taken out again and the earlier
-        upload of that name put back, whose article is still indexed and cited; the set-aside copies of the
-        files it took are deleted (unless not ``drop_earlier``)."""
+    def settle(self, refused: set[Path]) -> None:
+        """After the ingest: a file it ``refused`` (empty, unreadable; or not indexed when it failed) is
+        taken out again and the earlier upload of that name put back, whose article is still indexed and
+        cited; the set-aside copies of the files it took are deleted."""
         for path in self.paths:
             earlier = self.replaced.get(path)
             if path in refused:
                 path.unlink(missing_ok=True)
                 if earlier is not None:
                     os.replace(earlier, path)
-            elif earlier is not None and drop_earlier:
+            elif earlier is not None:
                 earlier.unlink(missing_ok=True)
 
 
@@ -116,18 +121,26 @@ def save_uploads(files: list[str | Path], names: list[str] | None, upload_dir: P
         if target.parent != root:  # cannot happen after safe_name; checked anyway
             saved.rejected.append((original, "unsafe file name"))
             continue
-        if target in saved.paths:
+        if any(p.name.casefold() == target.name.casefold() for p in saved.paths):  # one file on a case-blind disk
             saved.rejected.append((original, f"another file in this upload is also saved as {name}; rename one"))
             continue
-        earlier = root / f".replaced-{name}"
+        # copied beside it first, then swapped in whole: the name always holds a complete file; an earlier
+        # upload of it is kept (a hard link, under a name no other operation uses) until the new one is indexed
+        unique = uuid.uuid4().hex[:12]
+        incoming, earlier = root / f".incoming-{unique}-{name}", root / f".replaced-{unique}-{name}"
         try:
-            if target.exists():  # an earlier upload of this name: set aside until the new one is indexed
-                os.replace(target, earlier)
+            shutil.copyfile(src, incoming)
+            if target.exists():
+                try:
+                    os.link(target, earlier)
+                except OSError:  # a file system without hard links
+                    shutil.copy2(target, earlier)
                 saved.replaced[target] = earlier
-            shutil.copyfile(src, target)
+            os.replace(incoming, target)
         except OSError as exc:
-            if target in saved.replaced:
-                os.replace(saved.replaced.pop(target), target)
+            incoming.unlink(missing_ok=True)
+            if saved.replaced.pop(target, None) is not None:
+                earlier.unlink(missing_ok=True)
             saved.rejected.append((original, f"could not be saved ({exc.strerror or exc})"))
             continue
         saved.paths.append(target)
@@ -162,15 +175,33 @@ def add_uploads(rag: "RAG", files: Sequence[str | Path], names: Sequence[str] | 
         try:
             report = rag.ingest(saved.paths, progress=progress, upload=upload) if saved.paths else None
         except BaseException:
-            # which files made it in is unknown: a new name that is not indexed goes; a replaced upload's earlier
-            # copy stays set aside as .replaced-NAME, so nothing is lost whichever version the index holds
-            indexed = {Path(a.source).resolve() for a in rag.documents()}
-            saved.settle({p for p in saved.paths if p not in saved.replaced and p not in indexed}, drop_earlier=False)
+            saved.settle(_not_indexed(rag, saved))  # the folder matches the index again; the error is the ingest's
             raise
         skipped = {Path(s.path).resolve(): s.reason for s in report.skipped} if report else {}
         saved.settle(set(skipped))
     refused = [(saved.names.get(path, path.name), reason) for path, reason in skipped.items()]
     return Uploaded(report, saved.rejected + refused)
+
+
+def _not_indexed(rag: "RAG", saved: Saved) -> set[Path]:
+    """After a failed ingest, the saved files the index does not hold as they now are: it may have taken some
+    before it failed. A file counts as held when the stored passages' verbatim spans still match it (as
+    ``RAG.source_text`` checks); when the index cannot be read, none does, and every earlier upload is put
+    back (what the index held before this upload began)."""
+    held: set[Path] = set()
+    try:
+        sources = {Path(a.source).resolve(): a.doc_id for a in rag.documents()}
+        for path in saved.paths:
+            doc_id = sources.get(path.resolve())
+            if doc_id is not None:
+                try:
+                    source_text(doc_id, rag.passages(doc_id), int(rag.settings.max_file_mb * 1_000_000))
+                    held.add(path)
+                except (SourceChangedError, UnknownSourceError):
+                    pass
+    except Exception:  # the store is why the ingest failed: keep what the index had before
+        log.warning("could not read the index after a failed upload; earlier uploads are put back", exc_info=True)
+    return set(saved.paths) - held
 
 
 def remove_articles(rag: "RAG", doc_ids: Sequence[str], folder: Path, lock: threading.Lock) -> IngestReport:

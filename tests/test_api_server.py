@@ -244,7 +244,7 @@ def test_each_key_has_its_own_budget(corpus_rag, embedder):
 
 
 def test_upload_and_remove_follow_the_page_rules(make_rag, tmp_path):
-    rag = make_rag()
+    rag = make_rag(jobs_per_client=100)  # every request here spends the key's budget, text reads included
     rag.ingest([ARTICLES / CALL_FILE], progress=False)
     story = "Harbour ferry returns\n\nThe harbour ferry resumed service on Monday after a two-week repair. " * 3
     with Threaded(rag, KEYS) as served:
@@ -404,6 +404,9 @@ def test_pages_of_other_sites_cannot_write_or_skip_the_key(make_rag):
         allowed = httpx.post(served.base + "/api/ingest", files=files,
                              headers={**key, "origin": "https://news.example.org"})
         assert allowed.status_code == 200 and allowed.headers["access-control-allow-origin"] == "https://news.example.org"
+        spelled = httpx.post(served.base + "/api/ingest", files=files,  # the same origin, spelled otherwise
+                             headers={**key, "origin": "HTTPS://News.Example.org:443"})
+        assert spelled.status_code == 200
 
         with socket.create_connection(("127.0.0.1", served.port), timeout=60) as raw:  # headers only, no body
             raw.sendall(b"POST /api/ingest HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; "
@@ -441,3 +444,55 @@ def test_the_schema_documents_the_errors_the_api_gives(served):
     assert no_llm.status_code == 400 and "no LLM configured" in no_llm.json()["detail"]
     assert httpx.get(served + "/v1/models/newsrag", headers=headers).json()["id"] == "newsrag"
     assert httpx.get(served + "/v1/models/gpt-4o", headers=headers).status_code == 404
+
+
+def test_a_failed_ingest_leaves_the_upload_folder_as_the_index_holds_it(make_rag, tmp_path, monkeypatch):
+    """An ingest that raises (a store gone, a disk full) after an upload replaced a file: the file the index
+    holds is the one on disk afterwards, nothing is left aside, and the ingest's own error is raised."""
+    import threading
+
+    from rag.uploads import add_uploads
+
+    rag, folder, lock = make_rag(), tmp_path / "uploads", threading.Lock()
+    sent = tmp_path / "sent.txt"
+
+    def upload(text: str):
+        sent.write_text(text)
+        return add_uploads(rag, [sent], ["story.txt"], folder, "alice", lock)
+
+    v1 = "Harbour ferry\n\nThe harbour ferry resumed service on Monday after a two-week repair.\n"
+    v2 = "Harbour ferry\n\nThe harbour ferry stopped again on Friday after an engine fire.\n"
+    assert upload(v1).report.added == 1
+    real_ingest = rag.ingest
+
+    def broken_before(*args, **kwargs):
+        raise OSError("disk full")
+
+    def broken_after(*args, **kwargs):
+        real_ingest(*args, **kwargs)
+        raise OSError("lost the store after writing")
+
+    monkeypatch.setattr(rag, "ingest", broken_before)
+    with pytest.raises(OSError, match="disk full"):
+        upload(v2)
+    assert (folder / "story.txt").read_text() == v1  # the index still holds v1: v1 is back
+    monkeypatch.setattr(rag, "ingest", broken_after)
+    with pytest.raises(OSError, match="lost the store"):
+        upload(v2)
+    assert (folder / "story.txt").read_text() == v2  # the index took v2 before failing: v2 stays
+    (doc,) = rag.documents()
+    assert rag.source_text(doc.doc_id).startswith("Harbour ferry")  # offsets fit the file on disk
+    real_documents, calls = rag.documents, []
+
+    def down_after_first(*args, **kwargs):  # lists the index for the name check, then the store is gone
+        calls.append(1)
+        if len(calls) > 1:
+            raise RuntimeError("store down")
+        return real_documents(*args, **kwargs)
+
+    monkeypatch.setattr(rag, "ingest", broken_before)
+    monkeypatch.setattr(rag, "documents", down_after_first)
+    with pytest.raises(OSError, match="disk full"):  # the ingest's error, not the one of reading the index
+        upload(v1)
+    assert (folder / "story.txt").read_text() == v2  # what the index held before this upload began
+    assert sorted(p.name for p in folder.iterdir()) == ["story.txt"]  # nothing set aside or half-copied

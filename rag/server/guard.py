@@ -68,6 +68,7 @@ class GuardPolicy:
     # every way Gradio 6 starts a job: /queue/join (the page), /call/NAME, /call/v2/NAME, /run/NAME and
     # /api/NAME (its API), each with or without a trailing slash, under any mount prefix
     job_path: re.Pattern = re.compile(r".*/(?:queue/join|call/(?:v2/)?[^/]+|run/[^/]+|api/[^/]+)/?")
+    job_methods: tuple[str, ...] = ("POST",)
     upload_paths: tuple[str, ...] = ("/upload",)
     login_paths: tuple[str, ...] = ("/login", "/login/")
     costly: Callable[[dict], bool] = lambda job: True  # which queued jobs (Gradio's join payload) spend a budget
@@ -124,7 +125,7 @@ class Guard:
             receive = _bounded(receive, limit, self.policy.body_timeout_s, refusals)
             if method == "POST" and self.policy.login_paths and path.endswith(self.policy.login_paths):
                 return await self._login(scope, receive, send)
-            if method == "POST" and self.policy.job_path.fullmatch(path):
+            if method in self.policy.job_methods and self.policy.job_path.fullmatch(path):
                 if path.rstrip("/").endswith("/queue/join"):  # Gradio's queue: only costly jobs count, by payload
                     body = await _read(receive)
                     receive = _replay(body, receive)
@@ -161,11 +162,11 @@ class Guard:
             raise _Refused(401, "Missing or wrong API key: send `Authorization: Bearer KEY` with one of the "
                                 "server's RAG_API_KEYS.", headers=[(b"www-authenticate", b"Bearer")])
         if self.policy.origins is not None and method in ("POST", "PUT", "PATCH", "DELETE"):
-            origin = (_header(scope, b"origin") or "").rstrip("/")
-            own = {f"{scheme}://{_header(scope, b'host')}" for scheme in ("http", "https")}
+            origin = _origin(_header(scope, b"origin") or "")
+            allowed = "*" in self.policy.origins or origin in {_origin(o) for o in self.policy.origins}
+            own = {_origin(f"{scheme}://{_header(scope, b'host')}") for scheme in ("http", "https")}
             cross = (_header(scope, b"sec-fetch-site") or "").lower() == "cross-site"
-            if (origin and origin not in own and origin not in self.policy.origins) or (
-                    cross and origin not in self.policy.origins):
+            if (origin and origin not in own and not allowed) or (cross and not allowed):
                 log.warning("refused a %s from the page of %r (%s)", method, origin or "another site", _client(scope))
                 raise _Refused(403, f"Refused: a page of {origin or 'another site'} may not send this request; "
                                     "add its origin to RAG_CORS_ORIGINS if it is yours.")
@@ -248,6 +249,16 @@ CODES = {400: "invalid_request", 401: "invalid_api_key", 403: "forbidden", 404: 
          405: "method_not_allowed", 408: "request_timeout", 409: "conflict", 413: "request_too_large",
          421: "unknown_host", 429: "rate_limit_exceeded", 500: "internal_error", 502: "upstream_error",
          503: "busy", 504: "upstream_timeout"}
+
+
+def _origin(value: str) -> str:
+    """A web origin as compared: lower case, no trailing slash, no default port (``HTTPS://Example.org:443/``
+    is ``https://example.org``)."""
+    value = value.strip().rstrip("/").lower()
+    for scheme, port in (("http://", ":80"), ("https://", ":443")):
+        if value.startswith(scheme) and value.endswith(port):
+            return value[: -len(port)]
+    return value
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

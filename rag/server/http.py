@@ -40,7 +40,7 @@ from .workers import Workers
 log = logging.getLogger("rag.server")
 
 # the requests that cost an answer or an ingest: each spends one of its key's (or address's) budget
-JOBS = re.compile(r"/v1/chat/completions/?|/api/(?:ask|retrieve|ingest)/?")
+JOBS = re.compile(r"/v1/chat/completions/?|/api/(?:ask|retrieve|ingest|documents/[^/]+/text)/?")
 UPLOAD_PATH = "/api/ingest"
 OPEN_PATHS = ("/health", "/openapi.json")  # no key needed: whether it is up, and what it offers
 
@@ -214,6 +214,7 @@ def api_policy(settings, host: str, keys: ApiKeys | None) -> GuardPolicy:
 
     policy = guard_policy(settings, host)
     policy.job_path, policy.upload_paths, policy.login_paths = JOBS, (UPLOAD_PATH,), ()
+    policy.job_methods = ("POST", "GET")  # GET .../text re-reads and re-extracts a whole file
     policy.budget_key, policy.authorized = budget_key, authorized
     policy.busy = (f"Too many requests: {settings.jobs_per_client} in a burst, then one every "
                    f"{settings.job_refill_s:g} s (per API key, or per address without keys); try again in "
