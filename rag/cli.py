@@ -21,15 +21,10 @@ SERVE_VARIABLES = ("RAG_SERVE_HOST", "RAG_SERVE_PORT")
 
 @app.callback()
 def _dotenv_options() -> None:
-    """Command options read from variables (``rag serve``'s address) may come from ``.env`` too, like every
-    setting; the environment wins. Runs before a command's options are read."""
-    import os
+    """``rag serve``'s address may come from ``.env`` too; runs before a command's options are read."""
+    from .config import options_from_dotenv
 
-    from dotenv import dotenv_values
-
-    for key, value in dotenv_values(".env").items():
-        if key in SERVE_VARIABLES and value and key not in os.environ:
-            os.environ[key] = value
+    options_from_dotenv(SERVE_VARIABLES)
 
 
 DataDir = Annotated[Optional[Path], typer.Option("--data-dir", help="Index folder (default: RAG_DATA_DIR or .rag).")]

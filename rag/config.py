@@ -24,6 +24,18 @@ def settings_problem(exc: ValidationError) -> str:
     return "; ".join(lines) + ". Fix it in the environment or .env (see .env.example)."
 
 
+def options_from_dotenv(names: tuple[str, ...], path: str = ".env") -> None:
+    """Command options read from variables (``RAG_UI_PORT``, ``RAG_SERVE_HOST``) may come from ``.env`` too,
+    like every setting; the environment wins. Call before the command line is parsed."""
+    import os
+
+    from dotenv import dotenv_values
+
+    for key, value in dotenv_values(path).items():
+        if key in names and value and key not in os.environ:
+            os.environ[key] = value
+
+
 class Settings(BaseSettings):
     """Everything that can be configured. Pass one to ``RAG``; nothing reads globals."""
 

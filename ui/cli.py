@@ -164,11 +164,9 @@ UI_VARIABLES = ("RAG_UI_HOST", "RAG_UI_PORT", "RAG_UI_AUTH", "RAG_UI_AUTH_FILE",
 
 def run() -> None:
     """Console-script entry point; RAG_UI_* may also come from .env, like every other setting."""
-    from dotenv import dotenv_values
+    from rag.config import options_from_dotenv
 
-    for key, value in dotenv_values(".env").items():
-        if key in UI_VARIABLES and value and key not in os.environ:
-            os.environ[key] = value
+    options_from_dotenv(UI_VARIABLES)
     cli()
 
 

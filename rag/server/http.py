@@ -53,7 +53,7 @@ def caller(request: Request, credentials: Annotated[HTTPAuthorizationCredentials
     keys: ApiKeys | None = request.app.state.keys
     if keys is None:
         return "api"
-    name = keys.identify(credentials.credentials if credentials else None)
+    name = request.scope.get("rag.key") or keys.identify(credentials.credentials if credentials else None)
     if name is None:
         raise Unauthorized()
     return name
@@ -205,7 +205,9 @@ def api_policy(settings, host: str, keys: ApiKeys | None) -> GuardPolicy:
     """The guard for the API: ``guard_policy``'s limits, jobs counted per API key (per address without
     keys), uploads allowed their larger size only on ``/api/ingest``, CORS kept when origins are configured."""
     def budget_key(scope: dict) -> str:
-        name = keys.identify(bearer(scope.get("headers", []))) if keys else None
+        if "rag.key" not in scope:  # identified once per request; the app's dependency reads it too
+            scope["rag.key"] = keys.identify(bearer(scope.get("headers", []))) if keys else None
+        name = scope["rag.key"]
         client = scope.get("client")
         return f"key:{name}" if name else f"client:{client[0] if client else 'unknown'}"
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -42,21 +42,25 @@ class Workers:
         with self._lock:
             self._admitted -= 1
 
-    async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        """``fn(*args)`` on a worker; raises BusyError when full, else what ``fn`` raises."""
+    def _submit(self, fn: Callable[..., Any], *args: Any) -> Future:
+        """Admit ``fn`` (BusyError when full) and queue it; the admission is given back when it is done, or
+        at once when the pool refuses it (shut down)."""
         self._admit()
         try:
             future = self._pool.submit(fn, *args)
-        except BaseException:  # the pool is shut down: the admission is given back
+        except BaseException:
             self._release()
             raise
         future.add_done_callback(self._release)
-        return await asyncio.wrap_future(future)
+        return future
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)`` on a worker; raises BusyError when full, else what ``fn`` raises."""
+        return await asyncio.wrap_future(self._submit(fn, *args))
 
     async def stream(self, make: Callable[[], Iterator[T]]) -> AsyncIterator[T]:
         """The events of ``make()``, iterated on a worker and handed over as they come. When the consumer
         stops early (a client that left), the worker stops at the next event and closes the iterator."""
-        self._admit()
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue = asyncio.Queue()
         stop = threading.Event()
@@ -84,12 +88,7 @@ class Workers:
             except BaseException as exc:  # handed to the consumer, which raises it
                 hand("error", exc)
 
-        try:
-            future = self._pool.submit(work)
-        except BaseException:
-            self._release()
-            raise
-        future.add_done_callback(self._release)
+        self._submit(work)
         try:
             while True:
                 kind, value = await queue.get()
