@@ -25,7 +25,7 @@ from .runner import EvalError, make_settings, run as run_dataset
 
 EXIT_REGRESSION, EXIT_BAD_INPUT, EXIT_ERRORS = 1, 2, 3
 
-app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False, rich_markup_mode=None, pretty_exceptions_enable=False)
 
 AsOfOpt = typer.Option(None, "--as-of", help="Answer as of: 'question' (each row's question_date), a date "
                        "(2022-06-16) or 'today'. Default: realtimeqa-asof and temporal use 'question', others today.")

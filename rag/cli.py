@@ -13,7 +13,7 @@ import typer
 if TYPE_CHECKING:
     from .types import Answer
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="Grounded, cited answers from your news articles.")
 
 SERVE_VARIABLES = ("RAG_SERVE_HOST", "RAG_SERVE_PORT")
@@ -82,7 +82,7 @@ def ingest(
         raise typer.Exit(1)
 
 
-feed_app = typer.Typer(no_args_is_help=True, help="Follow RSS/Atom feeds and news sitemaps; `rag sync` reads them.")
+feed_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Follow RSS/Atom feeds and news sitemaps; `rag sync` reads them.")
 app.add_typer(feed_app, name="feed")
 
 

@@ -163,6 +163,27 @@ def terms(text: str) -> list[str]:
     return out
 
 
+def matched_words(question: str, text: str, limit: int = 6) -> list[str]:
+    """The words of ``text`` that lexical matching ties to ``question`` (the same term after folding,
+    stop words and stemming, as BM25 compares them), each once, as written, in text order; at most
+    ``limit``. Shapes: two strings in, a list of substrings of ``text`` out; empty when nothing is shared
+    (a passage found by meaning alone)."""
+    wanted = set(terms(question))
+    out: list[str] = []
+    seen: set[str] = set()
+    for match in _WORD.finditer(text):
+        word = match.group(0)
+        key = word.casefold()
+        if key in seen:
+            continue
+        seen.add(key)
+        if wanted.intersection(terms(word)):
+            out.append(word)
+            if len(out) == limit:
+                break
+    return out
+
+
 def _script(word: str) -> str:
     """The script of a word's first letter (digits count as Latin): it picks stop words and stemmer."""
     for ch in word:

@@ -68,10 +68,10 @@ def serve(articles, data_dir, embedder, **settings):
     thread.join()
 
 
-def open_page(browser, url: str):
-    """A fresh browser context on the page, loaded; ``page.problems`` collects page errors, dialogs and any
-    request leaving loopback. Close ``page.context`` after use."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+def open_page(browser, url: str, height: int = 1000):
+    """A fresh browser context on the page (1400 pixels wide, ``height`` high), loaded; ``page.problems``
+    collects page errors, dialogs and any request leaving loopback. Close ``page.context`` after use."""
+    context = browser.new_context(viewport={"width": 1400, "height": height})
     page = context.new_page()
     page.problems = []
     page.on("pageerror", lambda exc: page.problems.append(f"page error: {exc}"))
@@ -116,7 +116,7 @@ def test_question_answer_and_citation_opens_the_highlighted_passage(page):
     badge = page.locator("#chat a.cite").first
     badge.wait_for(timeout=TIMEOUT)
     assert "40-minute phone call" in page.locator("#chat .bot").last.inner_text()
-    target = badge.get_attribute("href").lstrip("#")
+    target = badge.get_attribute("href").lstrip("#").split("?")[0]
     # close every passage first, so the click has to open the right one
     page.evaluate("() => document.querySelectorAll('#sources details').forEach(d => d.open = false)")
     assert not page.locator(f"#{target} mark.quote").is_visible()
@@ -125,7 +125,7 @@ def test_question_answer_and_citation_opens_the_highlighted_passage(page):
     mark = passage.locator("mark.quote")
     mark.wait_for(state="visible", timeout=5_000)
     assert "40-minute phone call" in mark.inner_text()
-    assert CALL_FILE in passage.locator("summary").inner_text()
+    assert CALL_FILE in page.locator(f"details.article:has(#{target}) > summary").inner_text()
     assert "active" in passage.get_attribute("class")
     assert page.url.rstrip("/") == page.url.split("#")[0].rstrip("/") and len(page.context.pages) == 1
     markdown = page.locator("#answer-markdown textarea")
@@ -147,7 +147,7 @@ def test_hostile_article_shows_as_text_and_runs_nothing(page):
     assert "<script>window.__xss = 2</script>" in bot.inner_text()
     assert "4,812 ballots" in bot.inner_text()
     badge = bot.locator("a.cite").first
-    target = badge.get_attribute("href").lstrip("#")
+    target = badge.get_attribute("href").lstrip("#").split("?")[0]
     page.evaluate("() => document.querySelectorAll('#sources details').forEach(d => d.open = false)")
     badge.click()
     passage = page.locator(f"#{target}")
@@ -158,7 +158,7 @@ def test_hostile_article_shows_as_text_and_runs_nothing(page):
     for literal in ('<img src=x onerror="window.__xss=3">', "[click here](javascript:window.__xss=4)",
                     "${window.__xss=5}", "{{constructor.constructor('window.__xss=7')()}}", "<iframe src="):
         assert literal in text
-    assert XSS_TITLE in passage.locator("summary").inner_text()
+    assert XSS_TITLE in page.locator(f"details.article:has(#{target}) > summary").inner_text()
 
     # the article filter lists the hostile title as text; choosing it limits the sources to that file
     page.get_by_text("Filters and answer settings").click()
@@ -169,7 +169,7 @@ def test_hostile_article_shows_as_text_and_runs_nothing(page):
     page.keyboard.press("Escape")
     ask(page, CALL_Q)
     latest = page.locator("#sources section.rag-turn").first
-    summaries = latest.locator("details.passage summary").all_inner_texts()
+    summaries = latest.locator("details.article > summary").all_inner_texts()
     assert summaries and all('zorb_<img src=x onerror="window.__xss=6">.txt' in s for s in summaries)
     screenshot(page, "ui-xss.png")
 

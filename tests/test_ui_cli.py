@@ -105,6 +105,17 @@ def test_rag_ui_answers_chat_through_gradio_client(corpus_rag):
         assert all(r.strip() for r in replies)
     finally:
         stop(proc)
+    printed = proc.communicate()[0]
+    assert "Page: http://127.0.0.1:" in printed and "share=True" not in printed  # Gradio's hint does not apply
+
+
+@pytest.mark.parametrize("command", [["rag"], ["rag", "ask"], ["rag-ui"], ["rag-eval"]])
+def test_help_lists_options_without_type_noise(command):
+    """`--help` reads like any command's: no `--help <bool>` column."""
+    script = Path(sys.executable).with_name(command[0])
+    shown = subprocess.run([str(script), *command[1:], "--help"], capture_output=True, text=True, timeout=60).stdout
+    assert re.search(r"^  --help\s+Show this message and exit\.$", shown, re.M), shown
+    assert "<bool>" not in shown and "╭" not in shown
 
 
 def test_rag_ui_login(corpus_rag):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import html
+import json
+from urllib.parse import parse_qs
 import re
 import shutil
 from concurrent.futures import ThreadPoolExecutor
@@ -14,7 +16,7 @@ from rag import RAG, Settings
 from tests.conftest import ARTICLES, CALL_FILE
 from tests.fixtures.files import pdf_bytes
 from ui import Handlers
-from ui.handlers import MAX_SECTIONS
+from ui.handlers import sources_panel
 from ui.render import LIBRARY_HEADERS
 
 FILE = LIBRARY_HEADERS.index("File")
@@ -23,9 +25,12 @@ CALL_Q = "How long did Trump's phone call with Putin last?"
 
 
 def run(handlers: Handlers, message: str, state=None, **controls):
-    """All the yields of one chat turn; ``state`` is (chatbot, history, sections) from the previous turn."""
-    chatbot, history, sections = state or ([], [], [])
-    return list(handlers.respond(message, chatbot, history, sections, **controls))
+    """All the yields of one chat turn; ``state`` is (chatbot, conversation) from the previous turn."""
+    chatbot, conversation = state or ([], None)
+    events = list(handlers.respond(message, chatbot, conversation, **controls))
+    events[-1] = tuple(conversation if isinstance(v, dict) and v.get("__type__") == "update" and i == 2 else v
+                       for i, v in enumerate(events[-1]))  # gr.skip(): the page keeps its conversation
+    return events
 
 
 def bubble(events) -> str:
@@ -34,8 +39,8 @@ def bubble(events) -> str:
 
 
 def final_state(events):
-    _, chatbot, history, sections, _, _ = events[-1]
-    return chatbot, history, sections
+    _, chatbot, conversation, _, _, _ = events[-1]
+    return chatbot, conversation
 
 
 @pytest.fixture
@@ -45,19 +50,22 @@ def handlers(corpus_rag, tmp_path) -> Handlers:
 
 def test_chat_answers_with_badges_sources_and_markdown(handlers):
     events = run(handlers, CALL_Q)
-    textbox, chatbot, history, sections, sources, markdown = events[-1]
+    textbox, chatbot, conversation, sources, markdown, saved = events[-1]
+    history = conversation.history()
     assert textbox == ""
     assert [m["role"] for m in chatbot] == ["user", "assistant"]
     assert "Searching the articles" in events[0][1][-1]["content"]  # feedback before the answer arrives
     bubble = chatbot[-1]["content"]
     assert "40-minute phone call" in html.unescape(re.sub(r"<[^>]+>", "", bubble))
     assert re.search(r'<mark class="short-answer"[^>]*>40&#45;minute</mark>', bubble)  # the short answer, in place
-    n = int(re.search(r'href="#passage-1-(\d+)"', bubble).group(1))
-    assert f'id="passage-1-{n}" open' in sources and '<mark class="quote">' in sources
+    n = int(re.search(r'href="#passage-1-(\d+)\?', bubble).group(1))
+    assert re.search(rf'<details class="article cited" open>.*?id="passage-1-{n}"', sources)
+    assert '<mark class="quote">' in sources
     assert CALL_FILE.replace("_", "&#95;") in sources
     assert history == [{"role": "user", "content": CALL_Q},
                        {"role": "assistant", "content": history[1]["content"]}]
     assert f"[{n}]" in history[1]["content"] and "40-minute" in markdown and "Sources:" in markdown
+    assert json.loads(json.loads(saved)["conversation"])["turns"][0]["answer"]["question"] == CALL_Q
 
 
 def test_follow_up_uses_the_history_and_keeps_earlier_sources(handlers, monkeypatch):
@@ -71,33 +79,60 @@ def test_follow_up_uses_the_history_and_keeps_earlier_sources(handlers, monkeypa
 
     monkeypatch.setattr(handlers.rag, "stream", spy)
     events = run(handlers, "Who did he talk to before it?", first)
-    _, chatbot, history, sections, sources, _ = events[-1]
-    assert seen == [first[1]] and seen[0][0] == {"role": "user", "content": CALL_Q}
-    assert len(chatbot) == 4 and len(history) == 4 and len(sections) == 2
+    _, chatbot, conversation, sources, _, _ = events[-1]
+    assert seen == [first[1].history()] and seen[0][0] == {"role": "user", "content": CALL_Q}
+    assert len(chatbot) == 4 and len(conversation.history()) == 4 and len(conversation.turns) == 2
     assert sources.index('data-turn="2"') < sources.index("Earlier answers (1)") < sources.index('data-turn="1"')
 
 
-def test_badges_of_every_turn_stay_unique_past_the_kept_sections(handlers):
-    state = ([], [], [])
-    for _ in range(MAX_SECTIONS + 2):
+def test_every_answer_keeps_its_sources_and_badge_ids_stay_unique(handlers):
+    state = ([], None)
+    for _ in range(12):
         state = final_state(run(handlers, CALL_Q, state))
-    chatbot, _, sections = state
-    assert len(sections) == MAX_SECTIONS
-    last = chatbot[-1]["content"]
-    assert f'href="#passage-{MAX_SECTIONS + 2}-' in last
-    panel = "".join(sections)
+    chatbot, conversation = state
+    panel = sources_panel(conversation)
+    first = chatbot[1]["content"]
+    target = re.search(r'href="#(passage-1-\d+)\?', first).group(1)
+    assert f'id="{target}"' in panel  # the first answer's badge still has its passage on the page
     ids = re.findall(r'id="(passage-\d+-\d+)"', panel)
-    assert len(ids) == len(set(ids))
-    assert f'data-turn="{MAX_SECTIONS + 2}"' in panel and 'data-turn="2"' not in panel
+    assert len(ids) == len(set(ids)) and 'data-turn="12"' in panel and 'data-turn="1"' in panel
+
+
+def test_an_answer_whose_passages_were_dropped_says_so_and_its_badges_open_the_article(handlers):
+    chatbot, conversation = final_state(run(handlers, CALL_Q))
+    chatbot, conversation = final_state(run(handlers, "What did the Kremlin say?", (chatbot, conversation)))
+    small = conversation.trimmed(budget=len(conversation.to_json()) - 1)
+    assert small.turns[0].dropped and not small.turns[1].dropped and small.turns[0].answer.passages == []
+    assert len(small.to_json()) < len(conversation.to_json())
+    panel = sources_panel(small)
+    assert "The passages of this older answer were not kept" in panel and 'id="passage-1-' not in panel
+    restored = handlers.restore(json.dumps({"current": small.to_json()}))[0]
+    badge = re.search(r'<a class="cite" href="#passage-1-\d+\?([^"]+)"', restored[1]["content"])
+    where = parse_qs(html.unescape(badge.group(1)))
+    shown = handlers.article(where["doc"][0], where["start"][0], where["end"][0])
+    assert '<mark id="article-cited" class="quote">' in shown and "40&#45;minute" in shown.split('id="article-cited"')[1]
 
 
 def test_filters_and_top_k_reach_retrieval(handlers):
     only = next(doc_id for label, doc_id in handlers.article_choices() if "000_8b6024e873124198.txt" in label)
     events = run(handlers, CALL_Q, sources=[only], top_k=2)
-    sources = events[-1][4]
-    assert sources.count('<details class="passage') == 2
+    sources = events[-1][3]
+    assert sources.count('id="passage-') == 2 and sources.count('<details class="article') == 1
     assert "001&#95;" not in sources and "000&#95;8b6024e873124198.txt" in sources
     assert all("/" not in doc_id for _, doc_id in handlers.article_choices())  # no server paths in the page
+
+
+def test_top_k_outside_the_slider_is_said_and_brought_inside(handlers, monkeypatch):
+    seen = []
+    real_stream = handlers.rag.stream
+    monkeypatch.setattr(handlers.rag, "stream", lambda q, **kw: (seen.append(kw["top_k"]), real_stream(q, **kw))[1])
+    for typed, used in ((0, 1), (50, 20), ("7", 7), (None, None)):
+        if typed in (0, 50):
+            with pytest.warns(UserWarning, match=f"Passages to read: {typed} is outside 1 to 20; {used} were read"):
+                run(handlers, CALL_Q, top_k=typed)
+        else:
+            run(handlers, CALL_Q, top_k=typed)
+    assert seen == [1, 20, 7, None]  # 0 no longer silently means the default
 
 
 def test_bad_input_gives_readable_messages_and_the_chat_goes_on(handlers):
@@ -113,10 +148,11 @@ def test_bad_input_gives_readable_messages_and_the_chat_goes_on(handlers):
     assert "The date range is empty" in bubble(backwards)
     with pytest.warns(UserWarning, match="the limit is 2,000"):
         too_long = run(handlers, "why " * 1000)
-    assert final_state(too_long) == ([], [], [])  # refused before it is echoed into the chat
-    after = run(handlers, CALL_Q, final_state(too_long))
+    assert final_state(too_long) == ([], None)  # refused before it is echoed into the chat
+    after = run(handlers, CALL_Q, final_state(backwards))
     assert "40-minute" in bubble(after)
-    assert len(after[-1][2]) == 2  # failed turns do not pollute the follow-up history
+    assert len(after[-1][2].history()) == 2  # failed turns do not pollute the follow-up history
+    assert len(after[-1][2].turns) == 2 and after[-1][1][1]["content"].count("Could not answer") == 1
 
 
 def test_date_filter_leaves_out_undated_articles(handlers):
@@ -160,9 +196,9 @@ def test_llm_mode_streams_and_marks_unsupported_sentences(llm_rag, fake_llm):
     partial = [e[1][-1]["content"] for e in events if e[1][-1]["content"].endswith("▍")]
     assert len(partial) >= 2  # the answer streamed in pieces
     raw = events[-1][1][-1]["content"]
-    assert f'href="#passage-1-{call}"' in raw
+    assert f'href="#passage-1-{call}?' in raw
     assert re.search(r'<span class="unsupported"[^>]*>⚠ He also flew to Mars\.</span>', raw)
-    assert "unsupported-list" in events[-1][4]
+    assert "unsupported-list" in events[-1][3]
 
 
 def test_dead_llm_server_is_a_message_and_extractive_still_works(corpus_rag, embedder):
@@ -228,7 +264,7 @@ def test_build_app_returns_unlaunched_blocks_with_one_public_endpoint(corpus_rag
     chat = next(fn for fn in app.fns.values() if getattr(fn.fn, "__name__", "") == "respond"
                 and getattr(fn.inputs[0], "elem_id", None) == "question")
     labels = [getattr(block, "label", None) for block in chat.inputs]
-    assert labels[4:] == ["Only these articles", "Published from", "Published to", "Passages to read (top-k)",
+    assert labels[3:] == ["Only these articles", "Published from", "Published to", "Passages to read (top-k)",
                           "Answer mode", "Answer as of"]
     assert labels[1] == "Conversation"
 
@@ -264,7 +300,7 @@ def test_a_chosen_article_removed_since_is_a_message_not_a_traceback(make_rag, a
     backwards = run(handlers, CALL_Q, final_state(events), date_from="2025-12-31", date_to="2025-01-01")
     assert "2025-12-31 is after 2025-01-01; put the earlier date first" in bubble(backwards)  # the CLI's words
     after = run(handlers, CALL_Q, final_state(backwards), sources=[other_id])  # the chat goes on
-    assert "Could not answer." not in bubble(after) and len(after[-1][2]) == 2
+    assert "Could not answer." not in bubble(after) and len(after[-1][2].history()) == 2
 
 
 def test_without_a_login_an_upload_is_anonymous_and_a_corpus_name_is_refused(make_rag, articles_copy, tmp_path):

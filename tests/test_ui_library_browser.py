@@ -95,8 +95,8 @@ def test_follow_a_feed_from_the_library_tab_and_ask_about_its_article(page, site
     page.get_by_role("tab", name="Chat").click()
     ask(page, FERRY_Q)
     assert "4.50 euros" in page.locator("#chat .bot").last.inner_text()
-    cited = page.locator("#sources section.rag-turn").first.locator("details.passage.cited")
-    assert FERRY.title in cited.first.locator("summary").inner_text()
+    cited = page.locator("#sources section.rag-turn").first.locator("details.article.cited")
+    assert FERRY.title in cited.first.locator("> summary").inner_text()
     link = cited.first.locator("a.source-link")
     assert link.get_attribute("href") == site.url(FERRY.path)  # the article's canonical URL, tracking gone
     assert link.inner_text() == f"{site.url(FERRY.path)} ↗"  # its only name: the stored file's says nothing

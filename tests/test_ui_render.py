@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from urllib.parse import parse_qs
 
 import pytest
 
@@ -11,15 +12,16 @@ from rag import Answer, ArticleInfo, Citation, Passage, UnsupportedSentence
 from ui import render
 
 
-def passage(text: str, title: str = "Title", file_name: str = "a.txt", score: float = 0.03) -> Passage:
-    return Passage(chunk_id=f"c-{title}", doc_id="d", text=text, title=title, source=f"/x/{file_name}",
-                   file_name=file_name, start=0, end=len(text), score=score, dense_score=0.5)
+def passage(text: str, title: str = "Title", file_name: str = "a.txt", score: float = 0.03, start: int = 0,
+            ) -> Passage:
+    return Passage(chunk_id=f"c-{title}-{start}", doc_id=f"d-{title}", text=text, title=title, source=f"/x/{file_name}",
+                   file_name=file_name, start=start, end=start + len(text), score=score, dense_score=0.5)
 
 
 def cite(n: int, p: Passage, quote: str) -> Citation:
-    start = p.text.index(quote)
+    at = p.text.index(quote)
     return Citation(n=n, chunk_id=p.chunk_id, doc_id=p.doc_id, title=p.title, source=p.source, quote=quote,
-                    start=start, end=start + len(quote), passage_start=start, passage_end=start + len(quote))
+                    start=p.start + at, end=p.start + at + len(quote), passage_start=at, passage_end=at + len(quote))
 
 
 def visible_text(fragment: str) -> str:
@@ -47,9 +49,12 @@ def test_answer_badges_link_each_valid_marker_and_leave_others_as_text():
                     passages=[p1, p2], citations=[cite(1, p1, "Alpha said one thing."),
                                                   cite(2, p2, "Beta said another.")])
     out = render.answer_html(answer, turn=3)
-    links = re.findall(r'<a class="cite" href="#(passage-3-\d)" title="([^"]*)">\[(\d)\]</a>', out)
-    assert [(a, n) for a, _, n in links] == [("passage-3-1", "1"), ("passage-3-2", "2"), ("passage-3-1", "1")]
-    assert html.unescape(links[0][1]) == "A <b>"  # the title attribute is escaped too
+    links = re.findall(r'<a class="cite" href="#(passage-3-\d)\?([^"]*)" title="([^"]*)">\[(\d)\]'
+                       r'<span class="visually-hidden"> ([^<]*)</span></a>', out)
+    assert [(a, n) for a, _, _, n, _ in links] == [("passage-3-1", "1"), ("passage-3-2", "2"), ("passage-3-1", "1")]
+    assert html.unescape(links[0][4]) == html.unescape(links[0][2]) == "Source 1: A <b>"  # named, escaped too
+    where = parse_qs(html.unescape(links[0][1]))  # the cited sentence's article and offsets
+    assert where == {"doc": ["d-A <b>"], "start": ["0"], "end": ["21"]}
     assert "&#91;7&#93;" in out  # no passage 7: shown as text, not a link
     assert "<b>" not in out
 
@@ -68,32 +73,53 @@ def test_unsupported_sentences_are_marked_in_the_bubble_and_listed_in_sources():
     assert "unsupported-list" in panel and "He also flew to Mars." in visible_text(panel)
 
 
-def test_sources_show_number_title_file_date_score_and_highlight_the_quote():
+def test_sources_show_article_date_and_why_with_scores_behind_a_toggle_and_the_quote_highlighted():
     text = "First sentence here. The cited <sentence> is this one. Last one."
     p1, p2 = passage(text, "Cited article", "one.txt", 0.0325), passage("Other text.", "Other", "two.txt")
     quote = "The cited <sentence> is this one."
-    answer = Answer(question="Which <one>?", text=f"{quote} [1]", passages=[p1, p2], citations=[cite(1, p1, quote)])
+    answer = Answer(question="Which <one> sentence?", text=f"{quote} [1]", passages=[p1, p2],
+                    citations=[cite(1, p1, quote)])
     panel = render.sources_html(answer, 2)
-    first = panel[panel.index('id="passage-2-1"'):panel.index('id="passage-2-2"')]
-    assert "open" in first.split(">")[0] and "cited" in first
-    assert "[1]" in visible_text(first) and "Cited article" in first and "one.txt" in visible_text(first)
-    assert "undated" in first and "score 0.0325" in first
+    starts = [m.start() for m in re.finditer('<details class="article', panel)]
+    first = article = panel[starts[0]:starts[1]]
+    assert article.startswith('<details class="article cited" open>') and "cited" in article
+    summary = visible_text(article[:article.index("</summary>")])
+    assert "[1]" in summary and "Cited article" in summary and "one.txt" in summary and "undated" in summary
+    assert "Shares with the question: “sentence”" in visible_text(first)  # why it was retrieved, in words
+    assert "score" not in visible_text(re.sub(r"<details class=\"scores\">.*?</details>", "", panel)).lower()
+    assert re.search(r'<details class="scores"><summary>Scores</summary>.*Fused rank score 0\.0325', first)
     marks = re.findall(r'<mark class="quote">(.*?)</mark>', first)
     assert [visible_text(m) for m in marks] == [quote]
-    second = panel[panel.index('id="passage-2-2"'):]
-    assert "open" not in second.split(">")[0]  # not cited: folded, still there to read
-    assert "Which <one>?" in visible_text(panel) and "<one>" not in panel
+    button = re.search(r'<button type="button" class="read-article" data-doc="([^"]+)" data-start="(\d+)" '
+                       r'data-end="(\d+)" aria-label="([^"]+)">', first)
+    assert (button.group(2), button.group(3)) == (str(text.index(quote)), str(text.index(quote) + len(quote)))
+    assert "Read the whole article" in html.unescape(button.group(4))
+    second = panel[starts[1]:]
+    assert second.startswith('<details class="article">')  # not cited: folded, still there to read
+    assert "Found by meaning: it shares no word with the question." in visible_text(second)
+    assert "Which <one> sentence?" in visible_text(panel) and "<one>" not in panel
 
 
-def test_abstention_is_shown_as_such_with_the_closest_passages_open():
-    p1, p2 = passage("Near miss one."), passage("Near miss two.")
-    answer = Answer(question="q", text="The articles do not contain enough evidence to answer this question.",
-                    abstained=True, passages=[p1, p2])
-    bubble = render.answer_html(answer, 1)
-    assert "Not in the articles." in bubble and "rag-error" not in bubble
+def test_passages_of_one_article_share_one_entry_in_rank_order():
+    a1, b1, a2 = passage("Alpha one.", "A"), passage("Beta one.", "B"), passage("Alpha two.", "A", start=40)
+    answer = Answer(question="alpha", text="Alpha two. [3]", passages=[a1, b1, a2], citations=[cite(3, a2, "Alpha two.")])
     panel = render.sources_html(answer, 1)
-    assert "closest passages are below" in panel
-    assert 'id="passage-1-1" open' in panel and "Near miss two." in panel
+    entries = re.findall(r'<details class="article[^"]*"[^>]*>(.*?)</summary>', panel)
+    assert [visible_text(e).split(" · ")[0] for e in entries] == ["[1][3] A cited", "[2] B"]
+    assert panel.index('id="passage-1-1"') < panel.index('id="passage-1-3"') < panel.index('id="passage-1-2"')
+
+
+def test_the_article_view_marks_the_cited_offsets_and_shows_where_it_comes_from():
+    text = "Headline\n\nFirst <p>. The cited sentence. Last."
+    p = passage(text, "Head <line>")
+    p = p.model_copy(update={"outlet": "Valley Gazette", "url": "https://news.example/a"})
+    start = text.index("The cited")
+    out = render.article_html(p, text, start, start + len("The cited sentence."))
+    assert visible_text(out.split('<mark id="article-cited" class="quote">')[1].split("</mark>")[0]) == "The cited sentence."
+    assert '<h2 id="article-title">Head &#60;line&#62;</h2>' in out and "Valley Gazette" in out
+    assert 'href="https&#58;//news.example/a"' in out and visible_text(out).endswith(text)
+    assert "<p>" not in out
+    assert "article-cited" not in render.article_html(p, text, 10, 999)  # offsets outside the text mark nothing
 
 
 def test_an_error_is_a_readable_message_not_sources():

@@ -101,10 +101,10 @@ def test_an_upload_is_cited_as_an_upload_and_leaves_no_cached_copy(page, tmp_pat
     assert len(corpus) == 5 and all(a.origin == "corpus" and a.uploaded_by is None for a in corpus)
 
     respond = event_index(app, "respond", first_input="question")
-    out = client.run(respond, [STRIKE_Q, [], [], [], [], None, None, 5, "extractive", None])
+    out = client.run(respond, [STRIKE_Q, [], None, [], None, None, 5, "extractive", None])
     content = out[1][-1]["content"]  # Gradio 6 sends a message's content as a list of parts
     bubble = "".join(part.get("text", "") for part in content) if isinstance(content, list) else content
-    sources, markdown = out[4], out[5]
+    sources, markdown = out[3], out[4]
     when = article.uploaded_at.strftime("%Y-%m-%dT%H:%M:%SZ")
     assert "strike ended after" in bubble and 'class="cite upload"' in bubble  # the citation badge looks different
     assert "uploaded by alice on" in bubble.replace("&#45;", "-")  # ... and its tooltip says who uploaded it

@@ -48,7 +48,7 @@ def test_fetch_article_indexes_it_as_added_by_the_user_and_cites_its_url(page, s
     assert (article.url, article.origin, article.uploaded_by) == (site.url(FERRY.path), "upload", "alice")
     assert any("uploaded by alice on" in label for label, _ in handlers.article_choices())
 
-    *_, (_, chatbot, _, _, sources, markdown) = handlers.respond(FERRY_Q, [], [], [], as_of="2025-06-10")
+    *_, (_, chatbot, _, sources, markdown, _) = handlers.respond(FERRY_Q, [], None, as_of="2025-06-10")
     bubble = chatbot[-1]["content"]
     assert "4.50 euros" in text(re.sub(r"<[^>]+>", "", bubble)) and 'class="cite upload"' in bubble
     assert f'href="{site.url(FERRY.path)}"' in text(sources) and site.url(FERRY.path) in markdown

@@ -12,15 +12,17 @@ from rag import RAG, SUPPORTED_SUFFIXES
 
 from . import render, web
 from .cache import CacheLimits, owned, sweep
-from .handlers import Handlers, readable
+from .handlers import MAX_TOP_K, Handlers, readable
 from .web import WebLibrary
 
 EXAMPLE_SLOTS = 4
 MAX_ADDRESS_CHARS = 2_000  # a web address; longer ones are refused by the box
 SESSION_TTL_S = 6 * 3600  # seconds a conversation's state outlives its last turn
 
-# Citation badges live in the chatbot, passages in the sources panel: one document-level
-# listener (capture phase, so no link handler opens a tab) opens and scrolls to the passage.
+# Citation badges live in the chatbot, passages in the sources panel: one document-level listener (capture
+# phase, so no link handler opens a tab) opens and scrolls to the passage, or, when the passage is no longer
+# on the page, opens its article there (the badge carries the article and offsets); "Read the whole article"
+# buttons open the article view (``_ARTICLE``). Keyboard users get the same: links and buttons take Enter.
 _SCRIPT = """
 if (!document.getElementById('rag-style')) {
   const style = document.createElement('style');
@@ -28,24 +30,138 @@ if (!document.getElementById('rag-style')) {
   style.textContent = %s;
   document.head.appendChild(style);
 }
+if (!window.__ragLabels) {  // Gradio names each message by its HTML source: screen readers read the markup
+  window.__ragLabels = new MutationObserver(() => {
+    document.querySelectorAll('#chat [aria-label*="<"]').forEach((el) => el.removeAttribute('aria-label'));
+  });
+  window.__ragLabels.observe(document.body, {subtree: true, childList: true, attributes: true,
+                                             attributeFilter: ['aria-label']});
+}
 if (!window.__ragCitations) {
   window.__ragCitations = true;
   document.addEventListener('click', (event) => {
+    const read = event.target.closest ? event.target.closest('button.read-article') : null;
+    if (read) {
+      event.preventDefault();
+      if (window.ragOpenArticle) window.ragOpenArticle(read.dataset.doc, read.dataset.start, read.dataset.end, read);
+      return;
+    }
     const link = event.target.closest ? event.target.closest('a[href^="#passage-"]') : null;
     if (!link) return;
     event.preventDefault();
     event.stopPropagation();
-    const target = document.getElementById(link.getAttribute('href').slice(1));
-    if (!target) return;
+    const [id, query] = link.getAttribute('href').slice(1).split('?');
+    const target = document.getElementById(id);
+    if (!target) {  // the passage left the page: open the cited sentence in its article (``render.badge``)
+      const where = new URLSearchParams(query || '');
+      if (window.ragOpenArticle && where.get('doc')) {
+        window.ragOpenArticle(where.get('doc'), where.get('start'), where.get('end'), link);
+      }
+      return;
+    }
     for (let node = target; node; node = node.parentElement) {
       if (node.tagName === 'DETAILS') node.open = true;
     }
     document.querySelectorAll('.passage.active').forEach((el) => el.classList.remove('active'));
     target.classList.add('active');
     target.scrollIntoView({block: 'center'});
+    target.focus({preventScroll: true});
   }, true);
 }
 """
+
+# The article view: a dialog filled by the server (``Handlers.article`` through Gradio's server functions),
+# scrolled to the cited sentence; Escape, the close button or a click beside it closes it and gives the
+# focus back to what opened it.
+_ARTICLE_DIALOG = (
+    '<div class="article-dialog" role="dialog" aria-modal="true" aria-labelledby="article-title" hidden>'
+    '<div class="article-box"><button type="button" class="article-close" aria-label="Close the article">'
+    'Close ✕</button><div class="article-body" tabindex="-1"></div></div></div>')
+_ARTICLE = """
+const dialog = element.querySelector('.article-dialog');
+const body = element.querySelector('.article-body');
+const close = () => {
+  dialog.hidden = true;
+  const opener = window.__ragOpener;
+  if (opener && opener.isConnected) opener.focus();
+};
+element.querySelector('.article-close').addEventListener('click', close);
+dialog.addEventListener('click', (event) => { if (event.target === dialog) close(); });
+dialog.addEventListener('keydown', (event) => { if (event.key === 'Escape') { event.preventDefault(); close(); } });
+window.ragOpenArticle = async (doc, start, end, opener) => {
+  window.__ragOpener = opener || document.activeElement;
+  body.innerHTML = '<p class="rag-note">Opening the article…</p>';
+  dialog.hidden = false;
+  let html;
+  try {
+    html = await server.read_article([String(doc), Number(start), Number(end)]);
+  } catch (error) {
+    html = '<div class="rag-error"><b>Could not open the article.</b> The page lost its server: reload it.</div>';
+  }
+  body.innerHTML = html;
+  const mark = body.querySelector('#article-cited');
+  if (mark) mark.scrollIntoView({block: 'center'});
+  element.querySelector('.article-close').focus({preventScroll: true});
+};
+"""
+
+# Conversations in the browser's localStorage, one key each plus a list (``ui.conversations``); which one a
+# tab shows is in its sessionStorage, so a reload returns to it and a new tab opens the newest. Prefixed to
+# every event script that reads or writes them.
+_STORE = """
+window.ragStore = window.ragStore || (() => {
+  const PREFIX = 'newsrag:conversation:', INDEX = 'newsrag:conversations', CURRENT = 'newsrag:current';
+  const index = () => {
+    try { const items = JSON.parse(localStorage.getItem(INDEX) || '[]'); return Array.isArray(items) ? items : []; }
+    catch (error) { return []; }
+  };
+  const newest = () => index().sort((a, b) => String(b.updated).localeCompare(String(a.updated)));
+  const payload = (id) => {
+    const current = id ? localStorage.getItem(PREFIX + id) : null;
+    sessionStorage.setItem(CURRENT, current ? id : '');
+    return JSON.stringify({current: current, listing: index()});
+  };
+  const drop = (id) => {
+    localStorage.removeItem(PREFIX + id);
+    localStorage.setItem(INDEX, JSON.stringify(index().filter((c) => c.id !== id)));
+  };
+  return {
+    load() {
+      const mine = sessionStorage.getItem(CURRENT);
+      if (mine !== null) return payload(mine);
+      const latest = newest()[0];
+      return payload(latest ? latest.id : '');
+    },
+    open(id) { return payload(id); },
+    fresh() { sessionStorage.setItem(CURRENT, ''); return JSON.stringify(index()); },
+    remove() { const id = sessionStorage.getItem(CURRENT); if (id) drop(id); return payload(''); },
+    listing() { return JSON.stringify(index()); },
+    save(saved) {
+      if (!saved) return JSON.stringify(index());
+      const {id, conversation, entry} = JSON.parse(saved);
+      for (;;) {
+        try {
+          localStorage.setItem(PREFIX + id, conversation);
+          break;
+        } catch (error) {  // storage full: the oldest other conversation goes first
+          const oldest = newest().filter((c) => c.id !== id).pop();
+          if (!oldest) { console.warn('newsrag: this conversation is too large to keep in the browser'); return JSON.stringify(index()); }
+          drop(oldest.id);
+        }
+      }
+      localStorage.setItem(INDEX, JSON.stringify([entry, ...index().filter((c) => c.id !== id)]));
+      sessionStorage.setItem(CURRENT, id);
+      return JSON.stringify(index());
+    },
+  };
+})();
+"""
+
+
+def _stored(call: str) -> str:
+    """An event script calling ``ragStore`` (``_STORE``): ``call`` is its body, arguments in ``args``."""
+    return "(...args) => { %s return %s; }" % (_STORE, call)
+
 
 def _typed_dates(inputs: list[Any]) -> str:
     """A page script passing each date picker's typed text when Gradio's picker rejects it ("13 June 2025",
@@ -60,11 +176,14 @@ def _typed_dates(inputs: list[Any]) -> str:
 
 _CSS = """
 a.cite { display: inline-block; font-size: 0.75em; font-weight: 600; line-height: 1.2; padding: 0 0.35em;
-  margin: 0 0.1em; border-radius: 0.6em; background: #2563eb; color: #fff !important; text-decoration: none;
-  vertical-align: super; cursor: pointer; }
-a.cite:hover { background: #1d4ed8; }
-a.cite.upload { background: #b45309; }
-a.cite.upload:hover { background: #92400e; }
+  margin: 0 0.1em; border-radius: 0.6em; background: #1e3a8a; color: #fff !important; text-decoration: none;
+  vertical-align: super; cursor: pointer; opacity: 1 !important; }
+a.cite:hover { background: #172554; }
+.visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0);
+  white-space: nowrap; }
+footer .show-api, footer a, footer button { color: #4b5563 !important; }
+a.cite.upload { background: #92400e; }
+a.cite.upload:hover { background: #78350f; }
 .upload-tag { font-size: 0.7em; background: #b45309; color: #fff; border-radius: 0.5em; padding: 0 0.4em;
   margin-left: 0.4em; }
 mark.short-answer { background: #bbf7d0; color: #052e16; font-weight: 600; padding: 0 0.1em; border-radius: 2px; }
@@ -72,19 +191,40 @@ mark.short-answer { background: #bbf7d0; color: #052e16; font-weight: 600; paddi
 .unsupported { background: rgba(245, 158, 11, 0.25); border-bottom: 2px dotted #d97706; }
 .rag-abstain { border-left: 4px solid #6b7280; padding: 0.3em 0.6em; background: rgba(107, 114, 128, 0.12); }
 .rag-error { border-left: 4px solid #dc2626; padding: 0.3em 0.6em; background: rgba(220, 38, 38, 0.1); }
-.rag-meta, .rag-note { font-size: 0.85em; opacity: 0.75; }
-.rag-sources { max-height: 640px; overflow-y: auto; }
+.rag-meta, .rag-note { font-size: 0.85em; color: #4b5563; }
+.dark .rag-meta, .dark .rag-note, .dark .rag-sources .meta { color: #d1d5db; }
+.rag-sources { max-height: 660px; overflow-y: auto; }
 .rag-question { font-weight: 600; margin-bottom: 0.4em; }
-.rag-sources details.passage { border: 1px solid rgba(128, 128, 128, 0.35); border-radius: 6px;
+.rag-sources h3.rag-question { font-size: 1em; margin: 0.2em 0 0.4em; }
+.rag-sources details.article { border: 1px solid rgba(128, 128, 128, 0.35); border-radius: 6px;
   margin: 0.35em 0; padding: 0.3em 0.5em; }
-.rag-sources details.passage.cited { border-color: #2563eb; }
-.rag-sources details.passage.active { box-shadow: 0 0 0 3px rgba(37, 99, 235, 0.45); }
+.rag-sources details.article.cited { border-color: #2563eb; }
+.rag-sources .passage { border-top: 1px dashed rgba(128, 128, 128, 0.35); margin-top: 0.4em; padding-top: 0.3em; }
+.rag-sources .passage.active { box-shadow: 0 0 0 3px rgba(37, 99, 235, 0.45); border-radius: 4px; }
+.rag-sources .passage:focus { outline: 2px solid #2563eb; outline-offset: 2px; }
+.rag-sources .why { font-size: 0.85em; }
+.rag-sources .num { font-weight: 600; margin-right: 0.2em; }
 .rag-sources summary { cursor: pointer; }
-.rag-sources .meta { font-size: 0.8em; opacity: 0.75; }
+.rag-sources .passage-actions { display: flex; gap: 0.8em; align-items: baseline; margin-top: 0.3em; }
+.rag-sources button.read-article { font-size: 0.85em; padding: 0.1em 0.6em; border: 1px solid #2563eb;
+  border-radius: 4px; background: transparent; color: inherit; cursor: pointer; }
+.rag-sources button.read-article:focus-visible, a.cite:focus-visible { outline: 2px solid #1d4ed8; outline-offset: 2px; }
+.rag-sources details.scores summary { font-size: 0.8em; }
+.article-dialog { position: fixed; inset: 0; z-index: 1000; background: rgba(15, 23, 42, 0.55); }
+.article-dialog[hidden] { display: none; }
+.article-box { position: relative; max-width: 780px; max-height: 90vh; margin: 5vh auto; overflow-y: auto;
+  padding: 1em 1.4em; border-radius: 8px; background: var(--background-fill-primary, #fff);
+  color: var(--body-text-color, #111); }
+.article-close { position: sticky; top: 0; float: right; padding: 0.2em 0.7em; border: 1px solid #6b7280;
+  border-radius: 4px; background: var(--background-fill-primary, #fff); color: inherit; cursor: pointer; }
+.article-box h2 { margin-top: 0.2em; }
+.article-text { white-space: pre-wrap; line-height: 1.55; margin-top: 0.8em; }
+.article-text mark.quote { background: #fde047; color: #111; padding: 0 0.1em; }
+.rag-sources .meta { font-size: 0.8em; color: #4b5563; }
 .rag-sources .also-reported { display: block; font-size: 0.8em; margin-top: 0.2em; }
 .rag-sources .cited-tag { font-size: 0.7em; background: #2563eb; color: #fff; border-radius: 0.5em;
   padding: 0 0.4em; margin-left: 0.4em; }
-.rag-sources .passage-text { white-space: pre-wrap; font-size: 0.9em; margin-top: 0.4em; }
+.rag-sources .passage-text { white-space: pre-wrap; font-size: 0.9em; margin-top: 0.3em; }
 .rag-sources mark.quote { background: #fde047; color: #111; padding: 0 0.1em; }
 .rag-events { padding-left: 1.2em; }
 .rag-event { margin: 0.5em 0; }
@@ -96,8 +236,17 @@ mark.short-answer { background: #bbf7d0; color: #052e16; font-weight: 600; paddi
 """
 
 
+def theme() -> gr.themes.Base:
+    """Gradio's default look in the fonts of the reader's system: the bundled Source Sans Pro has no bold
+    face, so bold capitals were drawn from a fallback font ("Pulls Back" with a different B)."""
+    return gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"],
+                             font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "monospace"])
+
+
 def build_app(rag: RAG, upload_dir: Path | None = None, cache_limits: CacheLimits = CacheLimits()) -> gr.Blocks:
-    """The chat page over ``rag``, not launched: call ``.launch()`` on it, or drive it in tests.
+    """The chat page over ``rag``, not launched: tests drive it; ``rag-ui`` serves it behind the guard with
+    ``ui.site.page_app`` (Gradio's own ``.launch()`` works for a quick look, without the guard, and prints
+    a "share=True" hint that does not apply: public share links are never used here).
 
     Gradio's upload cache (``GRADIO_TEMP_DIR``) is swept to ``cache_limits`` now, after every upload and
     removal, and by Gradio on a schedule (``delete_cache``): an uploaded file's temporary copy never outlives
@@ -108,56 +257,77 @@ def build_app(rag: RAG, upload_dir: Path | None = None, cache_limits: CacheLimit
     if owned():
         sweep(handlers.cache_dir, cache_limits.max_age_s, cache_limits.max_bytes)  # what an earlier run left
     settings = rag.settings
+
+    def read_article(where: Any) -> str:
+        """The article view's HTML (``Handlers.article``) for ``where`` = [doc_id, start, end], called by the
+        page's script (a server function takes one argument)."""
+        doc_id, start, end = where if isinstance(where, list) and len(where) == 3 else ("", None, None)
+        return handlers.article(doc_id, start, end)
+
     try:
         handlers.examples(EXAMPLE_SLOTS)  # warm the cache: the first page load should not wait for it
     except Exception:  # a damaged index is reported by the page's first refresh
         pass
     with gr.Blocks(title="News Q&A", analytics_enabled=False, delete_cache=cache_limits.gradio()) as app:
-        gr.Markdown("## News Q&A: answers cited to the exact passage")
+        gr.Markdown("# News Q&A: answers cited to the exact passage")
         gr.Markdown(handlers.notice(), elem_id="mode-notice")
-        # a conversation idle for SESSION_TTL_S is forgotten: Gradio keeps up to 10,000 sessions' state in memory
-        history = gr.State([], time_to_live=SESSION_TTL_S)
-        sections = gr.State([], time_to_live=SESSION_TTL_S)
+        # a conversation idle for SESSION_TTL_S is forgotten by the server (Gradio keeps up to 10,000 sessions'
+        # state in memory); the browser keeps its own copy (``_STORE``) and brings it back
+        conversation = gr.State(None, time_to_live=SESSION_TTL_S)
+        stored = gr.Textbox(visible=False)  # what the browser sends back from its storage
+        saved = gr.Textbox(visible=False)  # what the browser is asked to store after an answer
+        saved_list = gr.Textbox(visible=False)  # the browser's list of saved conversations
+        with gr.Sidebar(label="Conversations", open=False, elem_id="conversations"):
+            new_chat = gr.Button("New conversation", elem_id="new-conversation")
+            conversations = gr.Radio([], label="Saved conversations (kept in this browser)",
+                                     elem_id="conversation-list")
+            delete = gr.Button("Delete this conversation", variant="stop", size="sm", elem_id="delete-conversation")
+            gr.Markdown("Conversations are kept in this browser only (its local storage): a reload or another "
+                        "tab finds them; another browser or a private window does not.", elem_classes="rag-note")
         with gr.Tab("Chat"):
             with gr.Row(equal_height=False):
                 with gr.Column(scale=3):
                     chatbot = gr.Chatbot(
-                        label="Conversation", elem_id="chat", height=520, sanitize_html=True,
+                        label="Conversation", show_label=False, elem_id="chat", height=430, sanitize_html=True,
                         latex_delimiters=[], buttons=[], feedback_options=None,
                     )
                     question = gr.Textbox(
                         placeholder="Ask about the articles… (follow-ups keep the conversation)",
-                        show_label=False, elem_id="question", submit_btn="Ask", max_length=settings.max_question_chars,
+                        label="Question", show_label=False, elem_id="question", submit_btn="Ask",
+                        max_length=settings.max_question_chars,
                     )
+                    with gr.Accordion("Filters and answer settings", open=False, elem_id="settings"):
+                        articles = gr.Dropdown(label="Only these articles", multiselect=True, choices=[],
+                                               elem_id="article-filter")
+                        with gr.Row():
+                            date_from = gr.DateTime(label="Published from", include_time=False, type="string",
+                                                    elem_id="date-from")
+                            date_to = gr.DateTime(label="Published to", include_time=False, type="string",
+                                                  elem_id="date-to")
+                            as_of = gr.DateTime(label="Answer as of", include_time=False, type="string",
+                                                elem_id="as-of")
+                        gr.Markdown("With a date set, articles without a known date are left out. \"Answer as "
+                                    "of\" empty: today; articles published later are not evidence, and \"this "
+                                    "week\" or \"latest\" are read against this date.", elem_classes="rag-note")
+                        with gr.Row():
+                            top_k = gr.Slider(1, MAX_TOP_K, value=min(settings.top_k, MAX_TOP_K), step=1,
+                                              label="Passages to read (top-k)", elem_id="top-k")
+                            choices = handlers.mode_choices()
+                            mode = gr.Radio(choices, value=settings.answer_mode if len(choices) > 1 else "extractive",
+                                            label="Answer mode", interactive=len(choices) > 1)
                     with gr.Row():
                         examples = [gr.Button(visible=False, size="sm", elem_classes="example")
                                     for _ in range(EXAMPLE_SLOTS)]
-                    clear = gr.Button("New conversation", size="sm")
+                    clear = gr.Button("New conversation", size="sm", elem_id="new-chat")
                     with gr.Accordion("Copy the answer as Markdown", open=False):
-                        markdown = gr.Textbox(show_label=False, lines=8, buttons=["copy"], interactive=False,
-                                              elem_id="answer-markdown")
+                        markdown = gr.Textbox(show_label=False, label="The answer as Markdown", lines=8,
+                                              buttons=["copy"], interactive=False, elem_id="answer-markdown")
                 with gr.Column(scale=2):
-                    gr.Markdown("### Sources")
+                    gr.Markdown("## Sources")
                     sources_view = gr.HTML(render.sources_panel([]), elem_id="sources",
                                            js_on_load=_SCRIPT % json.dumps(_CSS))
-                    with gr.Accordion("Filters and answer settings", open=False):
-                        articles = gr.Dropdown(label="Only these articles", multiselect=True, choices=[],
-                                               elem_id="article-filter")
-                        # one picker a row: side by side they overflowed the column and clipped their buttons
-                        date_from = gr.DateTime(label="Published from", include_time=False, type="string",
-                                                elem_id="date-from")
-                        date_to = gr.DateTime(label="Published to", include_time=False, type="string",
-                                              elem_id="date-to")
-                        gr.Markdown("With a date set, articles without a known date are left out.",
-                                    elem_classes="rag-note")
-                        as_of = gr.DateTime(label="Answer as of", include_time=False, type="string",
-                                            elem_id="as-of")
-                        gr.Markdown("Empty: today. Articles published later are not evidence; \"this week\" and "
-                                    "\"latest\" are read against this date.", elem_classes="rag-note")
-                        top_k = gr.Slider(1, 20, value=settings.top_k, step=1, label="Passages to read (top-k)")
-                        choices = handlers.mode_choices()
-                        mode = gr.Radio(choices, value=settings.answer_mode if len(choices) > 1 else "extractive",
-                                        label="Answer mode", interactive=len(choices) > 1)
+            gr.HTML(_ARTICLE_DIALOG, elem_id="article-view", js_on_load=_ARTICLE,
+                    server_functions=[read_article])
         with gr.Tab("Timeline"):
             with gr.Row():
                 story = gr.Textbox(label="What happened with…", placeholder="the Lakeport ferry", scale=3,
@@ -234,24 +404,40 @@ def build_app(rag: RAG, upload_dir: Path | None = None, cache_limits: CacheLimit
             return buttons + [gr.update(visible=False)] * (EXAMPLE_SLOTS - len(asked))
 
         listing = [table, articles, to_remove, feeds_table, to_unfollow]
-        chat_in = [question, chatbot, history, sections, articles, date_from, date_to, top_k, mode, as_of]
-        chat_out = [question, chatbot, history, sections, sources_view, markdown]
+        chat_in = [question, chatbot, conversation, articles, date_from, date_to, top_k, mode, as_of]
+        chat_out = [question, chatbot, conversation, sources_view, markdown, saved]
         chat_options: dict[str, Any] = dict(api_visibility="private", concurrency_id="chat",
                                             js=_typed_dates(chat_in))
-        question.submit(handlers.respond, chat_in, chat_out, **chat_options)
-        for button in examples:
-            button.click(handlers.respond, [button, *chat_in[1:]], chat_out, **chat_options)
-        def new_conversation() -> tuple[list, list, list, str, str]:
-            return [], [], [], render.sources_panel([]), ""
+        quiet: dict[str, Any] = dict(api_visibility="private", show_progress="hidden")
+        shown = [chatbot, conversation, sources_view, markdown, conversations]
 
-        fresh = [chatbot, history, sections, sources_view, markdown]
-        clear.click(new_conversation, None, fresh, queue=False, api_visibility="private")
-        chatbot.clear(new_conversation, None, fresh, queue=False, api_visibility="private")
+        def list_saved(event: Any) -> Any:
+            """After the browser's storage changed: the list of saved conversations, as it now holds them."""
+            return event.then(handlers.conversation_list, [saved_list, conversation], conversations, **quiet)
+
+        def kept(event: Any) -> Any:
+            """After an answer: the browser stores the conversation, then the list shows it."""
+            return list_saved(event.then(None, saved, saved_list, js=_stored("ragStore.save(args[0])"), **quiet))
+
+        kept(question.submit(handlers.respond, chat_in, chat_out, **chat_options))
+        for button in examples:
+            kept(button.click(handlers.respond, [button, *chat_in[1:]], chat_out, **chat_options))
+
+        def new_conversation() -> tuple:
+            return [], None, render.sources_panel([]), "", ""
+
+        fresh = [chatbot, conversation, sources_view, markdown, saved]
+        for started in (clear.click, new_chat.click, chatbot.clear):
+            list_saved(started(new_conversation, None, fresh, queue=False, api_visibility="private")
+                       .then(None, None, saved_list, js=_stored("ragStore.fresh()"), **quiet))
+        app.load(handlers.restore, stored, shown, js=_stored("ragStore.load()"), **quiet)
+        conversations.input(lambda _chosen, payload: handlers.restore(payload), [conversations, stored], shown,
+                            js=_stored("[args[0], ragStore.open(args[0])]"), **quiet)
+        delete.click(handlers.restore, stored, shown, js=_stored("ragStore.remove()"), **quiet)
         gr.api(handlers.chat_api, api_name="chat", concurrency_id="chat")
 
         library_options: dict[str, Any] = dict(api_visibility="private", concurrency_id="library",
                                                concurrency_limit=1)
-        quiet: dict[str, Any] = dict(api_visibility="private", show_progress="hidden")
 
         def then_refresh(event: Any) -> Any:
             """After a library change (or a page load): the tables and lists, then the example questions."""

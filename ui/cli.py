@@ -10,7 +10,7 @@ import typer
 
 from rag.server.binding import CHANGE_PORT, is_loopback, port_problem
 
-cli = typer.Typer(add_completion=False, help="The chat page: cited answers from your news articles.")
+cli = typer.Typer(add_completion=False, rich_markup_mode=None, help="The chat page: cited answers from your news articles.")
 
 
 def parse_auth(value: str | None) -> dict[str, str] | None:

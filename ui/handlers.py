@@ -7,6 +7,7 @@ page, never as a traceback, and the page keeps working.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from datetime import date
@@ -22,10 +23,11 @@ from rag.uploads import add_uploads, remove_articles
 
 from . import render
 from .cache import CacheLimits, cache_dir, discard, owned, sweep
+from .conversations import Conversation, listing_entry, read_conversation, read_listing
 
 log = logging.getLogger(__name__)
 
-MAX_SECTIONS = 10  # answers whose sources stay on the page
+MAX_TOP_K = 20  # the most passages a question may read (the top-k slider's end)
 EMPTY_INDEX_HINT = " In the page: add articles in the Library tab."
 
 
@@ -51,52 +53,107 @@ class Handlers:
 
     # --- chat ----------------------------------------------------------------
 
-    def respond(self, message: str, chatbot: list[dict] | None, history: list[dict] | None,
-                sections: list[str] | None, sources: list[str] | None = None, date_from: Any = None,
-                date_to: Any = None, top_k: float | None = None, mode: str | None = None, as_of: Any = None,
-                ) -> Iterator[tuple[str, list[dict], list[dict], list[str], str, str]]:
-        """Stream one answer into the chat; yields (textbox, chatbot, history, sections, sources, markdown)."""
-        chatbot, history, sections = list(chatbot or []), list(history or []), list(sections or [])
+    def respond(self, message: str, chatbot: list[dict] | None, conversation: Conversation | None,
+                sources: list[str] | None = None, date_from: Any = None, date_to: Any = None,
+                top_k: float | None = None, mode: str | None = None, as_of: Any = None) -> Iterator[tuple]:
+        """Stream one answer into the chat; yields (textbox, chatbot, conversation, sources, markdown, saved).
 
-        def state(markdown: str = "") -> tuple[str, list[dict], list[dict], list[str], str, str]:
-            return "", list(chatbot), list(history), list(sections), render.sources_panel(sections), markdown
+        While the answer is written only the chat changes (the other outputs are ``gr.skip()``); the last
+        yield carries the conversation with the answer added and ``saved``, its JSON for the browser to keep
+        (``ui.conversations``)."""
+        chatbot = list(chatbot or [])
+        conversation = conversation or Conversation()
+        skip = gr.skip()
+
+        def writing() -> tuple:
+            return "", list(chatbot), skip, skip, skip, skip
 
         if not (message or "").strip():
             gr.Warning("Type a question first.")
-            yield state()
+            yield writing()
             return
         limit = self.rag.settings.max_question_chars
         if len(message) > limit:  # refused before it is echoed: a huge question is not copied into the chat
             gr.Warning(f"The question is {len(message):,} characters; the limit is {limit:,} "
                        "(RAG_MAX_QUESTION_CHARS). Shorten it.")
-            yield state()
+            yield writing()
             return
-        turn = sum(m.get("role") == "assistant" for m in chatbot) + 1  # only grows: badge ids stay unique
+        turn = len(conversation.turns) + 1  # only grows within a conversation: badge ids stay unique
         chatbot += [{"role": "user", "content": render.escape(message)},
                     {"role": "assistant", "content": "<em>Searching the articles…</em>"}]
-        yield state()
+        yield writing()
         answer: Answer | None = None
         try:
             filters = self.filters(sources, date_from, date_to)
             day = parse_day(as_of, "As of")
             written = ""
-            for event in self.rag.stream(message, history=history, filters=filters,
-                                         top_k=int(top_k) if top_k else None, mode=mode or None, as_of=day):
+            for event in self.rag.stream(message, history=conversation.history(), filters=filters,
+                                         top_k=passages_to_read(top_k), mode=mode or None, as_of=day):
                 if isinstance(event, Answer):
                     answer = event
                 else:
                     written += event
                     chatbot[-1] = {"role": "assistant", "content": render.escape(written) + " ▍"}
-                    yield state()
+                    yield writing()
         except Exception as exc:  # shown in the chat; the session goes on
             answer = Answer(question=message, error=readable(exc))
         assert answer is not None
         chatbot[-1] = {"role": "assistant", "content": render.answer_html(answer, turn)}
-        if not answer.error:
-            history = history + [{"role": "user", "content": answer.query or message},  # standalone: chains hold
-                                 {"role": "assistant", "content": answer.text}]
-        sections = (sections + [render.sources_html(answer, turn)])[-MAX_SECTIONS:]
-        yield state(render.answer_markdown(answer))
+        conversation = conversation.with_answer(answer)
+        yield ("", chatbot, conversation, sources_panel(conversation), render.answer_markdown(answer),
+               saved(conversation))
+
+    def restore(self, stored: str | None) -> tuple:
+        """The conversation the browser sent back (``app._STORE``: a reload, a second tab, one chosen in the
+        list, or none after "New conversation" or a deletion) on the page, with the list of saved ones.
+
+        Returns (chatbot, conversation, sources, markdown, conversation list)."""
+        try:
+            payload = json.loads(stored or "{}")
+        except ValueError:
+            payload = {}
+        payload = payload if isinstance(payload, dict) else {}
+        conversation = read_conversation(payload.get("current"))
+        if payload.get("current") and conversation is None:
+            gr.Warning("A saved conversation could not be read (damaged or from an older version); "
+                       "starting a new one.")
+        conversation = conversation or Conversation()
+        chatbot: list[dict] = []
+        for turn, kept in enumerate(conversation.turns, 1):
+            chatbot += [{"role": "user", "content": render.escape(kept.answer.question)},
+                        {"role": "assistant", "content": render.answer_html(kept.answer, turn)}]
+        last = conversation.turns[-1].answer if conversation.turns else None
+        return (chatbot, conversation, sources_panel(conversation),
+                render.answer_markdown(last) if last else "", self.conversation_list(payload.get("listing"), conversation))
+
+    @staticmethod
+    def conversation_list(listing: Any, conversation: Conversation | None) -> Any:
+        """The list of saved conversations (``listing``: what the browser keeps, see ``read_listing``) with
+        ``conversation`` chosen when it is saved."""
+        listed = read_listing(json.dumps(listing) if not isinstance(listing, str) else listing)
+        choices = [(f"{c.title} · {c.updated:%Y-%m-%d %H:%M} UTC · {c.answers} answer{'s' if c.answers != 1 else ''}",
+                    c.id) for c in listed]
+        current = conversation.id if conversation and conversation.id in {c.id for c in listed} else None
+        return gr.update(choices=choices, value=current,
+                         label=f"Saved conversations ({len(listed)}, kept in this browser)")
+
+    def article(self, doc_id: str, start: Any = None, end: Any = None) -> str:
+        """The article view (``render.article_html``): the whole article ``doc_id`` with source offsets
+        ``start``..``end`` marked; a readable message when it is gone or changed since it was indexed."""
+        try:
+            passages = self.rag.passages(str(doc_id))
+            if not passages:
+                raise UnknownSourceError({str(doc_id): []})
+            text = self.rag.source_text(str(doc_id))
+            lo, hi = int(start), int(end)
+        except (TypeError, ValueError):
+            return render.error_html("The link does not say where in the article to open.")
+        except UnknownSourceError:
+            return render.error_html("This article is no longer in the index (removed since the answer was "
+                                     "given). Ask again to see the current sources.")
+        except Exception as exc:
+            return render.error_html(readable(exc))
+        return render.article_html(passages[0], text, lo, hi)
 
     def chat_api(self, message: str) -> str:
         """Answer one question; the text keeps its [n] markers. The `/chat` API endpoint."""
@@ -254,3 +311,32 @@ def parse_day(value: Any, which: str) -> date | None:
         return as_of_date(str(value).strip())  # the picker's own value: "2025-06-13 00:00:00"
     except ValueError as exc:
         raise ValueError(f"{which} date {exc}") from None
+
+
+def sources_panel(conversation: Conversation) -> str:
+    """Every answer's sources, the latest first (``render.sources_panel``); an answer whose passages were
+    dropped says so, and its badges open the article instead."""
+    return render.sources_panel([render.sources_html(t.answer, turn, dropped=t.dropped)
+                                 for turn, t in enumerate(conversation.turns, 1)])
+
+
+def saved(conversation: Conversation) -> str:
+    """What the browser stores after an answer (``app._STORE``): the conversation and its line in the list."""
+    return json.dumps({"id": conversation.id, "conversation": conversation.to_json(),
+                       "entry": listing_entry(conversation)})
+
+
+def passages_to_read(value: Any) -> int | None:
+    """The top-k box's value as an int in 1..MAX_TOP_K; empty: the configured default. A value outside
+    (typed into the box, which the slider does not stop) is brought inside, and the page says so."""
+    if value in (None, ""):
+        return None
+    try:
+        number = round(float(value))
+    except (TypeError, ValueError):
+        raise ValueError(f"Passages to read must be a whole number from 1 to {MAX_TOP_K}; got {value!r}.") from None
+    if 1 <= number <= MAX_TOP_K:
+        return number
+    used = min(max(number, 1), MAX_TOP_K)
+    gr.Warning(f"Passages to read: {number} is outside 1 to {MAX_TOP_K}; {used} were read.")
+    return used

@@ -11,10 +11,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
-from rag import Answer, ArticleInfo, Passage, Timeline, human_date, parse_markers, reported_by, source_name
+from rag import Answer, ArticleInfo, Citation, Passage, Timeline, human_date, parse_markers, reported_by, source_name
 from rag.answer.verify import UNCHECKED
+from rag.text import matched_words
 from rag.format import filtered, provenance as _provenance, told, when, with_sources
 
 _MARKER = re.compile(r"\[(\d+(?:\s*[-–,]\s*\d+)*)\]")
@@ -37,12 +38,30 @@ def passage_id(turn: int, n: int) -> str:
     return f"passage-{turn}-{n}"
 
 
-def badge(turn: int, n: int, passage: Passage | None) -> str:
-    """A citation's ``[n]`` link; a citation of an upload looks different and its tooltip says who uploaded it."""
-    note = passage.upload_note() if passage else None
-    title = f' title="{escape(passage.title + (f" ({note})" if note else ""))}"' if passage else ""
+def badge(turn: int, n: int, target: Passage | Citation) -> str:
+    """A citation's ``[n]`` link to passage ``n`` of answer ``turn``.
+
+    The chat's sanitizer keeps only ``href``, ``class`` and ``title``, so the link itself carries the article
+    and the offsets of what it points at (the cited sentence, else the passage), after the passage's id:
+    ``#passage-3-1?doc=ID&start=739&end=869``; the page opens the article there when the passage is no longer
+    on the page. A hidden span names it for screen readers ("source 1: Title"). A citation of an upload
+    looks different and its tooltip says who uploaded it."""
+    note = target.upload_note()
+    label = f"Source {n}: {target.title}" + (f" ({note})" if note else "")
     kind = "cite upload" if note else "cite"
-    return f'<a class="{kind}" href="#{passage_id(turn, n)}"{title}>[{n}]</a>'
+    where = urlencode({"doc": target.doc_id, "start": target.start, "end": target.end})
+    return (f'<a class="{kind}" href="#{passage_id(turn, n)}?{escape(where)}" title="{escape(label)}">[{n}]'
+            f'<span class="visually-hidden"> {escape(label)}</span></a>')
+
+
+def badge_targets(answer: Answer) -> dict[int, Passage | Citation]:
+    """What each valid ``[n]`` of ``answer`` points at: its first citation (the cited sentence), else its
+    passage. An answer whose passages were dropped (``ui.conversations``) keeps its citations' badges."""
+    targets: dict[int, Passage | Citation] = {n: p for n, p in enumerate(answer.passages, 1)}
+    for citation in reversed(answer.citations):
+        if citation.n in targets or not answer.passages:
+            targets[citation.n] = citation
+    return targets
 
 
 def upload_tag(item: Passage | ArticleInfo) -> str:
@@ -53,14 +72,14 @@ def upload_tag(item: Passage | ArticleInfo) -> str:
             f'collection">{escape(note)}</span>' if note else "")
 
 
-def _with_badges(text: str, turn: int, passages: list[Passage]) -> str:
+def _with_badges(text: str, turn: int, targets: dict[int, Passage | Citation]) -> str:
     """Escape ``text``; each valid ``[n]`` becomes a badge linking to passage n."""
     out, pos = [], 0
     for m in _MARKER.finditer(text):
         out.append(escape(text[pos:m.start()]))
         numbers = parse_markers(m.group(0))
-        if all(1 <= n <= len(passages) for n in numbers):
-            out.append("".join(badge(turn, n, passages[n - 1]) for n in numbers))
+        if numbers and all(n in targets for n in numbers):
+            out.append("".join(badge(turn, n, targets[n]) for n in numbers))
         else:
             out.append(escape(m.group(0)))
         pos = m.end()
@@ -93,11 +112,12 @@ def answer_html(answer: Answer, turn: int) -> str:
     ranges = _unsupported_ranges(text, [u.sentence for u in answer.unsupported])
     unchecked = _unsupported_ranges(text, [u.sentence for u in answer.unsupported if u.reason.startswith(UNCHECKED)])
     short = _short_answer_range(answer)
+    targets = badge_targets(answer)
     cuts = sorted({0, len(text), *(a for a, _ in ranges), *(b for _, b in ranges), *(short or ())})
     out = [f'<div class="rag-meta restated">{escape(answer.restated())}</div>'] if answer.restated() else []
     out.append(when_html(answer))
     for a, b in zip(cuts, cuts[1:]):
-        piece = _with_badges(text[a:b], turn, answer.passages)
+        piece = _with_badges(text[a:b], turn, targets)
         if short and short[0] <= a and b <= short[1]:
             piece = f'<mark class="short-answer" title="The short answer">{piece}</mark>'
         if any(s <= a and b <= e for s, e in unchecked):
@@ -105,7 +125,7 @@ def answer_html(answer: Answer, turn: int) -> str:
         elif any(s <= a and b <= e for s, e in ranges):
             piece = f'<span class="unsupported" title="{_NOT_SUPPORTED}">⚠ {piece}</span>'
         out.append(piece)
-    footer = "".join(f'<div class="rag-meta rag-notice">Note: {_with_badges(notice, turn, answer.passages)}</div>'
+    footer = "".join(f'<div class="rag-meta rag-notice">Note: {_with_badges(notice, turn, targets)}</div>'
                      for notice in answer.notices)
     if answer.mode == "llm" and answer.model:
         footer += f'<div class="rag-meta">LLM answer by {escape(answer.model)}; citations checked against the passages.</div>'
@@ -216,12 +236,23 @@ def also_html(passage: Passage) -> str:
     return f'<span class="also-reported">{escape(reported_by(reports))}: {names}</span>'
 
 
-def sources_html(answer: Answer, turn: int) -> str:
-    """The sources of one answer: every retrieved passage, cited ones open with the quote highlighted."""
-    parts = [f'<section class="rag-turn" data-turn="{turn}">',
-             f'<div class="rag-question">Sources for: “{escape(answer.question)}”</div>']
+def sources_html(answer: Answer, turn: int, dropped: bool = False) -> str:
+    """The sources of one answer, one entry per article with its passages inside (so the same article does
+    not fill the list), in the order retrieval ranked them; cited articles open with the quote highlighted.
+
+    Each passage says what a reader can judge it by (the article's outlet and date, the words it shares
+    with the question, or that it was found by meaning); the retrieval scores sit behind a closed "Scores"
+    toggle. ``dropped``: the passages were left out of the saved conversation (``ui.conversations``).
+    """
+    parts = [f'<section class="rag-turn" data-turn="{turn}" aria-label="Sources for answer {turn}">',
+             f'<h3 class="rag-question">Sources for: “{escape(answer.question)}”</h3>']
     if answer.error:
         parts.append('<p class="rag-note">No sources: the question could not be answered.</p></section>')
+        return "".join(parts)
+    if dropped:
+        parts.append('<p class="rag-note dropped">The passages of this older answer were not kept, to keep the '
+                     'saved conversation small. Its badges still work: each opens the cited sentence in its '
+                     'article.</p></section>')
         return "".join(parts)
     if answer.abstained:
         parts.append('<p class="rag-abstain">Not in the articles: no passage states an answer. '
@@ -232,20 +263,60 @@ def sources_html(answer: Answer, turn: int) -> str:
                         for u in answer.unsupported)
         parts.append(f'<div class="unsupported-list"><b>{_NOT_SUPPORTED}:</b><ul>{items}</ul></div>')
     cited = {c.n for c in answer.citations}
-    for n, passage in enumerate(answer.passages, 1):
-        ranges = [(c.passage_start, c.passage_end) for c in answer.citations if c.n == n]
-        is_open = " open" if n in cited or (answer.abstained and n == 1) else ""
-        tag = ' <span class="cited-tag">cited</span>' if n in cited else ""
-        dense = f", dense {passage.dense_score:.2f}" if passage.dense_score is not None else ""
+    query = answer.query or answer.question
+    for numbers in _by_article(answer.passages):
+        first = answer.passages[numbers[0] - 1]
+        is_cited = bool(cited.intersection(numbers))
+        is_open = " open" if is_cited or (answer.abstained and numbers[0] == 1) else ""
+        tag = ' <span class="cited-tag">cited</span>' if is_cited else ""
+        shown = "".join(f'<span class="num">[{n}]</span>' for n in numbers)
         parts.append(
-            f'<details class="passage{" cited" if n in cited else ""}" id="{passage_id(turn, n)}"{is_open}>'
-            f'<summary><span class="num">[{n}]</span> <b>{escape(passage.title)}</b>{tag}{upload_tag(passage)}'
-            f'<span class="meta"> · {escape(_told(passage))} · {_source(passage)}'
-            f' · score {passage.score:.4f}{dense}</span>{also_html(passage)}</summary>'
-            f'<div class="passage-text">{_marked(passage.text, ranges)}</div></details>'
-        )
+            f'<details class="article{" cited" if is_cited else ""}"{is_open}>'
+            f'<summary>{shown} <b>{escape(first.title)}</b>{tag}{upload_tag(first)}'
+            f'<span class="meta"> · {escape(_told(first))} · {_source(first)}</span>{also_html(first)}</summary>')
+        for n in numbers:
+            parts.append(_passage_html(answer, turn, n, n in cited, query))
+        parts.append('</details>')
     parts.append("</section>")
     return "".join(parts)
+
+
+def _by_article(passages: list[Passage]) -> list[list[int]]:
+    """Passage numbers grouped by article, articles in the order of their best passage."""
+    groups: dict[str, list[int]] = {}
+    for n, passage in enumerate(passages, 1):
+        groups.setdefault(passage.doc_id, []).append(n)
+    return list(groups.values())
+
+
+def _passage_html(answer: Answer, turn: int, n: int, is_cited: bool, query: str) -> str:
+    """One passage inside its article's entry: why it was retrieved, its text with the quotes marked, a button
+    opening the whole article there, and the scores behind a toggle."""
+    passage = answer.passages[n - 1]
+    quotes = [c for c in answer.citations if c.n == n]
+    target: Passage | Citation = quotes[0] if quotes else passage
+    dense = (f"; dense similarity {passage.dense_score:.2f} (cosine, question to passage)"
+             if passage.dense_score is not None else "")
+    return (
+        f'<div class="passage{" cited" if is_cited else ""}" id="{passage_id(turn, n)}" tabindex="-1" '
+        f'role="group" aria-label="Passage {n}">'
+        f'<div class="why"><span class="num">[{n}]</span> {escape(why_retrieved(query, passage))}</div>'
+        f'<div class="passage-text">{_marked(passage.text, [(c.passage_start, c.passage_end) for c in quotes])}</div>'
+        f'<div class="passage-actions"><button type="button" class="read-article" data-doc="{escape(passage.doc_id)}"'
+        f' data-start="{target.start}" data-end="{target.end}"'
+        f' aria-label="Read the whole article “{escape(passage.title)}” at passage {n}">Read the whole article</button>'
+        f'<details class="scores"><summary>Scores</summary><span class="rag-meta">Fused rank score '
+        f'{passage.score:.4f} (reciprocal-rank fusion of word and meaning search){dense}</span></details></div>'
+        f'</div>')
+
+
+def why_retrieved(query: str, passage: Passage) -> str:
+    """Why a passage is among the sources, in a reader's words: the words it shares with the question (as
+    the word search matched them), or that only the meaning search found it."""
+    shared = matched_words(query, f"{passage.title}\n{passage.text}")
+    if not shared:
+        return "Found by meaning: it shares no word with the question."
+    return "Shares with the question: " + ", ".join(f"“{w}”" for w in shared)
 
 
 def sources_panel(sections: list[str]) -> str:
@@ -256,6 +327,19 @@ def sources_panel(sections: list[str]) -> str:
     folded = (f'<details class="earlier"><summary>Earlier answers ({len(earlier)})</summary>{"".join(earlier)}</details>'
               if earlier else "")
     return f'<div class="rag-sources">{latest}{folded}</div>'
+
+
+def article_html(passage: Passage, text: str, start: int, end: int) -> str:
+    """The whole cleaned article ``text`` (``RAG.source_text``) under its title, date, outlet, author and link
+    (from ``passage``, any of its passages), with ``text[start:end]`` (source offsets: a citation's quote or a
+    passage) marked as ``#article-cited`` for the page to scroll to; offsets outside the text mark nothing."""
+    meta = " · ".join(told(passage))
+    head = (f'<h2 id="article-title">{escape(passage.title)}</h2>'
+            f'<div class="rag-meta">{escape(meta)}{_link(passage)}</div>')
+    if not 0 <= start < end <= len(text):
+        return f'{head}<div class="article-text">{escape(text)}</div>'
+    return (f'{head}<div class="article-text">{escape(text[:start])}<mark id="article-cited" class="quote">'
+            f'{escape(text[start:end])}</mark>{escape(text[end:])}</div>')
 
 
 def answer_markdown(answer: Answer) -> str:

@@ -31,7 +31,7 @@ def page_app(rag: RAG, upload_dir: Path | None = None, login: Callable[[str, str
         _cancel_needs_login(parent)
     return gr.mount_gradio_app(
         parent, page.build_app(rag, upload_dir, cache_limits=cache_limits or CacheLimits()), path="", auth=login, show_error=False, ssr_mode=False,
-        footer_links=["api"], max_file_size=int(rag.settings.max_file_mb * 1_000_000),
+        footer_links=["api"], theme=page.theme(), max_file_size=int(rag.settings.max_file_mb * 1_000_000),
     )
 
 
@@ -54,8 +54,9 @@ def _gradio(app: FastAPI):
     return next((r.app for r in app.routes if hasattr(getattr(r, "app", None), "get_blocks")), None)
 
 
-# the page's own chained events: a list refresh, the example questions (cached until the library changes), a reset
-CHEAP = {"refresh", "example_questions", "new_conversation", "<lambda>"}
+# the page's own chained events: a list refresh, the example questions (cached until the library changes), a reset,
+# a conversation brought back from the browser's storage and the list of them
+CHEAP = {"refresh", "example_questions", "new_conversation", "<lambda>", "restore", "conversation_list"}
 
 
 def answering(app: FastAPI) -> Callable[[dict], bool]:

@@ -1,0 +1,204 @@
+"""The chat page as a reader meets it, in Debian's chromium at 1400x900: controls in reach, sources in a
+reader's words, every badge alive, the whole article a click away, conversations kept, keyboard use and an
+automated accessibility check (axe-core)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.test_ui_browser import CALL_Q, TIMEOUT, ask, browser, open_page, screenshot, site  # noqa: F401 (fixtures)
+
+pytestmark = pytest.mark.browser
+
+QUESTIONS = [CALL_Q, "What did the Kremlin say about talks with Zelensky?", "Who is Lavrov?",
+             "What security guarantees does Ukraine want?"]
+
+
+@pytest.fixture
+def page(browser, site):  # noqa: F811 (the fixtures imported above)
+    page = open_page(browser, site, height=900)
+    yield page
+    page.context.close()
+
+
+def in_view(page, selector: str) -> bool:
+    """Whether the element is wholly inside the window as it is now (nothing scrolled)."""
+    return page.evaluate("""(selector) => { const r = document.querySelector(selector).getBoundingClientRect();
+        return r.width > 0 && r.top >= 0 && r.bottom <= window.innerHeight; }""", selector)
+
+
+def visible_sources(page) -> str:
+    """The sources panel's text as shown: a closed toggle's contents are not rendered, so not included."""
+    return page.locator("#sources").inner_text()
+
+
+def test_controls_stay_in_reach_after_three_answers_and_no_raw_scores_show(page):
+    for question in QUESTIONS[:3]:
+        ask(page, question)
+    assert page.evaluate("window.scrollY") == 0
+    assert in_view(page, "#settings") and in_view(page, "#question textarea")
+    assert not page.locator("#chat [data-testid='block-label']").is_visible()  # no chip over the first line
+    fonts = page.evaluate("[...document.querySelectorAll('#sources b, h1')].map(e => getComputedStyle(e).fontFamily)")
+    assert fonts and all(f.startswith("ui-sans-serif") for f in fonts)  # the system's font, bold face and all
+    page.get_by_text("Filters and answer settings").click()
+    page.locator("#article-filter").wait_for(timeout=5_000)
+
+    shown = visible_sources(page)
+    assert not re.search(r"score \d|dense|\d\.\d{3}", shown, re.I), shown
+    assert "Shares with the question:" in shown  # why each passage is there, in words
+    scores = page.locator("#sources section.rag-turn").first.locator("details.scores").first
+    scores.locator("summary").click()
+    assert "Fused rank score" in scores.inner_text()  # for those who want them, one click away
+    assert page.problems == []
+
+
+def test_sources_show_one_entry_per_article_with_its_passages_inside(page):
+    ask(page, QUESTIONS[1])
+    latest = page.locator("#sources section.rag-turn").first
+    entries = latest.locator("details.article > summary").all_inner_texts()
+    titles = [re.sub(r"^(\[\d+\])+\s*", "", e).split(" · ")[0].replace("cited", "").strip() for e in entries]
+    assert len(titles) == len(set(titles)) and len(latest.locator(".passage").all()) == 5
+    assert any(len(re.findall(r"\[\d+\]", e)) > 1 for e in entries)  # an article holding two passages
+
+
+def test_a_badge_of_the_first_of_twelve_answers_opens_its_passage(page):
+    for i in range(12):
+        ask(page, QUESTIONS[i % len(QUESTIONS)])
+    first = page.locator("#chat .bot").first.locator("a.cite").first
+    target = first.get_attribute("href").lstrip("#").split("?")[0]
+    assert target.startswith("passage-1-")
+    page.evaluate("() => document.querySelectorAll('#sources details').forEach(d => d.open = false)")
+    first.scroll_into_view_if_needed()
+    first.click()
+    passage = page.locator(f"#{target}")
+    passage.locator("mark.quote").wait_for(state="visible", timeout=5_000)
+    assert "40-minute phone call" in passage.locator("mark.quote").inner_text()
+    assert "active" in passage.get_attribute("class")
+
+    # a badge whose passage is no longer on the page opens the cited sentence in its article instead
+    page.evaluate("() => document.querySelector('#sources section.rag-turn[data-turn=\"1\"]').remove()")
+    first.click()
+    cited = page.locator("#article-view #article-cited")
+    cited.wait_for(state="visible", timeout=TIMEOUT)
+    assert "40-minute phone call" in cited.inner_text()
+    assert page.problems == []
+
+
+def test_the_article_view_scrolls_to_and_highlights_the_cited_sentence(page):
+    ask(page, CALL_Q)
+    quote = page.locator("#sources .passage.cited mark.quote").first.inner_text()
+    page.locator("#sources .passage.cited button.read-article").first.click()
+    dialog = page.get_by_role("dialog")
+    cited = dialog.locator("#article-cited")
+    cited.wait_for(state="visible", timeout=TIMEOUT)
+    assert cited.inner_text() == quote and "40-minute phone call" in quote
+    assert "Trump Pulls Back from Direct Role" in dialog.locator("#article-title").inner_text()
+    assert "undated" in dialog.inner_text()  # the sample articles carry no date: said, not hidden
+    box, mark = dialog.locator(".article-box").bounding_box(), cited.bounding_box()
+    assert box["y"] <= mark["y"] and mark["y"] + mark["height"] <= box["y"] + box["height"]  # scrolled to it
+    assert page.evaluate("getComputedStyle(document.querySelector('#article-cited')).backgroundColor") != \
+        "rgba(0, 0, 0, 0)"
+    text = dialog.locator(".article-text").inner_text()
+    assert len(text) > 3 * len(quote) and text.index(quote) > 0  # the whole article, not just the passage
+    screenshot(page, "ui-article.png", full_page=False)
+    page.keyboard.press("Escape")
+    assert dialog.is_hidden()
+    assert page.problems == []
+
+
+def test_a_reload_or_a_second_tab_keeps_the_conversation_and_it_can_be_deleted(page):
+    ask(page, CALL_Q)
+    ask(page, "Who did he talk to before it?")
+    answers = page.locator("#chat .bot").all_inner_texts()
+    page.reload()
+    page.wait_for_function("() => document.querySelectorAll('#chat .bot').length == 2", timeout=TIMEOUT)
+    assert page.locator("#chat .bot").all_inner_texts() == answers
+    assert "Who did he talk to before it?" in visible_sources(page)
+    page.locator("#chat a.cite").first.click()  # badges of a restored answer still open their passage
+    page.locator("#sources .passage.active mark.quote").wait_for(state="visible", timeout=5_000)
+
+    second = page.context.new_page()  # a second tab finds the latest conversation
+    second.goto(page.url)
+    second.wait_for_function("() => document.querySelectorAll('#chat .bot').length == 2", timeout=TIMEOUT)
+
+    # a new conversation; the first stays in the list and opens again
+    second.locator("#new-chat").click()
+    second.wait_for_function("() => document.querySelectorAll('#chat .bot').length == 0", timeout=TIMEOUT)
+    ask(second, "What security guarantees does Ukraine want?")
+    second.locator("#conversations button").first.click()  # the sidebar's toggle
+    saved = second.locator("#conversation-list label")
+    saved.nth(1).wait_for(timeout=TIMEOUT)
+    labels = saved.all_inner_texts()
+    assert len(labels) == 2 and "What security guarantees" in labels[0] and "How long did Trump" in labels[1]
+    assert "2 answers" in labels[1]
+    saved.nth(1).click()
+    second.wait_for_function("() => document.querySelectorAll('#chat .bot').length == 2", timeout=TIMEOUT)
+    assert second.locator("#chat .bot").all_inner_texts() == answers
+    follow = second.locator("#chat .bot").count()
+    ask(second, "How long did it last?")  # the reopened conversation goes on, with its history
+    assert second.locator("#chat .bot").count() == follow + 1
+
+    second.get_by_role("button", name="Delete this conversation").click()
+    second.wait_for_function("() => document.querySelectorAll('#chat .bot').length == 0", timeout=TIMEOUT)
+    second.wait_for_function("() => document.querySelectorAll('#conversation-list label').length == 1",
+                             timeout=TIMEOUT)
+    second.reload()
+    second.wait_for_selector("#question textarea", timeout=TIMEOUT)
+    second.locator("#conversations button").first.click()
+    second.wait_for_function("() => document.querySelectorAll('#conversation-list label').length == 1",
+                             timeout=TIMEOUT)
+    assert "What security guarantees" in second.locator("#conversation-list").inner_text()
+    assert page.problems == []
+
+
+def test_keyboard_alone_opens_a_citation_and_the_article(page):
+    page.locator("#question textarea").focus()
+    page.keyboard.type(CALL_Q)
+    page.keyboard.press("Enter")
+    page.locator("#chat a.cite").first.wait_for(timeout=TIMEOUT)
+    page.wait_for_function("() => document.querySelector('#sources .rag-turn')", timeout=TIMEOUT)
+    page.locator("#question textarea").focus()
+    for _ in range(40):  # Shift+Tab back from the question box into the chat, to the last badge
+        page.keyboard.press("Shift+Tab")
+        if page.evaluate("document.activeElement.matches('a.cite')"):
+            break
+    else:
+        pytest.fail("no citation badge is reachable with the keyboard")
+    name = page.evaluate("document.activeElement.textContent")  # its name for a screen reader
+    assert re.fullmatch(r"\[\d+\] Source \d+: Trump Pulls Back from Direct Role.*", name), name
+    target = page.evaluate("document.activeElement.getAttribute('href')").lstrip("#").split("?")[0]
+    page.keyboard.press("Enter")
+    page.wait_for_function("(id) => document.activeElement && document.activeElement.id === id", arg=target,
+                           timeout=5_000)  # the focus moved to the passage, now open
+    assert page.locator(f"#{target} mark.quote").is_visible()
+    for _ in range(10):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.matches('button.read-article')"):
+            break
+    else:
+        pytest.fail("the passage's 'Read the whole article' button is not reachable with the keyboard")
+    page.keyboard.press("Enter")
+    page.locator("#article-cited").wait_for(state="visible", timeout=TIMEOUT)
+    assert page.evaluate("document.activeElement.matches('.article-close')")
+    page.keyboard.press("Escape")
+    assert page.evaluate("document.activeElement.matches('button.read-article')")  # focus given back
+    assert page.problems == []
+
+
+def test_the_page_passes_an_automated_accessibility_check(page):
+    from axe_playwright_python.sync_playwright import Axe
+
+    ask(page, CALL_Q)
+    page.locator("#sources details.scores summary").first.click()
+    axe = Axe()
+    found = {}
+    for state in ("answer", "article"):
+        if state == "article":
+            page.locator("#sources .passage.cited button.read-article").first.click()
+            page.locator("#article-cited").wait_for(state="visible", timeout=TIMEOUT)
+        results = axe.run(page)
+        found[state] = [(v["id"], v["impact"], v["help"], [n["target"] for n in v["nodes"]][:3])
+                        for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
+    assert found == {"answer": [], "article": []}
