@@ -131,7 +131,7 @@ def test_question_answer_and_citation_opens_the_highlighted_passage(page):
     markdown = page.locator("#answer-markdown textarea")
     page.get_by_text("Copy the answer as Markdown").click()
     assert "Sources:" in markdown.input_value() and "40-minute" in markdown.input_value()
-    screenshot(page, "ui-chat.png")
+    screenshot(page, "ui-chat-first.png")
     assert page.problems == []
 
     other = page.context.browser.new_context().new_page()  # a second user: a conversation of their own

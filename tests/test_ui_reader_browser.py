@@ -12,8 +12,8 @@ from tests.test_ui_browser import CALL_Q, TIMEOUT, ask, browser, open_page, scre
 
 pytestmark = pytest.mark.browser
 
-QUESTIONS = [CALL_Q, "What did the Kremlin say about talks with Zelensky?", "Who is Lavrov?",
-             "What security guarantees does Ukraine want?"]
+QUESTIONS = [CALL_Q, "What did the Kremlin say about talks with Zelensky?", "Who is the NATO Secretary General?",
+             "What did Lavrov say about peace?"]
 
 
 @pytest.fixture
@@ -40,6 +40,7 @@ def test_controls_stay_in_reach_after_three_answers_and_no_raw_scores_show(page)
     assert page.evaluate("window.scrollY") == 0
     assert in_view(page, "#settings") and in_view(page, "#question textarea")
     assert not page.locator("#chat [data-testid='block-label']").is_visible()  # no chip over the first line
+    screenshot(page, "ui-chat.png", full_page=False)  # the README's: what a reader sees after three answers
     fonts = page.evaluate("[...document.querySelectorAll('#sources b, h1')].map(e => getComputedStyle(e).fontFamily)")
     assert fonts and all(f.startswith("ui-sans-serif") for f in fonts)  # the system's font, bold face and all
     page.get_by_text("Filters and answer settings").click()
@@ -47,7 +48,7 @@ def test_controls_stay_in_reach_after_three_answers_and_no_raw_scores_show(page)
 
     shown = visible_sources(page)
     assert not re.search(r"score \d|dense|\d\.\d{3}", shown, re.I), shown
-    assert "Shares with the question:" in shown  # why each passage is there, in words
+    assert "Shares with the question: “NATO”, “Secretary”, “General”" in shown  # why each passage is there
     scores = page.locator("#sources section.rag-turn").first.locator("details.scores").first
     scores.locator("summary").click()
     assert "Fused rank score" in scores.inner_text()  # for those who want them, one click away
@@ -96,8 +97,10 @@ def test_the_article_view_scrolls_to_and_highlights_the_cited_sentence(page):
     assert cited.inner_text() == quote and "40-minute phone call" in quote
     assert "Trump Pulls Back from Direct Role" in dialog.locator("#article-title").inner_text()
     assert "undated" in dialog.inner_text()  # the sample articles carry no date: said, not hidden
-    box, mark = dialog.locator(".article-box").bounding_box(), cited.bounding_box()
-    assert box["y"] <= mark["y"] and mark["y"] + mark["height"] <= box["y"] + box["height"]  # scrolled to it
+    box, mark = dialog.locator(".article-body").bounding_box(), cited.bounding_box()
+    head = dialog.locator(".article-head").bounding_box()
+    assert head["y"] + head["height"] <= mark["y"] and mark["y"] + mark["height"] <= box["y"] + box["height"]
+    assert box["y"] <= head["y"] and dialog.locator("#article-title").is_visible()  # scrolled to it, title on top
     assert page.evaluate("getComputedStyle(document.querySelector('#article-cited')).backgroundColor") != \
         "rgba(0, 0, 0, 0)"
     text = dialog.locator(".article-text").inner_text()

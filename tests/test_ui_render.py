@@ -120,6 +120,10 @@ def test_the_article_view_marks_the_cited_offsets_and_shows_where_it_comes_from(
     assert 'href="https&#58;//news.example/a"' in out and visible_text(out).endswith(text)
     assert "<p>" not in out
     assert "article-cited" not in render.article_html(p, text, 10, 999)  # offsets outside the text mark nothing
+    gappy = "Title\n\n\xa0\n\n\n\nBody. Cited.\n \n\nEnd."
+    shown = render.article_html(p, gappy, gappy.index("Cited."), gappy.index("Cited.") + 6)
+    assert visible_text(shown).endswith("Title\n\nBody. Cited.\n\nEnd.")  # blank runs shown as one
+    assert visible_text(shown.split('class="quote">')[1].split("</mark>")[0]) == "Cited."
 
 
 def test_an_error_is_a_readable_message_not_sources():

@@ -76,7 +76,7 @@ if (!window.__ragCitations) {
 _ARTICLE_DIALOG = (
     '<div class="article-dialog" role="dialog" aria-modal="true" aria-labelledby="article-title" hidden>'
     '<div class="article-box"><button type="button" class="article-close" aria-label="Close the article">'
-    'Close ✕</button><div class="article-body" tabindex="-1"></div></div></div>')
+    'Close ✕</button><div class="article-body" tabindex="0" aria-label="The article"></div></div></div>')
 _ARTICLE = """
 const dialog = element.querySelector('.article-dialog');
 const body = element.querySelector('.article-body');
@@ -212,12 +212,16 @@ mark.short-answer { background: #bbf7d0; color: #052e16; font-weight: 600; paddi
 .rag-sources details.scores summary { font-size: 0.8em; }
 .article-dialog { position: fixed; inset: 0; z-index: 1000; background: rgba(15, 23, 42, 0.55); }
 .article-dialog[hidden] { display: none; }
-.article-box { position: relative; max-width: 780px; max-height: 90vh; margin: 5vh auto; overflow-y: auto;
-  padding: 1em 1.4em; border-radius: 8px; background: var(--background-fill-primary, #fff);
+.article-box { position: relative; display: flex; flex-direction: column; max-width: 780px; max-height: 90vh;
+  margin: 5vh auto; overflow: hidden; border-radius: 8px; background: var(--background-fill-primary, #fff);
   color: var(--body-text-color, #111); }
-.article-close { position: sticky; top: 0; float: right; padding: 0.2em 0.7em; border: 1px solid #6b7280;
-  border-radius: 4px; background: var(--background-fill-primary, #fff); color: inherit; cursor: pointer; }
-.article-box h2 { margin-top: 0.2em; }
+.article-close { position: absolute; top: 0.7em; right: 1em; z-index: 2; padding: 0.2em 0.7em;
+  border: 1px solid #6b7280; border-radius: 4px; background: var(--background-fill-primary, #fff); color: inherit;
+  cursor: pointer; }
+.article-body { overflow-y: auto; padding: 0 1.4em 1em; }
+.article-head { position: sticky; top: 0; z-index: 1; padding: 0.8em 6.5em 0.5em 0;
+  background: var(--background-fill-primary, #fff); border-bottom: 1px solid rgba(128, 128, 128, 0.35); }
+.article-head h2 { margin: 0 0 0.2em; font-size: 1.3em; }
 .article-text { white-space: pre-wrap; line-height: 1.55; margin-top: 0.8em; }
 .article-text mark.quote { background: #fde047; color: #111; padding: 0 0.1em; }
 .rag-sources .meta { font-size: 0.8em; color: #4b5563; }

@@ -332,14 +332,23 @@ def sources_panel(sections: list[str]) -> str:
 def article_html(passage: Passage, text: str, start: int, end: int) -> str:
     """The whole cleaned article ``text`` (``RAG.source_text``) under its title, date, outlet, author and link
     (from ``passage``, any of its passages), with ``text[start:end]`` (source offsets: a citation's quote or a
-    passage) marked as ``#article-cited`` for the page to scroll to; offsets outside the text mark nothing."""
+    passage) marked as ``#article-cited`` for the page to scroll to; offsets outside the text mark nothing.
+    Runs of blank lines show as one (the offsets are applied first, so the mark is still exact)."""
     meta = " · ".join(told(passage))
-    head = (f'<h2 id="article-title">{escape(passage.title)}</h2>'
-            f'<div class="rag-meta">{escape(meta)}{_link(passage)}</div>')
+    head = (f'<header class="article-head"><h2 id="article-title">{escape(passage.title)}</h2>'
+            f'<div class="rag-meta">{escape(meta)}{_link(passage)}</div></header>')
     if not 0 <= start < end <= len(text):
-        return f'{head}<div class="article-text">{escape(text)}</div>'
-    return (f'{head}<div class="article-text">{escape(text[:start])}<mark id="article-cited" class="quote">'
-            f'{escape(text[start:end])}</mark>{escape(text[end:])}</div>')
+        return f'{head}<div class="article-text">{_shown(text)}</div>'
+    return (f'{head}<div class="article-text">{_shown(text[:start])}<mark id="article-cited" class="quote">'
+            f'{_shown(text[start:end])}</mark>{_shown(text[end:])}</div>')
+
+
+_BLANK_LINES = re.compile(r"\n[^\S\n]*(?:\n[^\S\n]*)+")  # lines of nothing but spaces (no-break ones too)
+
+
+def _shown(text: str) -> str:
+    """Escaped article text with each run of blank lines as one empty line."""
+    return escape(_BLANK_LINES.sub("\n\n", text))
 
 
 def answer_markdown(answer: Answer) -> str:
