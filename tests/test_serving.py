@@ -224,7 +224,7 @@ def test_a_flood_from_one_client_is_refused_as_busy_and_another_client_is_answer
                          headers={"X-Forwarded-For": "10.9.9.9"})  # a header does not make another client
     assert spoofed.status_code == 429
     for route in ("/call/chat/", "/call/v2/chat", "/call/v2/chat/", "/api/chat", "/api/chat/", "/run/chat",
-                  "/run/chat/"):  # every way Gradio starts the job is counted
+                  "/run/chat/", "/component_server", "/component_server/"):  # every way Gradio starts a job counts
         assert httpx.post(f"{url}/gradio_api{route}", json={"data": [CALL_Q]}).status_code == 429, route
     with from_address("127.0.0.2") as other:
         assert "40-minute" in _ask(url, CALL_Q, other)

@@ -17,6 +17,7 @@ from tests.conftest import ARTICLES, CALL_FILE
 from tests.fixtures.files import pdf_bytes
 from ui import Handlers
 from ui.handlers import sources_panel
+from ui import render
 from ui.render import LIBRARY_HEADERS
 
 FILE = LIBRARY_HEADERS.index("File")
@@ -111,6 +112,29 @@ def test_an_answer_whose_passages_were_dropped_says_so_and_its_badges_open_the_a
     where = parse_qs(html.unescape(badge.group(1)))
     shown = handlers.article(where["doc"][0], where["start"][0], where["end"][0])
     assert '<mark id="article-cited" class="quote">' in shown and "40&#45;minute" in shown.split('id="article-cited"')[1]
+
+
+def test_a_conversation_from_the_browser_is_read_as_data_and_a_damaged_one_starts_afresh(handlers):
+    chatbot, conversation = final_state(run(handlers, CALL_Q))
+    hostile = json.loads(conversation.to_json())
+    hostile["turns"][0]["answer"]["question"] = '<img src=x onerror="alert(1)">'
+    listing = [{"id": conversation.id, "title": "<b>t</b>", "updated": "2026-12-01T10:00:00Z", "answers": 1},
+               {"id": "../../etc", "title": "bad id", "updated": "2026-12-01T10:00:00Z"}]
+    shown, restored, sources, markdown, listed, saved = handlers.restore(
+        json.dumps({"current": json.dumps(hostile), "listing": listing}))
+    assert shown[0]["content"] == render.escape('<img src=x onerror="alert(1)">') and "<img" not in sources
+    assert chatbot[1]["content"] in shown[1]["content"] and restored.id == conversation.id
+    assert listed["choices"] == [("<b>t</b> · 2026-12-01 10:00 UTC · 1 answer", conversation.id)]
+    assert listed["value"] == conversation.id and saved == "" and "40-minute" in markdown
+    for damaged in ('{"current": "{not json"}', '{"current": "{\\"turns\\": 5}"}', "[]", "not json"):
+        if "current" in damaged:
+            with pytest.warns(UserWarning, match="could not be read"):
+                shown, restored, *_ = handlers.restore(damaged)
+        else:
+            shown, restored, *_ = handlers.restore(damaged)
+        assert shown == [] and restored.turns == []
+    follow = run(handlers, "Who did he talk to before it?", ([], restored))  # and the page goes on
+    assert len(follow[-1][2].turns) == 1
 
 
 def test_filters_and_top_k_reach_retrieval(handlers):

@@ -96,7 +96,8 @@ window.ragOpenArticle = async (doc, start, end, opener) => {
   try {
     html = await server.read_article([String(doc), Number(start), Number(end)]);
   } catch (error) {
-    html = '<div class="rag-error"><b>Could not open the article.</b> The page lost its server: reload it.</div>';
+    html = '<div class="rag-error"><b>Could not open the article.</b> The server refused (too many requests ' +
+      'at once) or did not answer: wait a few seconds and try again; if it goes on, reload the page.</div>';
   }
   body.innerHTML = html;
   const mark = body.querySelector('#article-cited');
@@ -413,7 +414,7 @@ def build_app(rag: RAG, upload_dir: Path | None = None, cache_limits: CacheLimit
         chat_options: dict[str, Any] = dict(api_visibility="private", concurrency_id="chat",
                                             js=_typed_dates(chat_in))
         quiet: dict[str, Any] = dict(api_visibility="private", show_progress="hidden")
-        shown = [chatbot, conversation, sources_view, markdown, conversations]
+        shown = [chatbot, conversation, sources_view, markdown, conversations, saved]
 
         def list_saved(event: Any) -> Any:
             """After the browser's storage changed: the list of saved conversations, as it now holds them."""

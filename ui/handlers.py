@@ -65,18 +65,18 @@ class Handlers:
         conversation = conversation or Conversation()
         skip = gr.skip()
 
-        def writing() -> tuple:
-            return "", list(chatbot), skip, skip, skip, skip
+        def writing(kept: Any = skip) -> tuple:
+            return "", list(chatbot), skip, skip, skip, kept
 
         if not (message or "").strip():
             gr.Warning("Type a question first.")
-            yield writing()
+            yield writing("")  # nothing for the browser to store (not the last answer's conversation again)
             return
         limit = self.rag.settings.max_question_chars
         if len(message) > limit:  # refused before it is echoed: a huge question is not copied into the chat
             gr.Warning(f"The question is {len(message):,} characters; the limit is {limit:,} "
                        "(RAG_MAX_QUESTION_CHARS). Shorten it.")
-            yield writing()
+            yield writing("")
             return
         turn = len(conversation.turns) + 1  # only grows within a conversation: badge ids stay unique
         chatbot += [{"role": "user", "content": render.escape(message)},
@@ -107,7 +107,8 @@ class Handlers:
         """The conversation the browser sent back (``app._STORE``: a reload, a second tab, one chosen in the
         list, or none after "New conversation" or a deletion) on the page, with the list of saved ones.
 
-        Returns (chatbot, conversation, sources, markdown, conversation list)."""
+        Returns (chatbot, conversation, sources, markdown, conversation list, saved): ``saved`` is emptied, so
+        no later step stores the conversation shown before."""
         try:
             payload = json.loads(stored or "{}")
         except ValueError:
@@ -123,8 +124,8 @@ class Handlers:
             chatbot += [{"role": "user", "content": render.escape(kept.answer.question)},
                         {"role": "assistant", "content": render.answer_html(kept.answer, turn)}]
         last = conversation.turns[-1].answer if conversation.turns else None
-        return (chatbot, conversation, sources_panel(conversation),
-                render.answer_markdown(last) if last else "", self.conversation_list(payload.get("listing"), conversation))
+        return (chatbot, conversation, sources_panel(conversation), render.answer_markdown(last) if last else "",
+                self.conversation_list(payload.get("listing"), conversation), "")
 
     @staticmethod
     def conversation_list(listing: Any, conversation: Conversation | None) -> Any:

@@ -66,8 +66,10 @@ class GuardPolicy:
     max_upload_bytes: int = 200_000_000
     body_timeout_s: float = 30.0
     # every way Gradio 6 starts a job: /queue/join (the page), /call/NAME, /call/v2/NAME, /run/NAME and
-    # /api/NAME (its API), each with or without a trailing slash, under any mount prefix
-    job_path: re.Pattern = re.compile(r".*/(?:queue/join|call/(?:v2/)?[^/]+|run/[^/]+|api/[^/]+)/?")
+    # /api/NAME (its API), /component_server (a component's server function: the page's article view reads
+    # and parses a whole file), each with or without a trailing slash, under any mount prefix
+    job_path: re.Pattern = re.compile(
+        r".*/(?:queue/join|component_server|call/(?:v2/)?[^/]+|run/[^/]+|api/[^/]+)/?")
     job_methods: tuple[str, ...] = ("POST",)
     upload_paths: tuple[str, ...] = ("/upload",)
     login_paths: tuple[str, ...] = ("/login", "/login/")
