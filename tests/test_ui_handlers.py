@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import html
 import json
-from urllib.parse import parse_qs
 import re
 import shutil
 from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
+from urllib.parse import parse_qs
 
 import gradio as gr
 import pytest
@@ -15,9 +16,9 @@ import pytest
 from rag import RAG, Settings
 from tests.conftest import ARTICLES, CALL_FILE
 from tests.fixtures.files import pdf_bytes
-from ui import Handlers
-from ui.handlers import sources_panel
-from ui import render
+from ui import Handlers, render
+from ui.conversations import read_listing
+from ui.handlers import conversation_sources as sources_panel
 from ui.render import LIBRARY_HEADERS
 
 FILE = LIBRARY_HEADERS.index("File")
@@ -128,13 +129,70 @@ def test_a_conversation_from_the_browser_is_read_as_data_and_a_damaged_one_start
     assert listed["value"] == conversation.id and saved == "" and "40-minute" in markdown
     for damaged in ('{"current": "{not json"}', '{"current": "{\\"turns\\": 5}"}', "[]", "not json"):
         if "current" in damaged:
-            with pytest.warns(UserWarning, match="could not be read"):
+            with pytest.warns(UserWarning, match="could not be opened"):
                 shown, restored, *_ = handlers.restore(damaged)
         else:
             shown, restored, *_ = handlers.restore(damaged)
         assert shown == [] and restored.turns == []
     follow = run(handlers, "Who did he talk to before it?", ([], restored))  # and the page goes on
     assert len(follow[-1][2].turns) == 1
+
+
+def test_saved_conversations_hold_no_server_paths_stay_in_budget_and_belong_to_their_user(handlers):
+    alice = SimpleNamespace(username="alice")
+    events = list(handlers.respond(CALL_Q, [], None, request=alice))
+    conversation, stored = events[-1][2], json.loads(events[-1][5])
+    assert conversation.owner == "alice" and stored["entry"]["owner"] == "alice" and stored["previous"] is None
+    assert str(handlers.rag.settings.data_dir) not in stored["conversation"]  # no server path leaves the server
+    assert json.loads(stored["conversation"])["turns"][0]["answer"]["passages"][0]["file_name"]
+    listing = [stored["entry"]]
+    mine = handlers.restore(json.dumps({"current": stored["conversation"], "listing": listing}), alice)
+    assert len(mine[0]) == 2 and mine[4]["choices"][0][1] == conversation.id
+    with pytest.warns(UserWarning, match="another user's"):  # the same browser, another login
+        theirs = handlers.restore(json.dumps({"current": stored["conversation"], "listing": listing}),
+                                  SimpleNamespace(username="bob"))
+    assert theirs[0] == [] and theirs[4]["choices"] == []
+    # a second answer says when its conversation was last saved, so another tab's save can append to it
+    second = list(handlers.respond(CALL_Q, mine[0], mine[1], request=alice))[-1]
+    assert json.loads(second[5])["previous"] == conversation.updated.isoformat()
+    # the budget is in bytes of JSON and bounds any conversation, however it grew
+    many = conversation
+    for _ in range(6):
+        many = many.with_answer(conversation.turns[0].answer, budget=30_000)
+    assert len(many.to_json().encode()) <= 30_000 and not many.turns[-1].dropped
+    assert many.turns[0].dropped or len(many.turns) < 7
+
+
+def test_the_list_skips_entries_it_cannot_read():
+    good = {"id": "a" * 32, "title": "t", "updated": "2026-12-01T10:00:00Z", "answers": 2}
+    naive = {"id": "b" * 32, "title": "naive", "updated": "2026-12-01T11:00:00", "answers": 1}
+    assert [c.id for c in read_listing([good, naive, "x", {"id": "c" * 32}], None)] == ["a" * 32]
+
+
+def test_the_article_view_says_when_the_article_is_gone_changed_or_the_link_is_bad(make_rag, tmp_path):
+    folder = tmp_path / "articles"
+    shutil.copytree(ARTICLES, folder)
+    rag = make_rag()
+    rag.ingest([folder], progress=False)
+    handlers = Handlers(rag)
+    cited = rag.ask(CALL_Q).citations[0]
+    assert "40-minute" in html.unescape(handlers.article(cited.doc_id, cited.start, cited.end).split("article-cited")[1])
+    assert "does not say where" in handlers.article(cited.doc_id, "x", None)
+    (folder / CALL_FILE).write_text("Rewritten entirely.\n", encoding="utf-8")
+    changed = handlers.article(cited.doc_id, cited.start, cited.end)
+    assert "Could not open the article." in changed and "changed or went away" in changed
+    assert str(folder) not in changed
+    rag.remove([cited.doc_id])
+    gone = handlers.article(cited.doc_id, cited.start, cited.end)
+    assert "Could not open the article." in gone and "no longer in the index" in gone
+
+
+def test_a_question_after_the_server_forgot_the_session_starts_a_new_conversation(handlers):
+    chatbot, conversation = final_state(run(handlers, CALL_Q))
+    events = run(handlers, CALL_Q, (chatbot, None))  # the chat still shows, the server's state is gone
+    chatbot, fresh = final_state(events)
+    assert len(chatbot) == 2 and fresh.id != conversation.id and len(fresh.turns) == 1
+    assert 'href="#passage-1-' in chatbot[1]["content"]  # numbered afresh, with nothing older on screen
 
 
 def test_filters_and_top_k_reach_retrieval(handlers):

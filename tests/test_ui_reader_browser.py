@@ -8,7 +8,15 @@ import re
 
 import pytest
 
-from tests.test_ui_browser import CALL_Q, TIMEOUT, ask, browser, open_page, screenshot, site  # noqa: F401 (fixtures)
+from tests.test_ui_browser import (  # noqa: F401 (fixtures)
+    CALL_Q,
+    TIMEOUT,
+    ask,
+    browser,
+    open_page,
+    screenshot,
+    site,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -27,6 +35,16 @@ def in_view(page, selector: str) -> bool:
     """Whether the element is wholly inside the window as it is now (nothing scrolled)."""
     return page.evaluate("""(selector) => { const r = document.querySelector(selector).getBoundingClientRect();
         return r.width > 0 && r.top >= 0 && r.bottom <= window.innerHeight; }""", selector)
+
+
+def wait_saved(page, answers: int, conversations: int | None = None) -> None:
+    """Wait until the browser's storage lists the newest conversation with ``answers`` answers (and holds
+    ``conversations`` of them): saving is a step after the answer shows."""
+    page.wait_for_function("""([answers, count]) => {
+        const items = JSON.parse(localStorage.getItem('newsrag:conversations') || '[]')
+          .sort((a, b) => String(b.updated).localeCompare(String(a.updated)));
+        return items.length > 0 && items[0].answers === answers && (count === null || items.length === count); }""",
+                           arg=[answers, conversations], timeout=TIMEOUT)
 
 
 def visible_sources(page) -> str:
@@ -115,6 +133,7 @@ def test_a_reload_or_a_second_tab_keeps_the_conversation_and_it_can_be_deleted(p
     ask(page, CALL_Q)
     ask(page, "Who did he talk to before it?")
     answers = page.locator("#chat .bot").all_inner_texts()
+    wait_saved(page, 2)
     page.reload()
     page.wait_for_function("() => document.querySelectorAll('#chat .bot').length == 2", timeout=TIMEOUT)
     assert page.locator("#chat .bot").all_inner_texts() == answers
@@ -130,6 +149,7 @@ def test_a_reload_or_a_second_tab_keeps_the_conversation_and_it_can_be_deleted(p
     second.locator("#new-chat").click()
     second.wait_for_function("() => document.querySelectorAll('#chat .bot').length == 0", timeout=TIMEOUT)
     ask(second, "What security guarantees does Ukraine want?")
+    wait_saved(second, 1, conversations=2)
     second.locator("#conversations button").first.click()  # the sidebar's toggle
     saved = second.locator("#conversation-list label")
     saved.nth(1).wait_for(timeout=TIMEOUT)
@@ -142,6 +162,7 @@ def test_a_reload_or_a_second_tab_keeps_the_conversation_and_it_can_be_deleted(p
     follow = second.locator("#chat .bot").count()
     ask(second, "How long did it last?")  # the reopened conversation goes on, with its history
     assert second.locator("#chat .bot").count() == follow + 1
+    wait_saved(second, 3)
 
     second.get_by_role("button", name="Delete this conversation").click()
     second.wait_for_function("() => document.querySelectorAll('#chat .bot').length == 0", timeout=TIMEOUT)
@@ -153,6 +174,24 @@ def test_a_reload_or_a_second_tab_keeps_the_conversation_and_it_can_be_deleted(p
     second.wait_for_function("() => document.querySelectorAll('#conversation-list label').length == 1",
                              timeout=TIMEOUT)
     assert "What security guarantees" in second.locator("#conversation-list").inner_text()
+    assert page.problems == []
+
+
+def test_two_tabs_answering_in_one_conversation_both_keep_their_answers(page):
+    ask(page, CALL_Q)
+    wait_saved(page, 1)
+    other = page.context.new_page()  # opens the same, latest conversation
+    other.goto(page.url)
+    other.wait_for_function("() => document.querySelectorAll('#chat .bot').length == 1", timeout=TIMEOUT)
+    ask(page, "Who is the NATO Secretary General?")
+    wait_saved(page, 2)
+    ask(other, "What did Lavrov say about peace?")  # this tab has not seen the NATO answer
+    wait_saved(other, 3)
+    page.reload()
+    page.wait_for_function("() => document.querySelectorAll('#chat .bot').length == 3", timeout=TIMEOUT)
+    shown = page.locator("#chat .user").all_inner_texts()
+    assert [q.strip() for q in shown] == [CALL_Q, "Who is the NATO Secretary General?",
+                                          "What did Lavrov say about peace?"]
     assert page.problems == []
 
 

@@ -30,12 +30,12 @@ if (!document.getElementById('rag-style')) {
   style.textContent = %s;
   document.head.appendChild(style);
 }
-if (!window.__ragLabels) {  // Gradio names each message by its HTML source: screen readers read the markup
-  window.__ragLabels = new MutationObserver(() => {
-    document.querySelectorAll('#chat [aria-label*="<"]').forEach((el) => el.removeAttribute('aria-label'));
+const chat = document.getElementById('chat');
+if (chat && !chat.__ragLabels) {  // Gradio names each message by its HTML source: screen readers read the markup
+  chat.__ragLabels = new MutationObserver(() => {
+    chat.querySelectorAll('[aria-label*="<"]').forEach((el) => el.removeAttribute('aria-label'));
   });
-  window.__ragLabels.observe(document.body, {subtree: true, childList: true, attributes: true,
-                                             attributeFilter: ['aria-label']});
+  chat.__ragLabels.observe(chat, {subtree: true, attributes: true, attributeFilter: ['aria-label']});
 }
 if (!window.__ragCitations) {
   window.__ragCitations = true;
@@ -70,28 +70,30 @@ if (!window.__ragCitations) {
 }
 """
 
-# The article view: a dialog filled by the server (``Handlers.article`` through Gradio's server functions),
-# scrolled to the cited sentence; Escape, the close button or a click beside it closes it and gives the
-# focus back to what opened it.
+# The article view: a native modal dialog (the focus stays inside; Escape closes it) filled by the server
+# (``Handlers.article`` through Gradio's server functions), scrolled to the cited sentence; closing it gives
+# the focus back to what opened it. A reply that arrives after a later request is dropped.
 _ARTICLE_DIALOG = (
-    '<div class="article-dialog" role="dialog" aria-modal="true" aria-labelledby="article-title" hidden>'
+    '<dialog class="article-dialog" aria-labelledby="article-title">'
     '<div class="article-box"><button type="button" class="article-close" aria-label="Close the article">'
-    'Close ✕</button><div class="article-body" tabindex="0" aria-label="The article"></div></div></div>')
+    'Close ✕</button><div class="article-body" tabindex="0" aria-label="The article"></div></div></dialog>')
 _ARTICLE = """
-const dialog = element.querySelector('.article-dialog');
+const dialog = element.querySelector('dialog.article-dialog');
 const body = element.querySelector('.article-body');
-const close = () => {
-  dialog.hidden = true;
+let asked = 0;
+dialog.addEventListener('close', () => {
+  asked += 1;  // a reply still on its way is not shown
   const opener = window.__ragOpener;
   if (opener && opener.isConnected) opener.focus();
-};
-element.querySelector('.article-close').addEventListener('click', close);
-dialog.addEventListener('click', (event) => { if (event.target === dialog) close(); });
-dialog.addEventListener('keydown', (event) => { if (event.key === 'Escape') { event.preventDefault(); close(); } });
+});
+element.querySelector('.article-close').addEventListener('click', () => dialog.close());
+dialog.addEventListener('click', (event) => { if (event.target === dialog) dialog.close(); });
 window.ragOpenArticle = async (doc, start, end, opener) => {
+  const mine = ++asked;
   window.__ragOpener = opener || document.activeElement;
   body.innerHTML = '<p class="rag-note">Opening the article…</p>';
-  dialog.hidden = false;
+  if (!dialog.open) dialog.showModal();
+  element.querySelector('.article-close').focus({preventScroll: true});
   let html;
   try {
     html = await server.read_article([String(doc), Number(start), Number(end)]);
@@ -99,16 +101,19 @@ window.ragOpenArticle = async (doc, start, end, opener) => {
     html = '<div class="rag-error"><b>Could not open the article.</b> The server refused (too many requests ' +
       'at once) or did not answer: wait a few seconds and try again; if it goes on, reload the page.</div>';
   }
+  if (mine !== asked) return;
   body.innerHTML = html;
   const mark = body.querySelector('#article-cited');
   if (mark) mark.scrollIntoView({block: 'center'});
-  element.querySelector('.article-close').focus({preventScroll: true});
 };
 """
 
 # Conversations in the browser's localStorage, one key each plus a list (``ui.conversations``); which one a
-# tab shows is in its sessionStorage, so a reload returns to it and a new tab opens the newest. Prefixed to
-# every event script that reads or writes them.
+# tab shows is in its sessionStorage, so a reload returns to it and a new tab opens the newest. Saving over a
+# copy another tab changed since this tab last saved or opened it appends this tab's answer to that copy
+# (trimmed to the server's budget the same way: passages of the oldest answers first, then the oldest
+# answers). When the storage is full, the oldest other conversations go, and the server is told how many.
+# Prefixed to every event script that reads or writes them.
 _STORE = """
 window.ragStore = window.ragStore || (() => {
   const PREFIX = 'newsrag:conversation:', INDEX = 'newsrag:conversations', CURRENT = 'newsrag:current';
@@ -117,6 +122,7 @@ window.ragStore = window.ragStore || (() => {
     catch (error) { return []; }
   };
   const newest = () => index().sort((a, b) => String(b.updated).localeCompare(String(a.updated)));
+  const report = (dropped) => JSON.stringify({listing: index(), dropped: dropped || 0});
   const payload = (id) => {
     const current = id ? localStorage.getItem(PREFIX + id) : null;
     sessionStorage.setItem(CURRENT, current ? id : '');
@@ -126,6 +132,29 @@ window.ragStore = window.ragStore || (() => {
     localStorage.removeItem(PREFIX + id);
     localStorage.setItem(INDEX, JSON.stringify(index().filter((c) => c.id !== id)));
   };
+  const bytes = (text) => new TextEncoder().encode(text).length;
+  const merged = (saved) => {  // this tab's new answer appended to the copy another tab changed since
+    let stored;
+    try { stored = JSON.parse(localStorage.getItem(PREFIX + saved.id) || 'null'); } catch (error) { stored = null; }
+    if (!stored || !Array.isArray(stored.turns) || !saved.previous ||
+        Date.parse(stored.updated) === Date.parse(saved.previous)) return saved.conversation;
+    const mine = JSON.parse(saved.conversation);
+    stored.turns.push(saved.turn);
+    stored.updated = mine.updated;
+    let text = JSON.stringify(stored);
+    for (let i = 0; bytes(text) > saved.budget && i < stored.turns.length - 1; i++) {
+      if (!stored.turns[i].dropped) {
+        stored.turns[i] = {answer: {...stored.turns[i].answer, passages: []}, dropped: true};
+        text = JSON.stringify(stored);
+      }
+    }
+    while (bytes(text) > saved.budget && stored.turns.length > 1) {
+      stored.turns.shift();
+      text = JSON.stringify(stored);
+    }
+    saved.entry.answers = stored.turns.length;
+    return text;
+  };
   return {
     load() {
       const mine = sessionStorage.getItem(CURRENT);
@@ -134,25 +163,27 @@ window.ragStore = window.ragStore || (() => {
       return payload(latest ? latest.id : '');
     },
     open(id) { return payload(id); },
-    fresh() { sessionStorage.setItem(CURRENT, ''); return JSON.stringify(index()); },
+    fresh() { sessionStorage.setItem(CURRENT, ''); return report(); },
     remove() { const id = sessionStorage.getItem(CURRENT); if (id) drop(id); return payload(''); },
-    listing() { return JSON.stringify(index()); },
-    save(saved) {
-      if (!saved) return JSON.stringify(index());
-      const {id, conversation, entry} = JSON.parse(saved);
+    save(text) {
+      if (!text) return report();
+      const saved = JSON.parse(text);
+      const conversation = merged(saved);
+      let dropped = 0;
       for (;;) {
         try {
-          localStorage.setItem(PREFIX + id, conversation);
+          localStorage.setItem(PREFIX + saved.id, conversation);
+          localStorage.setItem(INDEX, JSON.stringify([saved.entry, ...index().filter((c) => c.id !== saved.id)]));
           break;
         } catch (error) {  // storage full: the oldest other conversation goes first
-          const oldest = newest().filter((c) => c.id !== id).pop();
-          if (!oldest) { console.warn('newsrag: this conversation is too large to keep in the browser'); return JSON.stringify(index()); }
+          const oldest = newest().filter((c) => c.id !== saved.id).pop();
+          if (!oldest) { localStorage.removeItem(PREFIX + saved.id); break; }
           drop(oldest.id);
+          dropped += 1;
         }
       }
-      localStorage.setItem(INDEX, JSON.stringify([entry, ...index().filter((c) => c.id !== id)]));
-      sessionStorage.setItem(CURRENT, id);
-      return JSON.stringify(index());
+      sessionStorage.setItem(CURRENT, saved.id);
+      return report(dropped);
     },
   };
 })();
@@ -183,6 +214,7 @@ a.cite:hover { background: #172554; }
 .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0);
   white-space: nowrap; }
 footer .show-api, footer a, footer button { color: #4b5563 !important; }
+.dark footer .show-api, .dark footer a, .dark footer button { color: #d1d5db !important; }
 a.cite.upload { background: #92400e; }
 a.cite.upload:hover { background: #78350f; }
 .upload-tag { font-size: 0.7em; background: #b45309; color: #fff; border-radius: 0.5em; padding: 0 0.4em;
@@ -211,11 +243,10 @@ mark.short-answer { background: #bbf7d0; color: #052e16; font-weight: 600; paddi
   border-radius: 4px; background: transparent; color: inherit; cursor: pointer; }
 .rag-sources button.read-article:focus-visible, a.cite:focus-visible { outline: 2px solid #1d4ed8; outline-offset: 2px; }
 .rag-sources details.scores summary { font-size: 0.8em; }
-.article-dialog { position: fixed; inset: 0; z-index: 1000; background: rgba(15, 23, 42, 0.55); }
-.article-dialog[hidden] { display: none; }
-.article-box { position: relative; display: flex; flex-direction: column; max-width: 780px; max-height: 90vh;
-  margin: 5vh auto; overflow: hidden; border-radius: 8px; background: var(--background-fill-primary, #fff);
-  color: var(--body-text-color, #111); }
+dialog.article-dialog { width: min(780px, 94vw); max-width: none; max-height: 90vh; padding: 0; border: none;
+  border-radius: 8px; background: var(--background-fill-primary, #fff); color: var(--body-text-color, #111); }
+dialog.article-dialog::backdrop { background: rgba(15, 23, 42, 0.55); }
+.article-box { position: relative; display: flex; flex-direction: column; max-height: 90vh; overflow: hidden; }
 .article-close { position: absolute; top: 0.7em; right: 1em; z-index: 2; padding: 0.2em 0.7em;
   border: 1px solid #6b7280; border-radius: 4px; background: var(--background-fill-primary, #fff); color: inherit;
   cursor: pointer; }
@@ -418,27 +449,35 @@ def build_app(rag: RAG, upload_dir: Path | None = None, cache_limits: CacheLimit
 
         def list_saved(event: Any) -> Any:
             """After the browser's storage changed: the list of saved conversations, as it now holds them."""
-            return event.then(handlers.conversation_list, [saved_list, conversation], conversations, **quiet)
+            return event.then(handlers.listing, [saved_list, conversation], conversations, **quiet)
 
         def kept(event: Any) -> Any:
             """After an answer: the browser stores the conversation, then the list shows it."""
-            return list_saved(event.then(None, saved, saved_list, js=_stored("ragStore.save(args[0])"), **quiet))
+            list_saved(event.then(None, saved, saved_list, js=_stored("ragStore.save(args[0])"), **quiet))
+            return event
 
-        kept(question.submit(handlers.respond, chat_in, chat_out, **chat_options))
-        for button in examples:
-            kept(button.click(handlers.respond, [button, *chat_in[1:]], chat_out, **chat_options))
+        answering = [kept(question.submit(handlers.respond, chat_in, chat_out, **chat_options))]
+        answering += [kept(button.click(handlers.respond, [button, *chat_in[1:]], chat_out, **chat_options))
+                      for button in examples]
+        switching: dict[str, Any] = dict(quiet, cancels=answering)  # an answer still coming is stopped first
 
         def new_conversation() -> tuple:
+            """An empty chat; the browser forgets which conversation this tab shows (``_STORE``)."""
             return [], None, render.sources_panel([]), "", ""
 
         fresh = [chatbot, conversation, sources_view, markdown, saved]
         for started in (clear.click, new_chat.click, chatbot.clear):
-            list_saved(started(new_conversation, None, fresh, queue=False, api_visibility="private")
+            list_saved(started(new_conversation, None, fresh, queue=False, api_visibility="private", cancels=answering)
                        .then(None, None, saved_list, js=_stored("ragStore.fresh()"), **quiet))
         app.load(handlers.restore, stored, shown, js=_stored("ragStore.load()"), **quiet)
-        conversations.input(lambda _chosen, payload: handlers.restore(payload), [conversations, stored], shown,
-                            js=_stored("[args[0], ragStore.open(args[0])]"), **quiet)
-        delete.click(handlers.restore, stored, shown, js=_stored("ragStore.remove()"), **quiet)
+
+        def open_saved(_chosen: str, payload: str, request: gr.Request) -> tuple:
+            """The conversation chosen in the list, as the browser keeps it."""
+            return handlers.restore(payload, request)
+
+        conversations.input(open_saved, [conversations, stored], shown,
+                            js=_stored("[args[0], ragStore.open(args[0])]"), **switching)
+        delete.click(handlers.restore, stored, shown, js=_stored("ragStore.remove()"), **switching)
         gr.api(handlers.chat_api, api_name="chat", concurrency_id="chat")
 
         library_options: dict[str, Any] = dict(api_visibility="private", concurrency_id="library",

@@ -2,12 +2,15 @@
 
 The page keeps no conversation on the server beyond a session's memory (``gr.State``): each one is saved in
 the browser's localStorage under its own key (``app._STORE``), so a reload or a second tab finds it, and two
-tabs writing different conversations never overwrite each other. What comes back from the browser is
-untrusted: it is read with pydantic, bounded in size, and rendered only through ``render``'s escaping.
+tabs writing different conversations never overwrite each other (two tabs on one conversation append their
+answers to it). What comes back from the browser is untrusted: it is read with pydantic, bounded in size,
+and rendered only through ``render``'s escaping. Behind a login, a conversation belongs to the user who
+started it: another user of the same browser neither sees it listed nor can open it.
 
-Saved answers are the ``Answer`` models themselves, without what only the server uses (raw LLM text, timings,
-chunk spans). A conversation over ``BUDGET_CHARS`` of JSON drops the passages of its oldest answers first
-(``Turn.dropped``): their text and citations stay, their badges open each cited sentence in its article.
+Saved answers are the ``Answer`` models without what only the server uses or must not show (raw LLM text,
+timings, chunk spans, the files' server paths). A conversation over its budget (``budget_bytes``) drops the
+passages of its oldest answers first (``Turn.dropped``: their text and citations stay, their badges open
+each cited sentence in its article), then, if that is not enough, its oldest answers.
 """
 
 from __future__ import annotations
@@ -15,18 +18,25 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, Field, PrivateAttr, ValidationError
 
 from rag import Answer
 
 log = logging.getLogger(__name__)
 
-BUDGET_CHARS = 400_000  # one conversation's JSON; the guard takes request bodies up to RAG_MAX_REQUEST_KB (1 MB)
 MAX_LISTED = 50  # conversations offered in the list, newest first
 TITLE_CHARS = 80
 _LEAN = {"raw_text": True, "timings": True, "passages": {"__all__": {"spans"}}}
+_ID = r"^[0-9a-f]{32}$"
+
+
+def budget_bytes(max_request_kb: int) -> int:
+    """The most UTF-8 bytes of JSON one conversation may take: a third of the largest request the guard takes
+    (``RAG_MAX_REQUEST_KB``), since it travels to the server JSON-encoded inside two more JSON strings, each
+    escaping its quotes again."""
+    return max_request_kb * 1024 // 3
 
 
 class Turn(BaseModel):
@@ -37,12 +47,15 @@ class Turn(BaseModel):
 
 
 class Conversation(BaseModel):
-    """A conversation as saved in the browser; ``id`` names its localStorage key."""
+    """A conversation as saved in the browser; ``id`` names its localStorage key, ``owner`` the logged-in user
+    who started it (None without a login)."""
 
-    id: str = Field(default_factory=lambda: uuid.uuid4().hex, pattern=r"^[0-9a-f]{32}$")
-    started: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))
-    updated: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))
+    id: str = Field(default_factory=lambda: uuid.uuid4().hex, pattern=_ID)
+    owner: str | None = None
+    started: AwareDatetime = Field(default_factory=lambda: datetime.now(UTC))
+    updated: AwareDatetime = Field(default_factory=lambda: datetime.now(UTC))
     turns: list[Turn] = Field(default_factory=list)
+    _sections: dict[tuple[int, bool], str] = PrivateAttr(default_factory=dict)  # rendered sources, by turn
 
     @property
     def title(self) -> str:
@@ -60,68 +73,95 @@ class Conversation(BaseModel):
                 out += [{"role": "user", "content": a.query or a.question}, {"role": "assistant", "content": a.text}]
         return out
 
-    def with_answer(self, answer: Answer) -> "Conversation":
-        """A copy with ``answer`` added, trimmed to ``BUDGET_CHARS``."""
-        lean = Answer.model_validate(answer.model_dump(exclude=_LEAN))
-        grown = self.model_copy(update={"turns": [*self.turns, Turn(answer=lean)],
-                                        "updated": datetime.now(timezone.utc)})
-        return grown.trimmed()
+    def with_answer(self, answer: Answer, budget: int) -> Conversation:
+        """A copy with ``answer`` added (without what is not saved), trimmed to ``budget`` bytes."""
+        grown = self.model_copy(update={"turns": [*self.turns, Turn(answer=_saved(answer))],
+                                        "updated": datetime.now(UTC)})
+        grown._sections = self._sections  # the earlier turns' sources are rendered already
+        return grown.trimmed(budget)
 
-    def trimmed(self, budget: int = BUDGET_CHARS) -> "Conversation":
-        """Drop the passages of the oldest answers (never the newest) until the JSON fits ``budget``."""
+    def trimmed(self, budget: int) -> Conversation:
+        """Drop the passages of the oldest answers (never the newest) until the JSON fits ``budget`` bytes;
+        then, if it still does not, the oldest answers themselves."""
         turns = list(self.turns)
-        size = len(self.to_json())
+        size = len(self.to_json().encode())
         for i, turn in enumerate(turns[:-1]):
             if size <= budget:
                 break
-            if turn.dropped:
-                continue
-            before = len(turn.model_dump_json())
-            turns[i] = Turn(answer=turn.answer.model_copy(update={"passages": []}), dropped=True)
-            size -= before - len(turns[i].model_dump_json())
-        return self.model_copy(update={"turns": turns})
+            if not turn.dropped:
+                before = len(turn.model_dump_json().encode())
+                turns[i] = Turn(answer=turn.answer.model_copy(update={"passages": []}), dropped=True)
+                size -= before - len(turns[i].model_dump_json().encode())
+        popped = 0
+        while size > budget and len(turns) > 1:
+            size -= len(turns.pop(0).model_dump_json().encode()) + 1
+            popped += 1
+        if turns == self.turns:
+            return self
+        kept = self.model_copy(update={"turns": turns})
+        kept._sections = {} if popped else self._sections  # turns renumbered: render them again
+        return kept
 
     def to_json(self) -> str:
+        """What the browser stores (``app._STORE``)."""
         return self.model_dump_json()
+
+
+def _saved(answer: Answer) -> Answer:
+    """``answer`` as it is saved in the browser: no raw LLM text, timings or spans, and no server paths."""
+    data = answer.model_dump(exclude=_LEAN)
+    for item in [*data["passages"], *data["citations"]]:
+        item["source"] = ""
+        for report in item.get("also_reported_by") or []:
+            report["source"] = ""
+    return Answer.model_validate(data)
 
 
 class Listed(BaseModel):
     """One line of the list of conversations, as the browser reports it from its storage."""
 
-    id: str = Field(pattern=r"^[0-9a-f]{32}$")
+    id: str = Field(pattern=_ID)
+    owner: str | None = None
     title: str = Field("", max_length=400)
-    updated: datetime
+    updated: AwareDatetime
     answers: int = Field(0, ge=0)
 
 
-def read_conversation(raw: str | None) -> Conversation | None:
-    """A conversation sent back by the browser, or None when there is none or it cannot be read (damaged,
-    from an older version, edited by hand: logged, and the page starts afresh rather than failing)."""
+def read_conversation(raw: str | None, owner: str | None, budget: int) -> Conversation | None:
+    """A conversation sent back by the browser, trimmed to ``budget`` bytes, or None when there is none, it is
+    another user's, or it cannot be read (damaged, from an older version, edited by hand: logged, and the page
+    starts afresh rather than failing)."""
     if not raw:
         return None
     try:
-        return Conversation.model_validate_json(raw)
+        conversation = Conversation.model_validate_json(raw)
     except ValidationError as exc:
         log.warning("a saved conversation could not be read and was left aside: %s", exc.errors()[:1])
         return None
+    return conversation.trimmed(budget) if conversation.owner == owner else None
 
 
-def read_listing(raw: str | None) -> list[Listed]:
-    """The browser's list of saved conversations, newest first; unreadable entries are skipped."""
-    try:
-        items = json.loads(raw or "[]")
-    except ValueError:
-        return []
+def read_listing(items: object, owner: str | None) -> list[Listed]:
+    """``owner``'s saved conversations from the browser's list (``app._STORE``), newest first; unreadable
+    entries are skipped."""
     listed = []
     for item in items if isinstance(items, list) else []:
         try:
-            listed.append(Listed.model_validate(item))
+            entry = Listed.model_validate(item)
         except ValidationError:
             continue
+        if entry.owner == owner:
+            listed.append(entry)
     return sorted(listed, key=lambda c: c.updated, reverse=True)[:MAX_LISTED]
 
 
-def listing_entry(conversation: Conversation) -> dict:
-    """What the browser keeps beside a conversation for the list (so the list needs no conversation read)."""
-    return Listed(id=conversation.id, title=conversation.title, updated=conversation.updated,
-                  answers=len(conversation.turns)).model_dump(mode="json")
+def to_store(conversation: Conversation, budget: int, previous: datetime | None) -> str:
+    """What the browser stores after an answer: the conversation, its line in the list, and what lets a save
+    append to a copy another tab changed since (``previous``: when this tab's copy was last saved or
+    opened) rather than overwrite it: the new turn and the budget."""
+    return json.dumps({"id": conversation.id, "conversation": conversation.to_json(),
+                       "entry": Listed(id=conversation.id, owner=conversation.owner, title=conversation.title,
+                                       updated=conversation.updated,
+                                       answers=len(conversation.turns)).model_dump(mode="json"),
+                       "turn": conversation.turns[-1].model_dump(mode="json"),
+                       "previous": previous.isoformat() if previous else None, "budget": budget})

@@ -16,14 +16,30 @@ from typing import Any, Iterator
 
 import gradio as gr
 
-from rag import (RAG, SUPPORTED_SUFFIXES, Answer, ArticleInfo, EmptyIndexError, Filters, RagError,
-                 UnknownSourceError, source_name)
+from rag import (
+    RAG,
+    SUPPORTED_SUFFIXES,
+    Answer,
+    ArticleInfo,
+    EmptyIndexError,
+    Filters,
+    RagError,
+    SourceChangedError,
+    UnknownSourceError,
+    source_name,
+)
 from rag.time import as_of_date
 from rag.uploads import add_uploads, remove_articles
 
 from . import render
 from .cache import CacheLimits, cache_dir, discard, owned, sweep
-from .conversations import Conversation, listing_entry, read_conversation, read_listing
+from .conversations import (
+    Conversation,
+    budget_bytes,
+    read_conversation,
+    read_listing,
+    to_store,
+)
 
 log = logging.getLogger(__name__)
 
@@ -53,16 +69,27 @@ class Handlers:
 
     # --- chat ----------------------------------------------------------------
 
+    @property
+    def budget(self) -> int:
+        """The most bytes a saved conversation may take (``ui.conversations.budget_bytes``)."""
+        return budget_bytes(self.rag.settings.max_request_kb)
+
     def respond(self, message: str, chatbot: list[dict] | None, conversation: Conversation | None,
                 sources: list[str] | None = None, date_from: Any = None, date_to: Any = None,
-                top_k: float | None = None, mode: str | None = None, as_of: Any = None) -> Iterator[tuple]:
+                top_k: float | None = None, mode: str | None = None, as_of: Any = None,
+                request: gr.Request | None = None) -> Iterator[tuple]:
         """Stream one answer into the chat; yields (textbox, chatbot, conversation, sources, markdown, saved).
 
         While the answer is written only the chat changes (the other outputs are ``gr.skip()``); the last
         yield carries the conversation with the answer added and ``saved``, its JSON for the browser to keep
         (``ui.conversations``)."""
         chatbot = list(chatbot or [])
-        conversation = conversation or Conversation()
+        if conversation is None and chatbot:  # the server forgot this session (idle for hours, or restarted)
+            gr.Info("This page's conversation was idle too long to continue here: it is kept in the "
+                    "Conversations list (the arrow at the top left); this question starts a new one.")
+            chatbot = []  # its badges would share ids with the new conversation's
+        conversation = conversation or Conversation(owner=_user(request))
+        previous = conversation.updated if conversation.turns else None
         skip = gr.skip()
 
         def writing(kept: Any = skip) -> tuple:
@@ -99,11 +126,11 @@ class Handlers:
             answer = Answer(question=message, error=readable(exc))
         assert answer is not None
         chatbot[-1] = {"role": "assistant", "content": render.answer_html(answer, turn)}
-        conversation = conversation.with_answer(answer)
-        yield ("", chatbot, conversation, sources_panel(conversation), render.answer_markdown(answer),
-               saved(conversation))
+        conversation = conversation.with_answer(answer, self.budget)
+        yield ("", chatbot, conversation, conversation_sources(conversation), render.answer_markdown(answer),
+               to_store(conversation, self.budget, previous))
 
-    def restore(self, stored: str | None) -> tuple:
+    def restore(self, stored: str | None, request: gr.Request | None = None) -> tuple:
         """The conversation the browser sent back (``app._STORE``: a reload, a second tab, one chosen in the
         list, or none after "New conversation" or a deletion) on the page, with the list of saved ones.
 
@@ -114,46 +141,55 @@ class Handlers:
         except ValueError:
             payload = {}
         payload = payload if isinstance(payload, dict) else {}
-        conversation = read_conversation(payload.get("current"))
+        user = _user(request)
+        conversation = read_conversation(payload.get("current"), user, self.budget)
         if payload.get("current") and conversation is None:
-            gr.Warning("A saved conversation could not be read (damaged or from an older version); "
-                       "starting a new one.")
-        conversation = conversation or Conversation()
+            gr.Warning("A saved conversation could not be opened (damaged, from an older version, or another "
+                       "user's); starting a new one.")
+        conversation = conversation or Conversation(owner=user)
         chatbot: list[dict] = []
         for turn, kept in enumerate(conversation.turns, 1):
             chatbot += [{"role": "user", "content": render.escape(kept.answer.question)},
                         {"role": "assistant", "content": render.answer_html(kept.answer, turn)}]
         last = conversation.turns[-1].answer if conversation.turns else None
-        return (chatbot, conversation, sources_panel(conversation), render.answer_markdown(last) if last else "",
-                self.conversation_list(payload.get("listing"), conversation), "")
+        return (chatbot, conversation, conversation_sources(conversation),
+                render.answer_markdown(last) if last else "",
+                conversation_list(payload.get("listing"), conversation, user), "")
 
-    @staticmethod
-    def conversation_list(listing: Any, conversation: Conversation | None) -> Any:
-        """The list of saved conversations (``listing``: what the browser keeps, see ``read_listing``) with
-        ``conversation`` chosen when it is saved."""
-        listed = read_listing(json.dumps(listing) if not isinstance(listing, str) else listing)
-        choices = [(f"{c.title} · {c.updated:%Y-%m-%d %H:%M} UTC · {c.answers} answer{'s' if c.answers != 1 else ''}",
-                    c.id) for c in listed]
-        current = conversation.id if conversation and conversation.id in {c.id for c in listed} else None
-        return gr.update(choices=choices, value=current,
-                         label=f"Saved conversations ({len(listed)}, kept in this browser)")
+    def listing(self, stored: str | None, conversation: Conversation | None, request: gr.Request | None = None) -> Any:
+        """The list of saved conversations after the browser's storage changed (``stored``: its report,
+        ``app._STORE``); says so when the browser had to drop old conversations to make room."""
+        try:
+            report = json.loads(stored or "{}")
+        except ValueError:
+            report = {}
+        report = report if isinstance(report, dict) else {}
+        if report.get("dropped"):
+            gr.Warning(f"The browser's storage was full: its {report['dropped']} oldest saved conversation(s) "
+                       "were deleted to keep this one.")
+        return conversation_list(report.get("listing"), conversation, _user(request))
 
     def article(self, doc_id: str, start: Any = None, end: Any = None) -> str:
         """The article view (``render.article_html``): the whole article ``doc_id`` with source offsets
         ``start``..``end`` marked; a readable message when it is gone or changed since it was indexed."""
         try:
-            passages = self.rag.passages(str(doc_id))
-            if not passages:
-                raise UnknownSourceError({str(doc_id): []})
-            text = self.rag.source_text(str(doc_id))
             lo, hi = int(start), int(end)
         except (TypeError, ValueError):
-            return render.error_html("The link does not say where in the article to open.")
+            return render.notice_html("Could not open the article.", "The link does not say where in the article to open.")
+        try:
+            passages = self.rag.passages(str(doc_id))
+            text = self.rag.source_text(str(doc_id)) if passages else None
         except UnknownSourceError:
-            return render.error_html("This article is no longer in the index (removed since the answer was "
-                                     "given). Ask again to see the current sources.")
+            passages, text = [], None
+        except SourceChangedError:
+            return render.notice_html("Could not open the article.", "Its file changed or went away since it was "
+                                      "indexed, so the cited words can no longer be found in it. Ask your "
+                                      "administrator to run the ingest again.")
         except Exception as exc:
-            return render.error_html(readable(exc))
+            return render.notice_html("Could not open the article.", readable(exc))
+        if not passages or text is None:
+            return render.notice_html("Could not open the article.", "It is no longer in the index (removed since "
+                                      "the answer was given). Ask again to see the current sources.")
         return render.article_html(passages[0], text, lo, hi)
 
     def chat_api(self, message: str) -> str:
@@ -314,17 +350,30 @@ def parse_day(value: Any, which: str) -> date | None:
         raise ValueError(f"{which} date {exc}") from None
 
 
-def sources_panel(conversation: Conversation) -> str:
-    """Every answer's sources, the latest first (``render.sources_panel``); an answer whose passages were
-    dropped says so, and its badges open the article instead."""
-    return render.sources_panel([render.sources_html(t.answer, turn, dropped=t.dropped)
-                                 for turn, t in enumerate(conversation.turns, 1)])
+def conversation_sources(conversation: Conversation) -> str:
+    """Every answer's sources, the latest first (``render.sources_panel``), each rendered once per conversation;
+    an answer whose passages were dropped says so, and its badges open the article instead."""
+    sections = conversation._sections
+    for turn, kept in enumerate(conversation.turns, 1):
+        if (turn, kept.dropped) not in sections:
+            sections[(turn, kept.dropped)] = render.sources_html(kept.answer, turn, dropped=kept.dropped)
+    return render.sources_panel([sections[(turn, kept.dropped)] for turn, kept in enumerate(conversation.turns, 1)])
 
 
-def saved(conversation: Conversation) -> str:
-    """What the browser stores after an answer (``app._STORE``): the conversation and its line in the list."""
-    return json.dumps({"id": conversation.id, "conversation": conversation.to_json(),
-                       "entry": listing_entry(conversation)})
+def conversation_list(listing: Any, conversation: Conversation | None, user: str | None) -> Any:
+    """The list of ``user``'s saved conversations (``listing``: what the browser keeps, ``read_listing``)
+    with ``conversation`` chosen when it is saved."""
+    listed = read_listing(listing, user)
+    choices = [(f"{c.title} · {c.updated:%Y-%m-%d %H:%M} UTC · {c.answers} answer{'s' if c.answers != 1 else ''}",
+                c.id) for c in listed]
+    current = conversation.id if conversation and conversation.id in {c.id for c in listed} else None
+    return gr.update(choices=choices, value=current,
+                     label=f"Saved conversations ({len(listed)}, kept in this browser)")
+
+
+def _user(request: gr.Request | None) -> str | None:
+    """The logged-in user's name, or None without a login (or outside a page request)."""
+    return getattr(request, "username", None) or None
 
 
 def passages_to_read(value: Any) -> int | None:

@@ -13,10 +13,21 @@ import unicodedata
 from datetime import date
 from urllib.parse import urlencode, urlsplit
 
-from rag import Answer, ArticleInfo, Citation, Passage, Timeline, human_date, parse_markers, reported_by, source_name
+from rag import (
+    Answer,
+    ArticleInfo,
+    Citation,
+    Passage,
+    Timeline,
+    human_date,
+    parse_markers,
+    reported_by,
+    source_name,
+)
 from rag.answer.verify import UNCHECKED
+from rag.format import filtered, told, when, with_sources
+from rag.format import provenance as _provenance
 from rag.text import matched_words
-from rag.format import filtered, provenance as _provenance, told, when, with_sources
 
 _MARKER = re.compile(r"\[(\d+(?:\s*[-–,]\s*\d+)*)\]")
 # HTML specials and every character Markdown or LaTeX could read as syntax, as numeric entities.
@@ -173,7 +184,12 @@ def timeline_html(found: Timeline) -> str:
 
 
 def error_html(message: str) -> str:
-    return f'<div class="rag-error"><b>Could not answer.</b> {escape(message)}</div>'
+    return notice_html("Could not answer.", message)
+
+
+def notice_html(headline: str, message: str) -> str:
+    """A failure said in the page: a bold headline, then what happened and what to do (escaped)."""
+    return f'<div class="rag-error"><b>{escape(headline)}</b> {escape(message)}</div>'
 
 
 def _marked(text: str, ranges: list[tuple[int, int]]) -> str:
@@ -343,11 +359,11 @@ def article_html(passage: Passage, text: str, start: int, end: int) -> str:
             f'{_shown(text[start:end])}</mark>{_shown(text[end:])}</div>')
 
 
-_BLANK_LINES = re.compile(r"\n[^\S\n]*(?:\n[^\S\n]*)+")  # lines of nothing but spaces (no-break ones too)
+_BLANK_LINES = re.compile(r"\n(?:[^\S\n]*\n)+")  # lines of nothing but spaces (no-break ones too)
 
 
 def _shown(text: str) -> str:
-    """Escaped article text with each run of blank lines as one empty line."""
+    """Escaped article text with each run of blank lines as one empty line (the next line keeps its indent)."""
     return escape(_BLANK_LINES.sub("\n\n", text))
 
 
