@@ -166,9 +166,11 @@ def terms(text: str) -> list[str]:
 def matched_words(question: str, text: str, limit: int = 6) -> list[str]:
     """The words of ``text`` that lexical matching ties to ``question`` (the same term after folding,
     stop words and stemming, as BM25 compares them), each once, as written, in text order; at most
-    ``limit``. Shapes: two strings in, a list of substrings of ``text`` out; empty when nothing is shared
-    (a passage found by meaning alone)."""
+    ``limit``. Words that tell a reader nothing ("what", "about", "who": NLTK's English stop words, which
+    BM25's short list keeps) are left out. Shapes: two strings in, a list of substrings of ``text`` out;
+    empty when nothing worth showing is shared (a passage found by meaning alone)."""
     wanted = set(terms(question))
+    filler = _reader_stopwords()
     out: list[str] = []
     seen: set[str] = set()
     for match in _WORD.finditer(text):
@@ -177,7 +179,7 @@ def matched_words(question: str, text: str, limit: int = 6) -> list[str]:
         if key in seen:
             continue
         seen.add(key)
-        if wanted.intersection(terms(word)):
+        if key not in filler and wanted.intersection(terms(word)):
             out.append(word)
             if len(out) == limit:
                 break
@@ -205,6 +207,17 @@ def _script(word: str) -> str:
 
 
 @lru_cache(maxsize=None)
+@lru_cache(maxsize=1)
+def _reader_stopwords() -> frozenset[str]:
+    """English function words a reader does not count as shared with a question (NLTK's list, with BM25's)."""
+    path = os.path.join(nltk_data(), "corpora", "stopwords", "english")
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return frozenset(fold(w) for w in fh.read().split()) | _stopwords("latin")
+    except OSError:
+        return _stopwords("latin")
+
+
 def _stopwords(script: str) -> frozenset[str]:
     if script == "latin":
         return frozenset(STOPWORDS_EN) | _EXTRA_STOPWORDS

@@ -111,7 +111,7 @@ def test_an_answer_whose_passages_were_dropped_says_so_and_its_badges_open_the_a
     restored = handlers.restore(json.dumps({"current": small.to_json()}))[0]
     badge = re.search(r'<a class="cite" href="#passage-1-\d+\?([^"]+)"', restored[1]["content"])
     where = parse_qs(html.unescape(badge.group(1)))
-    shown = handlers.article(where["doc"][0], where["start"][0], where["end"][0])
+    shown = handlers.article(where["doc"][0], [[where["start"][0], where["end"][0]]])
     assert '<mark id="article-cited" class="quote">' in shown and "40&#45;minute" in shown.split('id="article-cited"')[1]
 
 
@@ -176,14 +176,16 @@ def test_the_article_view_says_when_the_article_is_gone_changed_or_the_link_is_b
     rag.ingest([folder], progress=False)
     handlers = Handlers(rag)
     cited = rag.ask(CALL_Q).citations[0]
-    assert "40-minute" in html.unescape(handlers.article(cited.doc_id, cited.start, cited.end).split("article-cited")[1])
-    assert "does not say where" in handlers.article(cited.doc_id, "x", None)
+    where = [[cited.start, cited.end]]
+    assert "40-minute" in html.unescape(handlers.article(cited.doc_id, where).split("article-cited")[1])
+    assert "does not say where" in handlers.article(cited.doc_id, [["x", None]])
+    assert "does not say where" in handlers.article(cited.doc_id, None)
     (folder / CALL_FILE).write_text("Rewritten entirely.\n", encoding="utf-8")
-    changed = handlers.article(cited.doc_id, cited.start, cited.end)
+    changed = handlers.article(cited.doc_id, where)
     assert "Could not open the article." in changed and "changed or went away" in changed
     assert str(folder) not in changed
     rag.remove([cited.doc_id])
-    gone = handlers.article(cited.doc_id, cited.start, cited.end)
+    gone = handlers.article(cited.doc_id, where)
     assert "Could not open the article." in gone and "no longer in the index" in gone
 
 

@@ -63,6 +63,7 @@ def test_controls_stay_in_reach_after_three_answers_and_no_raw_scores_show(page)
     assert fonts and all(f.startswith("ui-sans-serif") for f in fonts)  # the system's font, bold face and all
     page.get_by_text("Filters and answer settings").click()
     page.locator("#article-filter").wait_for(timeout=5_000)
+    screenshot(page, "ui-settings.png", full_page=False)
 
     shown = visible_sources(page)
     assert not re.search(r"score \d|dense|\d\.\d{3}", shown, re.I), shown
@@ -150,7 +151,7 @@ def test_a_reload_or_a_second_tab_keeps_the_conversation_and_it_can_be_deleted(p
     second.wait_for_function("() => document.querySelectorAll('#chat .bot').length == 0", timeout=TIMEOUT)
     ask(second, "What security guarantees does Ukraine want?")
     wait_saved(second, 1, conversations=2)
-    second.locator("#conversations button").first.click()  # the sidebar's toggle
+    second.get_by_text("Saved conversations").first.click()  # open the list
     saved = second.locator("#conversation-list label")
     saved.nth(1).wait_for(timeout=TIMEOUT)
     labels = saved.all_inner_texts()
@@ -164,13 +165,17 @@ def test_a_reload_or_a_second_tab_keeps_the_conversation_and_it_can_be_deleted(p
     assert second.locator("#chat .bot").count() == follow + 1
     wait_saved(second, 3)
 
-    second.get_by_role("button", name="Delete this conversation").click()
+    second.get_by_role("button", name="Delete this conversation…").click()
+    second.get_by_role("button", name="No, keep it").click()  # asked first; kept
+    assert second.locator("#chat .bot").count() == follow + 1
+    second.get_by_role("button", name="Delete this conversation…").click()
+    second.get_by_role("button", name="Yes, delete it").click()
     second.wait_for_function("() => document.querySelectorAll('#chat .bot').length == 0", timeout=TIMEOUT)
     second.wait_for_function("() => document.querySelectorAll('#conversation-list label').length == 1",
                              timeout=TIMEOUT)
     second.reload()
     second.wait_for_selector("#question textarea", timeout=TIMEOUT)
-    second.locator("#conversations button").first.click()
+    second.get_by_text("Saved conversations").first.click()
     second.wait_for_function("() => document.querySelectorAll('#conversation-list label').length == 1",
                              timeout=TIMEOUT)
     assert "What security guarantees" in second.locator("#conversation-list").inner_text()
@@ -196,7 +201,11 @@ def test_two_tabs_answering_in_one_conversation_both_keep_their_answers(page):
 
 
 def test_keyboard_alone_opens_a_citation_and_the_article(page):
-    page.locator("#question textarea").focus()
+    page.keyboard.press("Tab")  # the first stop skips everything to the question box
+    assert page.evaluate("document.activeElement.textContent") == "Skip to the question box"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.matches('#question textarea')")
+    assert not page.locator("#delete-conversation").is_visible()  # a closed list holds no focusable button
     page.keyboard.type(CALL_Q)
     page.keyboard.press("Enter")
     page.locator("#chat a.cite").first.wait_for(timeout=TIMEOUT)
@@ -229,18 +238,38 @@ def test_keyboard_alone_opens_a_citation_and_the_article(page):
     assert page.problems == []
 
 
+def test_a_question_over_the_limit_is_said_and_left_in_the_box(page):
+    long = "Why " * 600  # 2,400 characters; the limit is 2,000
+    page.fill("#question textarea", long)
+    page.keyboard.press("Enter")
+    page.get_by_text("the limit is 2,000").wait_for(timeout=TIMEOUT)
+    assert page.locator("#question textarea").input_value() == long  # whole, to shorten
+    assert page.locator("#chat .bot").count() == 0
+
+
 def test_the_page_passes_an_automated_accessibility_check(page):
     from axe_playwright_python.sync_playwright import Axe
 
+    def serious() -> list:
+        return [(v["id"], v["impact"], v["help"], [n["target"] for n in v["nodes"]][:3])
+                for v in Axe().run(page).response["violations"] if v["impact"] in ("serious", "critical")]
+
+    found = {"empty page": serious()}
     ask(page, CALL_Q)
     page.locator("#sources details.scores summary").first.click()
-    axe = Axe()
-    found = {}
-    for state in ("answer", "article"):
-        if state == "article":
-            page.locator("#sources .passage.cited button.read-article").first.click()
-            page.locator("#article-cited").wait_for(state="visible", timeout=TIMEOUT)
-        results = axe.run(page)
-        found[state] = [(v["id"], v["impact"], v["help"], [n["target"] for n in v["nodes"]][:3])
-                        for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
-    assert found == {"answer": [], "article": []}
+    found["answer"] = serious()
+    page.get_by_text("Filters and answer settings").click()
+    page.locator("#date-from button.calendar[aria-label]").wait_for(timeout=5_000)
+    page.get_by_text("Saved conversations").first.click()
+    page.locator("#conversation-list label").first.wait_for(timeout=TIMEOUT)
+    found["settings and conversations open"] = serious()
+    page.locator("#sources .passage.cited button.read-article").first.click()
+    page.locator("#article-cited").wait_for(state="visible", timeout=TIMEOUT)
+    found["article"] = serious()
+    page.keyboard.press("Escape")
+    for tab in ("Timeline", "Library"):
+        page.get_by_role("tab", name=tab).click()
+        page.locator("#story-from button.calendar[aria-label]" if tab == "Timeline" else "#library").wait_for(
+            timeout=TIMEOUT)
+        found[tab] = serious()
+    assert found == {state: [] for state in found}

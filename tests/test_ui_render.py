@@ -90,13 +90,18 @@ def test_sources_show_article_date_and_why_with_scores_behind_a_toggle_and_the_q
     assert re.search(r'<details class="scores"><summary>Scores</summary>.*Fused rank score 0\.0325', first)
     marks = re.findall(r'<mark class="quote">(.*?)</mark>', first)
     assert [visible_text(m) for m in marks] == [quote]
-    button = re.search(r'<button type="button" class="read-article" data-doc="([^"]+)" data-start="(\d+)" '
-                       r'data-end="(\d+)" aria-label="([^"]+)">', first)
-    assert (button.group(2), button.group(3)) == (str(text.index(quote)), str(text.index(quote) + len(quote)))
-    assert "Read the whole article" in html.unescape(button.group(4))
+    button = re.search(r'<button type="button" class="read-article" data-doc="([^"]+)" data-ranges="([\d,-]+)" '
+                       r'aria-label="([^"]+)">', first)
+    assert button.group(2) == f"{text.index(quote)}-{text.index(quote) + len(quote)}"  # the quote's offsets
+    assert "Read the whole article" in html.unescape(button.group(3))
     second = panel[starts[1]:]
     assert second.startswith('<details class="article">')  # not cited: folded, still there to read
     assert "Found by meaning: it shares no word with the question." in visible_text(second)
+    assert "Which <one> sentence?" in visible_text(panel) and "<one>" not in panel
+    two = Answer(question="Which one? Last?", text=f"{quote} [1] Last one. [1]", passages=[p1],
+                 citations=[cite(1, p1, quote), cite(1, p1, "Last one.")])
+    ranges = re.search(r'data-ranges="([^"]+)"', render.sources_html(two, 1)).group(1)
+    assert ranges == f"{text.index(quote)}-{text.index(quote) + len(quote)},{text.index('Last one.')}-{len(text)}"
     assert "Which <one> sentence?" in visible_text(panel) and "<one>" not in panel
 
 
@@ -114,14 +119,17 @@ def test_the_article_view_marks_the_cited_offsets_and_shows_where_it_comes_from(
     p = passage(text, "Head <line>")
     p = p.model_copy(update={"outlet": "Valley Gazette", "url": "https://news.example/a"})
     start = text.index("The cited")
-    out = render.article_html(p, text, start, start + len("The cited sentence."))
+    out = render.article_html(p, text, [(start, start + len("The cited sentence."))])
     assert visible_text(out.split('<mark id="article-cited" class="quote">')[1].split("</mark>")[0]) == "The cited sentence."
     assert '<h2 id="article-title">Head &#60;line&#62;</h2>' in out and "Valley Gazette" in out
     assert 'href="https&#58;//news.example/a"' in out and visible_text(out).endswith(text)
     assert "<p>" not in out
-    assert "article-cited" not in render.article_html(p, text, 10, 999)  # offsets outside the text mark nothing
+    assert "article-cited" not in render.article_html(p, text, [(10, 999)])  # outside the text: no mark
+    both = render.article_html(p, text, [(text.index("Last."), len(text)), (0, 8)])  # every quote, first anchored
+    assert re.findall(r'<mark( id="article-cited")? class="quote">([^<]*)</mark>', both) == [
+        (' id="article-cited"', "Headline"), ("", "Last.")]
     gappy = "Title\n\n\xa0\n\n\n\nBody. Cited.\n \n\nEnd."
-    shown = render.article_html(p, gappy, gappy.index("Cited."), gappy.index("Cited.") + 6)
+    shown = render.article_html(p, gappy, [(gappy.index("Cited."), gappy.index("Cited.") + 6)])
     assert visible_text(shown).endswith("Title\n\nBody. Cited.\n\nEnd.")  # blank runs shown as one
     assert visible_text(shown.split('class="quote">')[1].split("</mark>")[0]) == "Cited."
 

@@ -30,6 +30,29 @@ if (!document.getElementById('rag-style')) {
   style.textContent = %s;
   document.head.appendChild(style);
 }
+if (!window.__ragNames) {  // Gradio's date pickers have unnamed calendar buttons (axe: button-name)
+  const name = () => document.querySelectorAll('button.calendar:not([aria-label])').forEach((button) => {
+    const block = button.closest('[id]');
+    const label = block ? block.querySelector('[data-testid="block-info"]') : null;
+    button.setAttribute('aria-label', 'Choose the date' + (label ? ': ' + label.textContent.trim() : ''));
+  });
+  window.__ragNames = new MutationObserver(name);
+  window.__ragNames.observe(document.body, {subtree: true, childList: true});
+  name();
+}
+if (!document.getElementById('rag-skip')) {  // past every badge of the chat, straight to the question
+  const skip = document.createElement('a');
+  skip.id = 'rag-skip';
+  skip.className = 'skip-link';
+  skip.href = '#question';
+  skip.textContent = 'Skip to the question box';
+  skip.addEventListener('click', (event) => {
+    event.preventDefault();
+    const box = document.querySelector('#question textarea');
+    if (box) box.focus();
+  });
+  document.body.prepend(skip);
+}
 const chat = document.getElementById('chat');
 if (chat && !chat.__ragLabels) {  // Gradio names each message by its HTML source: screen readers read the markup
   chat.__ragLabels = new MutationObserver(() => {
@@ -43,7 +66,8 @@ if (!window.__ragCitations) {
     const read = event.target.closest ? event.target.closest('button.read-article') : null;
     if (read) {
       event.preventDefault();
-      if (window.ragOpenArticle) window.ragOpenArticle(read.dataset.doc, read.dataset.start, read.dataset.end, read);
+      const ranges = (read.dataset.ranges || '').split(',').map((r) => r.split('-').map(Number));
+      if (window.ragOpenArticle) window.ragOpenArticle(read.dataset.doc, ranges, read);
       return;
     }
     const link = event.target.closest ? event.target.closest('a[href^="#passage-"]') : null;
@@ -55,7 +79,7 @@ if (!window.__ragCitations) {
     if (!target) {  // the passage left the page: open the cited sentence in its article (``render.badge``)
       const where = new URLSearchParams(query || '');
       if (window.ragOpenArticle && where.get('doc')) {
-        window.ragOpenArticle(where.get('doc'), where.get('start'), where.get('end'), link);
+        window.ragOpenArticle(where.get('doc'), [[Number(where.get('start')), Number(where.get('end'))]], link);
       }
       return;
     }
@@ -88,7 +112,7 @@ dialog.addEventListener('close', () => {
 });
 element.querySelector('.article-close').addEventListener('click', () => dialog.close());
 dialog.addEventListener('click', (event) => { if (event.target === dialog) dialog.close(); });
-window.ragOpenArticle = async (doc, start, end, opener) => {
+window.ragOpenArticle = async (doc, ranges, opener) => {
   const mine = ++asked;
   window.__ragOpener = opener || document.activeElement;
   body.innerHTML = '<p class="rag-note">Opening the article…</p>';
@@ -96,7 +120,7 @@ window.ragOpenArticle = async (doc, start, end, opener) => {
   element.querySelector('.article-close').focus({preventScroll: true});
   let html;
   try {
-    html = await server.read_article([String(doc), Number(start), Number(end)]);
+    html = await server.read_article([String(doc), ranges]);
   } catch (error) {
     html = '<div class="rag-error"><b>Could not open the article.</b> The server refused (too many requests ' +
       'at once) or did not answer: wait a few seconds and try again; if it goes on, reload the page.</div>';
@@ -211,6 +235,9 @@ a.cite { display: inline-block; font-size: 0.75em; font-weight: 600; line-height
   margin: 0 0.1em; border-radius: 0.6em; background: #1e3a8a; color: #fff !important; text-decoration: none;
   vertical-align: super; cursor: pointer; opacity: 1 !important; }
 a.cite:hover { background: #172554; }
+.skip-link { position: absolute; left: -9999px; top: 0.5em; z-index: 2000; padding: 0.4em 0.8em; border-radius: 4px;
+  background: #1e3a8a; color: #fff !important; }
+.skip-link:focus { left: 0.5em; }
 .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0);
   white-space: nowrap; }
 footer .show-api, footer a, footer button { color: #4b5563 !important; }
@@ -238,8 +265,9 @@ mark.short-answer { background: #bbf7d0; color: #052e16; font-weight: 600; paddi
 .rag-sources .why { font-size: 0.85em; }
 .rag-sources .num { font-weight: 600; margin-right: 0.2em; }
 .rag-sources summary { cursor: pointer; }
-.rag-sources .passage-actions { display: flex; gap: 0.8em; align-items: baseline; margin-top: 0.3em; }
-.rag-sources button.read-article { font-size: 0.85em; padding: 0.1em 0.6em; border: 1px solid #2563eb;
+.rag-sources .passage-actions { display: flex; flex-wrap: wrap; gap: 0.3em 0.8em; align-items: baseline;
+  margin-top: 0.3em; }
+.rag-sources button.read-article { white-space: nowrap; font-size: 0.85em; padding: 0.1em 0.6em; border: 1px solid #2563eb;
   border-radius: 4px; background: transparent; color: inherit; cursor: pointer; }
 .rag-sources button.read-article:focus-visible, a.cite:focus-visible { outline: 2px solid #1d4ed8; outline-offset: 2px; }
 .rag-sources details.scores summary { font-size: 0.8em; }
@@ -275,8 +303,16 @@ dialog.article-dialog::backdrop { background: rgba(15, 23, 42, 0.55); }
 def theme() -> gr.themes.Base:
     """Gradio's default look in the fonts of the reader's system: the bundled Source Sans Pro has no bold
     face, so bold capitals were drawn from a fallback font ("Pulls Back" with a different B)."""
-    return gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"],
-                             font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "monospace"])
+    theme = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"],
+                              font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "monospace"])
+    # colours dark enough for WCAG AA text contrast (4.5:1; axe found Gradio's orange, red and greys below it)
+    return theme.set(
+        button_primary_background_fill="#c2410c", button_primary_background_fill_hover="#9a3412",
+        button_primary_text_color="#ffffff", button_primary_border_color="#c2410c",
+        button_cancel_background_fill="#b91c1c", button_cancel_background_fill_hover="#991b1b",
+        button_cancel_text_color="#ffffff", button_cancel_border_color="#b91c1c",
+        body_text_color_subdued="#4b5563", input_placeholder_color="#6b7280", block_info_text_color="#4b5563",
+    )
 
 
 def build_app(rag: RAG, upload_dir: Path | None = None, cache_limits: CacheLimits = CacheLimits()) -> gr.Blocks:
@@ -295,10 +331,10 @@ def build_app(rag: RAG, upload_dir: Path | None = None, cache_limits: CacheLimit
     settings = rag.settings
 
     def read_article(where: Any) -> str:
-        """The article view's HTML (``Handlers.article``) for ``where`` = [doc_id, start, end], called by the
-        page's script (a server function takes one argument)."""
-        doc_id, start, end = where if isinstance(where, list) and len(where) == 3 else ("", None, None)
-        return handlers.article(doc_id, start, end)
+        """The article view's HTML (``Handlers.article``) for ``where`` = [doc_id, [[start, end], ...]], called
+        by the page's script (a server function takes one argument)."""
+        doc_id, ranges = where if isinstance(where, list) and len(where) == 2 else ("", None)
+        return handlers.article(doc_id, ranges)
 
     try:
         handlers.examples(EXAMPLE_SLOTS)  # warm the cache: the first page load should not wait for it
@@ -313,13 +349,6 @@ def build_app(rag: RAG, upload_dir: Path | None = None, cache_limits: CacheLimit
         stored = gr.Textbox(visible=False)  # what the browser sends back from its storage
         saved = gr.Textbox(visible=False)  # what the browser is asked to store after an answer
         saved_list = gr.Textbox(visible=False)  # the browser's list of saved conversations
-        with gr.Sidebar(label="Conversations", open=False, elem_id="conversations"):
-            new_chat = gr.Button("New conversation", elem_id="new-conversation")
-            conversations = gr.Radio([], label="Saved conversations (kept in this browser)",
-                                     elem_id="conversation-list")
-            delete = gr.Button("Delete this conversation", variant="stop", size="sm", elem_id="delete-conversation")
-            gr.Markdown("Conversations are kept in this browser only (its local storage): a reload or another "
-                        "tab finds them; another browser or a private window does not.", elem_classes="rag-note")
         with gr.Tab("Chat"):
             with gr.Row(equal_height=False):
                 with gr.Column(scale=3):
@@ -330,24 +359,25 @@ def build_app(rag: RAG, upload_dir: Path | None = None, cache_limits: CacheLimit
                     question = gr.Textbox(
                         placeholder="Ask about the articles… (follow-ups keep the conversation)",
                         label="Question", show_label=False, elem_id="question", submit_btn="Ask",
-                        max_length=settings.max_question_chars,
-                    )
+                    )  # no max_length: the box would cut a long paste silently; the server says the limit
                     with gr.Accordion("Filters and answer settings", open=False, elem_id="settings"):
                         articles = gr.Dropdown(label="Only these articles", multiselect=True, choices=[],
                                                elem_id="article-filter")
-                        with gr.Row():
+                        with gr.Row():  # two pickers a row: three overflowed the column and clipped their buttons
                             date_from = gr.DateTime(label="Published from", include_time=False, type="string",
                                                     elem_id="date-from")
                             date_to = gr.DateTime(label="Published to", include_time=False, type="string",
                                                   elem_id="date-to")
-                            as_of = gr.DateTime(label="Answer as of", include_time=False, type="string",
-                                                elem_id="as-of")
-                        gr.Markdown("With a date set, articles without a known date are left out. \"Answer as "
-                                    "of\" empty: today; articles published later are not evidence, and \"this "
-                                    "week\" or \"latest\" are read against this date.", elem_classes="rag-note")
+                        gr.Markdown("With a date set, articles without a known date are left out.",
+                                    elem_classes="rag-note")
                         with gr.Row():
+                            as_of = gr.DateTime(label="Answer as of", include_time=False, type="string",
+                                                elem_id="as-of", info="Empty: today. Later articles are not "
+                                                "evidence; \"this week\" and \"latest\" are read against it.")
                             top_k = gr.Slider(1, MAX_TOP_K, value=min(settings.top_k, MAX_TOP_K), step=1,
-                                              label="Passages to read (top-k)", elem_id="top-k")
+                                              label="Passages to read (top-k)", elem_id="top-k",
+                                              info=f"1 to {MAX_TOP_K}; a number typed outside is brought inside.")
+                        with gr.Row():
                             choices = handlers.mode_choices()
                             mode = gr.Radio(choices, value=settings.answer_mode if len(choices) > 1 else "extractive",
                                             label="Answer mode", interactive=len(choices) > 1)
@@ -355,6 +385,15 @@ def build_app(rag: RAG, upload_dir: Path | None = None, cache_limits: CacheLimit
                         examples = [gr.Button(visible=False, size="sm", elem_classes="example")
                                     for _ in range(EXAMPLE_SLOTS)]
                     clear = gr.Button("New conversation", size="sm", elem_id="new-chat")
+                    with gr.Accordion("Saved conversations", open=False, elem_id="conversations"):
+                        conversations = gr.Radio([], label="Saved conversations (kept in this browser)",
+                                                 elem_id="conversation-list")
+                        delete = gr.Button("Delete this conversation…", size="sm", elem_id="delete-conversation")
+                        with gr.Row(visible=False) as confirm_row:
+                            confirm = gr.Button("Yes, delete it", variant="stop", size="sm", elem_id="confirm-delete")
+                            keep = gr.Button("No, keep it", size="sm", elem_id="keep-conversation")
+                        gr.Markdown("Kept in this browser only (its local storage): a reload or another tab finds "
+                                    "them; another browser or a private window does not.", elem_classes="rag-note")
                     with gr.Accordion("Copy the answer as Markdown", open=False):
                         markdown = gr.Textbox(show_label=False, label="The answer as Markdown", lines=8,
                                               buttons=["copy"], interactive=False, elem_id="answer-markdown")
@@ -367,7 +406,7 @@ def build_app(rag: RAG, upload_dir: Path | None = None, cache_limits: CacheLimit
         with gr.Tab("Timeline"):
             with gr.Row():
                 story = gr.Textbox(label="What happened with…", placeholder="the Lakeport ferry", scale=3,
-                                   elem_id="timeline-topic", max_length=settings.max_question_chars)
+                                   elem_id="timeline-topic")
                 with gr.Column(scale=1, min_width=260):  # stacked: side by side they clipped on narrow screens
                     story_from = gr.DateTime(label="From", include_time=False, type="string", elem_id="story-from")
                     story_to = gr.DateTime(label="To", include_time=False, type="string", elem_id="story-to")
@@ -466,7 +505,7 @@ def build_app(rag: RAG, upload_dir: Path | None = None, cache_limits: CacheLimit
             return [], None, render.sources_panel([]), "", ""
 
         fresh = [chatbot, conversation, sources_view, markdown, saved]
-        for started in (clear.click, new_chat.click, chatbot.clear):
+        for started in (clear.click, chatbot.clear):
             list_saved(started(new_conversation, None, fresh, queue=False, api_visibility="private", cancels=answering)
                        .then(None, None, saved_list, js=_stored("ragStore.fresh()"), **quiet))
         app.load(handlers.restore, stored, shown, js=_stored("ragStore.load()"), **quiet)
@@ -477,7 +516,10 @@ def build_app(rag: RAG, upload_dir: Path | None = None, cache_limits: CacheLimit
 
         conversations.input(open_saved, [conversations, stored], shown,
                             js=_stored("[args[0], ragStore.open(args[0])]"), **switching)
-        delete.click(handlers.restore, stored, shown, js=_stored("ragStore.remove()"), **switching)
+        delete.click(lambda: gr.update(visible=True), None, confirm_row, queue=False, api_visibility="private")
+        keep.click(lambda: gr.update(visible=False), None, confirm_row, queue=False, api_visibility="private")
+        confirm.click(handlers.restore, stored, shown, js=_stored("ragStore.remove()"), **switching).then(
+            lambda: gr.update(visible=False), None, confirm_row, queue=False, api_visibility="private")
         gr.api(handlers.chat_api, api_name="chat", concurrency_id="chat")
 
         library_options: dict[str, Any] = dict(api_visibility="private", concurrency_id="library",

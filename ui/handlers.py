@@ -92,8 +92,8 @@ class Handlers:
         previous = conversation.updated if conversation.turns else None
         skip = gr.skip()
 
-        def writing(kept: Any = skip) -> tuple:
-            return "", list(chatbot), skip, skip, skip, kept
+        def writing(kept: Any = skip, box: str = "") -> tuple:
+            return box, list(chatbot), skip, skip, skip, kept
 
         if not (message or "").strip():
             gr.Warning("Type a question first.")
@@ -103,7 +103,7 @@ class Handlers:
         if len(message) > limit:  # refused before it is echoed: a huge question is not copied into the chat
             gr.Warning(f"The question is {len(message):,} characters; the limit is {limit:,} "
                        "(RAG_MAX_QUESTION_CHARS). Shorten it.")
-            yield writing("")
+            yield writing("", box=message)  # left in the box to shorten, not lost
             return
         turn = len(conversation.turns) + 1  # only grows within a conversation: badge ids stay unique
         chatbot += [{"role": "user", "content": render.escape(message)},
@@ -169,11 +169,11 @@ class Handlers:
                        "were deleted to keep this one.")
         return conversation_list(report.get("listing"), conversation, _user(request))
 
-    def article(self, doc_id: str, start: Any = None, end: Any = None) -> str:
-        """The article view (``render.article_html``): the whole article ``doc_id`` with source offsets
-        ``start``..``end`` marked; a readable message when it is gone or changed since it was indexed."""
+    def article(self, doc_id: str, ranges: Any) -> str:
+        """The article view (``render.article_html``): the whole article ``doc_id`` with ``ranges`` (pairs of
+        source offsets) marked; a readable message when it is gone or changed since it was indexed."""
         try:
-            lo, hi = int(start), int(end)
+            marks = [(int(a), int(b)) for a, b in ranges][:50]
         except (TypeError, ValueError):
             return render.notice_html("Could not open the article.", "The link does not say where in the article to open.")
         try:
@@ -190,7 +190,7 @@ class Handlers:
         if not passages or text is None:
             return render.notice_html("Could not open the article.", "It is no longer in the index (removed since "
                                       "the answer was given). Ask again to see the current sources.")
-        return render.article_html(passages[0], text, lo, hi)
+        return render.article_html(passages[0], text, marks)
 
     def chat_api(self, message: str) -> str:
         """Answer one question; the text keeps its [n] markers. The `/chat` API endpoint."""

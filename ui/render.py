@@ -272,7 +272,8 @@ def sources_html(answer: Answer, turn: int, dropped: bool = False) -> str:
         return "".join(parts)
     if answer.abstained:
         parts.append('<p class="rag-abstain">Not in the articles: no passage states an answer. '
-                     'The closest passages are below.</p>')
+                     + ('The closest passages are below.</p>' if answer.passages else
+                        'No passage matched the question under these settings (filters, date).</p>'))
     if answer.unsupported:
         items = "".join(f"<li>{'?' if u.reason.startswith(UNCHECKED) else '⚠'} {escape(u.sentence)} "
                         f"<small>({escape(u.reason)})</small></li>"
@@ -307,10 +308,10 @@ def _by_article(passages: list[Passage]) -> list[list[int]]:
 
 def _passage_html(answer: Answer, turn: int, n: int, is_cited: bool, query: str) -> str:
     """One passage inside its article's entry: why it was retrieved, its text with the quotes marked, a button
-    opening the whole article there, and the scores behind a toggle."""
+    opening the whole article there (its quotes marked, else the passage), and the scores behind a toggle."""
     passage = answer.passages[n - 1]
     quotes = [c for c in answer.citations if c.n == n]
-    target: Passage | Citation = quotes[0] if quotes else passage
+    ranges = ",".join(f"{c.start}-{c.end}" for c in quotes) or f"{passage.start}-{passage.end}"
     dense = (f"; dense similarity {passage.dense_score:.2f} (cosine, question to passage)"
              if passage.dense_score is not None else "")
     return (
@@ -319,7 +320,7 @@ def _passage_html(answer: Answer, turn: int, n: int, is_cited: bool, query: str)
         f'<div class="why"><span class="num">[{n}]</span> {escape(why_retrieved(query, passage))}</div>'
         f'<div class="passage-text">{_marked(passage.text, [(c.passage_start, c.passage_end) for c in quotes])}</div>'
         f'<div class="passage-actions"><button type="button" class="read-article" data-doc="{escape(passage.doc_id)}"'
-        f' data-start="{target.start}" data-end="{target.end}"'
+        f' data-ranges="{ranges}"'
         f' aria-label="Read the whole article “{escape(passage.title)}” at passage {n}">Read the whole article</button>'
         f'<details class="scores"><summary>Scores</summary><span class="rag-meta">Fused rank score '
         f'{passage.score:.4f} (reciprocal-rank fusion of word and meaning search){dense}</span></details></div>'
@@ -345,18 +346,23 @@ def sources_panel(sections: list[str]) -> str:
     return f'<div class="rag-sources">{latest}{folded}</div>'
 
 
-def article_html(passage: Passage, text: str, start: int, end: int) -> str:
+def article_html(passage: Passage, text: str, ranges: list[tuple[int, int]]) -> str:
     """The whole cleaned article ``text`` (``RAG.source_text``) under its title, date, outlet, author and link
-    (from ``passage``, any of its passages), with ``text[start:end]`` (source offsets: a citation's quote or a
-    passage) marked as ``#article-cited`` for the page to scroll to; offsets outside the text mark nothing.
-    Runs of blank lines show as one (the offsets are applied first, so the mark is still exact)."""
+    (from ``passage``, any of its passages), with each of ``ranges`` (source offsets: a passage's cited
+    sentences, or the passage itself) marked, the first as ``#article-cited`` for the page to scroll to;
+    ranges outside the text or overlapping an earlier one mark nothing. Runs of blank lines show as one (the
+    offsets are applied first, so the marks are still exact)."""
     meta = " · ".join(told(passage))
-    head = (f'<header class="article-head"><h2 id="article-title">{escape(passage.title)}</h2>'
-            f'<div class="rag-meta">{escape(meta)}{_link(passage)}</div></header>')
-    if not 0 <= start < end <= len(text):
-        return f'{head}<div class="article-text">{_shown(text)}</div>'
-    return (f'{head}<div class="article-text">{_shown(text[:start])}<mark id="article-cited" class="quote">'
-            f'{_shown(text[start:end])}</mark>{_shown(text[end:])}</div>')
+    out = [f'<header class="article-head"><h2 id="article-title">{escape(passage.title)}</h2>'
+           f'<div class="rag-meta">{escape(meta)}{_link(passage)}</div></header><div class="article-text">']
+    pos, anchor = 0, ' id="article-cited"'
+    for start, end in sorted(ranges):
+        if not pos <= start < end <= len(text):
+            continue
+        out += [_shown(text[pos:start]), f'<mark{anchor} class="quote">{_shown(text[start:end])}</mark>']
+        pos, anchor = end, ""
+    out.append(_shown(text[pos:]) + "</div>")
+    return "".join(out)
 
 
 _BLANK_LINES = re.compile(r"\n(?:[^\S\n]*\n)+")  # lines of nothing but spaces (no-break ones too)
