@@ -149,6 +149,11 @@ def test_a_reload_or_a_second_tab_keeps_the_conversation_and_it_can_be_deleted(p
     # a new conversation; the first stays in the list and opens again
     second.locator("#new-chat").click()
     second.wait_for_function("() => document.querySelectorAll('#chat .bot').length == 0", timeout=TIMEOUT)
+    second.get_by_text("Saved conversations").first.click()
+    second.get_by_role("button", name="Delete this conversation…").click()  # nothing saved yet: said, not asked
+    second.get_by_text("Nothing to delete").wait_for(timeout=TIMEOUT)
+    assert not second.get_by_role("button", name="Yes, delete it").is_visible()
+    second.get_by_text("Saved conversations").first.click()
     ask(second, "What security guarantees does Ukraine want?")
     wait_saved(second, 1, conversations=2)
     second.get_by_text("Saved conversations").first.click()  # open the list
@@ -182,6 +187,31 @@ def test_a_reload_or_a_second_tab_keeps_the_conversation_and_it_can_be_deleted(p
     assert page.problems == []
 
 
+def test_two_tabs_asking_at_the_same_moment_both_keep_their_answers(page):
+    ask(page, CALL_Q)
+    wait_saved(page, 1)
+    other = page.context.new_page()
+    other.goto(page.url)
+    other.wait_for_function("() => document.querySelectorAll('#chat .bot').length == 1", timeout=TIMEOUT)
+    for tab, question in ((page, "Who is the NATO Secretary General?"), (other, "What did Lavrov say about peace?")):
+        tab.fill("#question textarea", question)
+    page.keyboard.press("Enter")
+    other.keyboard.press("Enter")  # at once: both answers are written, then both saved, close together
+    for tab in (page, other):
+        tab.wait_for_function("() => document.querySelectorAll('#chat .bot').length == 2 && "
+                              "!/Searching/.test(document.querySelector('#chat .bot:last-of-type').innerText)",
+                              timeout=TIMEOUT)
+    wait_saved(page, 3)
+    ask(other, "How long did Trump's call last?")  # a later save from a tab that missed one answer appends too
+    wait_saved(other, 4)
+    page.reload()
+    page.wait_for_function("() => document.querySelectorAll('#chat .bot').length == 4", timeout=TIMEOUT)
+    shown = sorted(q.strip() for q in page.locator("#chat .user").all_inner_texts())
+    assert shown == sorted([CALL_Q, "Who is the NATO Secretary General?", "What did Lavrov say about peace?",
+                            "How long did Trump's call last?"])
+    assert page.problems == []
+
+
 def test_two_tabs_answering_in_one_conversation_both_keep_their_answers(page):
     ask(page, CALL_Q)
     wait_saved(page, 1)
@@ -201,6 +231,7 @@ def test_two_tabs_answering_in_one_conversation_both_keep_their_answers(page):
 
 
 def test_keyboard_alone_opens_a_citation_and_the_article(page):
+    page.locator("#rag-skip").wait_for(state="attached", timeout=TIMEOUT)  # added by the page's script
     page.keyboard.press("Tab")  # the first stop skips everything to the question box
     assert page.evaluate("document.activeElement.textContent") == "Skip to the question box"
     page.keyboard.press("Enter")
@@ -245,14 +276,21 @@ def test_a_question_over_the_limit_is_said_and_left_in_the_box(page):
     page.get_by_text("the limit is 2,000").wait_for(timeout=TIMEOUT)
     assert page.locator("#question textarea").input_value() == long  # whole, to shorten
     assert page.locator("#chat .bot").count() == 0
+    page.locator(".toast-header:not([role])").first.wait_for(timeout=5_000)
+    assert serious_violations(page) == []  # the warning included
+
+
+def serious_violations(page) -> list:
+    """axe-core's serious and critical findings on the page as it is now: (rule, impact, help, targets)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    return [(v["id"], v["impact"], v["help"], [n["target"] for n in v["nodes"]][:3])
+            for v in Axe().run(page).response["violations"] if v["impact"] in ("serious", "critical")]
 
 
 def test_the_page_passes_an_automated_accessibility_check(page):
-    from axe_playwright_python.sync_playwright import Axe
-
     def serious() -> list:
-        return [(v["id"], v["impact"], v["help"], [n["target"] for n in v["nodes"]][:3])
-                for v in Axe().run(page).response["violations"] if v["impact"] in ("serious", "critical")]
+        return serious_violations(page)
 
     found = {"empty page": serious()}
     ask(page, CALL_Q)

@@ -30,12 +30,18 @@ if (!document.getElementById('rag-style')) {
   style.textContent = %s;
   document.head.appendChild(style);
 }
-if (!window.__ragNames) {  // Gradio's date pickers have unnamed calendar buttons (axe: button-name)
-  const name = () => document.querySelectorAll('button.calendar:not([aria-label])').forEach((button) => {
-    const block = button.closest('[id]');
-    const label = block ? block.querySelector('[data-testid="block-info"]') : null;
-    button.setAttribute('aria-label', 'Choose the date' + (label ? ': ' + label.textContent.trim() : ''));
-  });
+if (!window.__ragNames) {  // what axe finds in Gradio's own markup, mended as it is drawn
+  const name = () => {
+    document.querySelectorAll('button.calendar:not([aria-label])').forEach((button) => {  // unnamed buttons
+      const block = button.closest('[id]');
+      const label = block ? block.querySelector('[data-testid="block-info"]') : null;
+      button.setAttribute('aria-label', 'Choose the date' + (label ? ': ' + label.textContent.trim() : ''));
+    });
+    document.querySelectorAll('.toast-header[role="button"]').forEach((header) => {  // a button holding a button
+      header.removeAttribute('role');
+      header.removeAttribute('tabindex');
+    });
+  };
   window.__ragNames = new MutationObserver(name);
   window.__ragNames.observe(document.body, {subtree: true, childList: true});
   name();
@@ -162,9 +168,10 @@ window.ragStore = window.ragStore || (() => {
     try { stored = JSON.parse(localStorage.getItem(PREFIX + saved.id) || 'null'); } catch (error) { stored = null; }
     if (!stored || !Array.isArray(stored.turns) || !saved.previous ||
         Date.parse(stored.updated) === Date.parse(saved.previous)) return saved.conversation;
-    const mine = JSON.parse(saved.conversation);
     stored.turns.push(saved.turn);
-    stored.updated = mine.updated;
+    // a time no tab's own copy has: every tab that saves to it afterwards appends, never overwrites
+    stored.updated = new Date().toISOString();
+    saved.entry.updated = stored.updated;
     let text = JSON.stringify(stored);
     for (let i = 0; bytes(text) > saved.budget && i < stored.turns.length - 1; i++) {
       if (!stored.turns[i].dropped) {
@@ -191,6 +198,11 @@ window.ragStore = window.ragStore || (() => {
     remove() { const id = sessionStorage.getItem(CURRENT); if (id) drop(id); return payload(''); },
     save(text) {
       if (!text) return report();
+      // one tab at a time: two tabs saving at once would each read the copy before the other's answer
+      if (navigator.locks) return navigator.locks.request('newsrag-store', () => this.write(text));
+      return this.write(text);
+    },
+    write(text) {
       const saved = JSON.parse(text);
       const conversation = merged(saved);
       let dropped = 0;
@@ -370,14 +382,13 @@ def build_app(rag: RAG, upload_dir: Path | None = None, cache_limits: CacheLimit
                                                   elem_id="date-to")
                         gr.Markdown("With a date set, articles without a known date are left out.",
                                     elem_classes="rag-note")
+                        as_of = gr.DateTime(label="Answer as of", include_time=False, type="string",
+                                            elem_id="as-of", info="Empty: today. Later articles are not "
+                                            "evidence; \"this week\" and \"latest\" are read against it.")
                         with gr.Row():
-                            as_of = gr.DateTime(label="Answer as of", include_time=False, type="string",
-                                                elem_id="as-of", info="Empty: today. Later articles are not "
-                                                "evidence; \"this week\" and \"latest\" are read against it.")
                             top_k = gr.Slider(1, MAX_TOP_K, value=min(settings.top_k, MAX_TOP_K), step=1,
                                               label="Passages to read (top-k)", elem_id="top-k",
                                               info=f"1 to {MAX_TOP_K}; a number typed outside is brought inside.")
-                        with gr.Row():
                             choices = handlers.mode_choices()
                             mode = gr.Radio(choices, value=settings.answer_mode if len(choices) > 1 else "extractive",
                                             label="Answer mode", interactive=len(choices) > 1)
@@ -405,7 +416,7 @@ def build_app(rag: RAG, upload_dir: Path | None = None, cache_limits: CacheLimit
                     server_functions=[read_article])
         with gr.Tab("Timeline"):
             with gr.Row():
-                story = gr.Textbox(label="What happened with…", placeholder="the Lakeport ferry", scale=3,
+                story = gr.Textbox(label="What happened with…", placeholder="a story or topic, e.g. the peace talks", scale=3,
                                    elem_id="timeline-topic")
                 with gr.Column(scale=1, min_width=260):  # stacked: side by side they clipped on narrow screens
                     story_from = gr.DateTime(label="From", include_time=False, type="string", elem_id="story-from")
@@ -516,7 +527,14 @@ def build_app(rag: RAG, upload_dir: Path | None = None, cache_limits: CacheLimit
 
         conversations.input(open_saved, [conversations, stored], shown,
                             js=_stored("[args[0], ragStore.open(args[0])]"), **switching)
-        delete.click(lambda: gr.update(visible=True), None, confirm_row, queue=False, api_visibility="private")
+        def ask_delete(shown_conversation: Any) -> Any:
+            """Ask before deleting; a conversation not saved yet has nothing to delete, and the page says so."""
+            if shown_conversation is None or not shown_conversation.turns:
+                gr.Info("Nothing to delete: this conversation has no answer saved yet.")
+                return gr.update(visible=False)
+            return gr.update(visible=True)
+
+        delete.click(ask_delete, conversation, confirm_row, api_visibility="private")  # queued: gr.Info needs it
         keep.click(lambda: gr.update(visible=False), None, confirm_row, queue=False, api_visibility="private")
         confirm.click(handlers.restore, stored, shown, js=_stored("ragStore.remove()"), **switching).then(
             lambda: gr.update(visible=False), None, confirm_row, queue=False, api_visibility="private")

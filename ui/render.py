@@ -112,9 +112,10 @@ def answer_html(answer: Answer, turn: int) -> str:
     if answer.error:
         return error_html(answer.error)
     text = answer.text
-    if answer.abstained:
+    if answer.abstained:  # what was answered shows here too: a follow-up read wrongly is seen
+        restated = f'<div class="rag-meta restated">{escape(answer.restated())}</div>' if answer.restated() else ""
         return (
-            when_html(answer) + f'<div class="rag-abstain"><b>Not in the articles.</b> {escape(text)} '
+            restated + when_html(answer) + f'<div class="rag-abstain"><b>Not in the articles.</b> {escape(text)} '
             + ('The closest passages are under Sources for you to read.' if answer.passages else
                'No passage matched the question under these settings.')
             + '</div>'
@@ -354,7 +355,7 @@ def article_html(passage: Passage, text: str, ranges: list[tuple[int, int]]) -> 
     offsets are applied first, so the marks are still exact)."""
     meta = " · ".join(told(passage))
     out = [f'<header class="article-head"><h2 id="article-title">{escape(passage.title)}</h2>'
-           f'<div class="rag-meta">{escape(meta)}{_link(passage)}</div></header><div class="article-text">']
+           f'<div class="rag-meta">{escape(meta)} · {_source(passage)}</div></header><div class="article-text">']
     pos, anchor = 0, ' id="article-cited"'
     for start, end in sorted(ranges):
         if not pos <= start < end <= len(text):

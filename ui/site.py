@@ -56,7 +56,7 @@ def _gradio(app: FastAPI):
 
 # the page's own chained events: a list refresh, the example questions (cached until the library changes), a reset,
 # a conversation brought back from the browser's storage and the list of them
-CHEAP = {"refresh", "example_questions", "new_conversation", "<lambda>", "restore", "listing", "open_saved"}
+CHEAP = {"refresh", "example_questions", "new_conversation", "<lambda>", "restore", "listing", "open_saved", "ask_delete"}
 
 
 def answering(app: FastAPI) -> Callable[[dict], bool]:
