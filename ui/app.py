@@ -283,7 +283,7 @@ mark.short-answer { background: #bbf7d0; color: #052e16; font-weight: 600; paddi
   border-radius: 4px; background: transparent; color: inherit; cursor: pointer; }
 .rag-sources button.read-article:focus-visible, a.cite:focus-visible { outline: 2px solid #1d4ed8; outline-offset: 2px; }
 .rag-sources details.scores summary { font-size: 0.8em; }
-dialog.article-dialog { width: min(780px, 94vw); max-width: none; max-height: 90vh; padding: 0; border: none;
+dialog.article-dialog { width: min(780px, 94vw); max-width: none; max-height: 90vh; margin: 5vh auto !important; padding: 0; border: none;
   border-radius: 8px; background: var(--background-fill-primary, #fff); color: var(--body-text-color, #111); }
 dialog.article-dialog::backdrop { background: rgba(15, 23, 42, 0.55); }
 .article-box { position: relative; display: flex; flex-direction: column; max-height: 90vh; overflow: hidden; }
