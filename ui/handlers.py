@@ -86,7 +86,7 @@ class Handlers:
         chatbot = list(chatbot or [])
         if conversation is None and chatbot:  # the server forgot this session (idle for hours, or restarted)
             gr.Info("This page's conversation was idle too long to continue here: it is kept in the "
-                    "Conversations list (the arrow at the top left); this question starts a new one.")
+                    "Saved conversations list; this question starts a new one.")
             chatbot = []  # its badges would share ids with the new conversation's
         conversation = conversation or Conversation(owner=_user(request))
         previous = conversation.updated if conversation.turns else None

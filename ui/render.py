@@ -193,16 +193,18 @@ def notice_html(headline: str, message: str) -> str:
     return f'<div class="rag-error"><b>{escape(headline)}</b> {escape(message)}</div>'
 
 
-def _marked(text: str, ranges: list[tuple[int, int]]) -> str:
-    """Escape a passage, wrapping the cited ranges in ``<mark>``."""
+def _marked(text: str, ranges: list[tuple[int, int]], show=escape, anchor: str = "") -> str:
+    """``text`` through ``show`` (escaping), each of ``ranges`` wrapped in ``<mark>``, the first with the id
+    ``anchor``; a range reaching outside the text is left out, one overlapping an earlier one keeps its rest."""
     out, pos = [], 0
     for start, end in sorted(ranges):
         start = max(start, pos)
-        if end <= start:
+        if end <= start or end > len(text):
             continue
-        out += [escape(text[pos:start]), f'<mark class="quote">{escape(text[start:end])}</mark>']
-        pos = end
-    out.append(escape(text[pos:]))
+        mark_id = f' id="{anchor}"' if anchor else ""
+        out += [show(text[pos:start]), f'<mark{mark_id} class="quote">{show(text[start:end])}</mark>']
+        pos, anchor = end, ""
+    out.append(show(text[pos:]))
     return "".join(out)
 
 
@@ -350,20 +352,12 @@ def sources_panel(sections: list[str]) -> str:
 def article_html(passage: Passage, text: str, ranges: list[tuple[int, int]]) -> str:
     """The whole cleaned article ``text`` (``RAG.source_text``) under its title, date, outlet, author and link
     (from ``passage``, any of its passages), with each of ``ranges`` (source offsets: a passage's cited
-    sentences, or the passage itself) marked, the first as ``#article-cited`` for the page to scroll to;
-    ranges outside the text or overlapping an earlier one mark nothing. Runs of blank lines show as one (the
-    offsets are applied first, so the marks are still exact)."""
+    sentences, or the passage itself) marked (``_marked``), the first as ``#article-cited`` for the page to
+    scroll to. Runs of blank lines show as one (the offsets are applied first, so the marks are still exact)."""
     meta = " · ".join(told(passage))
-    out = [f'<header class="article-head"><h2 id="article-title">{escape(passage.title)}</h2>'
-           f'<div class="rag-meta">{escape(meta)} · {_source(passage)}</div></header><div class="article-text">']
-    pos, anchor = 0, ' id="article-cited"'
-    for start, end in sorted(ranges):
-        if not pos <= start < end <= len(text):
-            continue
-        out += [_shown(text[pos:start]), f'<mark{anchor} class="quote">{_shown(text[start:end])}</mark>']
-        pos, anchor = end, ""
-    out.append(_shown(text[pos:]) + "</div>")
-    return "".join(out)
+    return (f'<header class="article-head"><h2 id="article-title">{escape(passage.title)}</h2>'
+            f'<div class="rag-meta">{escape(meta)} · {_source(passage)}</div></header>'
+            f'<div class="article-text">{_marked(text, ranges, _shown, "article-cited")}</div>')
 
 
 _BLANK_LINES = re.compile(r"\n(?:[^\S\n]*\n)+")  # lines of nothing but spaces (no-break ones too)
